@@ -1,0 +1,89 @@
+/* schema.h - the one definition of the pipeline's record types and tables.
+ *
+ * Each record type names its topic, its SQLite table and its columns with
+ * their types and whether they are required. The producer validates xlsx rows
+ * with it, db_consumer creates tables and binds fields with it, ack_consumer
+ * and the tests use it. Adding a column means editing schema.c only. */
+#ifndef GK_SCHEMA_H
+#define GK_SCHEMA_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    SCHEMA_INT,      /* 64-bit integer; SQLite INTEGER; JSON integer */
+    SCHEMA_REAL,     /* double; SQLite REAL; JSON number */
+    SCHEMA_TEXT,     /* UTF-8 text up to max_len bytes; SQLite TEXT; JSON string */
+    SCHEMA_DATETIME, /* ISO 8601 "YYYY-MM-DDTHH:MM:SS[.fff]"; SQLite TEXT; JSON string */
+    SCHEMA_BOOL,     /* SQLite INTEGER 0/1; JSON true/false */
+} schema_type;
+
+typedef struct {
+    const char *name;
+    schema_type type;
+    bool required;
+    size_t max_len; /* SCHEMA_TEXT only; 0 means SCHEMA_TEXT_MAX */
+} schema_column;
+
+typedef struct {
+    const char *name;  /* "sample_intake" */
+    const char *topic; /* "topic1" */
+    const char *table; /* "data1" */
+    const char *file;  /* "sim_file1.xlsx" */
+    const schema_column *columns; /* columns[0] is always the event id */
+    size_t ncolumns;
+} schema_record;
+
+#define SCHEMA_EVENT_ID "event_id"
+#define SCHEMA_TEXT_MAX 4096            /* default max bytes of a text field */
+#define SCHEMA_MAX_MESSAGE_BYTES 65536  /* larger Kafka values are refused */
+#define SCHEMA_N_RECORDS 3
+
+/* One typed value of a row. */
+typedef struct {
+    bool is_null;
+    int64_t i;       /* SCHEMA_INT, SCHEMA_BOOL */
+    double d;        /* SCHEMA_REAL */
+    const char *s;   /* SCHEMA_TEXT, SCHEMA_DATETIME: borrowed, NUL-terminated */
+    size_t len;
+} schema_value;
+
+/* The record types, in topic order (topic1, topic2, topic3). */
+extern const schema_record schema_records[SCHEMA_N_RECORDS];
+
+/* Lookups; each returns NULL if nothing matches. */
+const schema_record *schema_by_topic(const char *topic);
+const schema_record *schema_by_table(const char *table);
+const schema_record *schema_by_file(const char *path); /* matches the basename */
+
+/* Index of a column by name, or -1. */
+int schema_column_index(const schema_record *rec, const char *name);
+
+/* SQL text (malloc'd, caller frees): CREATE TABLE IF NOT EXISTS with the event
+ * id as INTEGER PRIMARY KEY and NOT NULL on required columns; and the upsert
+ * "INSERT INTO t(cols) VALUES(?...) ON CONFLICT(event_id) DO UPDATE SET ..."
+ * whose parameters are bound in column order. */
+char *schema_create_sql(const schema_record *rec);
+char *schema_upsert_sql(const schema_record *rec);
+
+/* Checks one value against its column: required, type, text length, UTF-8,
+ * datetime syntax, event id > 0. Returns 0, or -1 with a one-line reason
+ * naming the column in err. */
+int schema_check_value(const schema_column *col, const schema_value *v, char *err, size_t errlen);
+
+/* Encodes a full row (values[i] for columns[i]) as a compact JSON object; null
+ * values are omitted. Returns a malloc'd string and its length in *len. */
+char *schema_encode_json(const schema_record *rec, const schema_value *values, size_t *len);
+
+/* Decodes a JSON object into values (ncolumns of them). Strings in values
+ * borrow from *root, which the caller frees with json_decref() when done.
+ * Unknown fields, wrong types, missing required fields and invalid values are
+ * errors. Returns 0, or -1 with a one-line reason in err. */
+int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
+                       schema_value *values, json_t **root, char *err, size_t errlen);
+
+/* Checks that an ISO 8601 datetime has the accepted form. Returns true if so. */
+bool schema_datetime_valid(const char *s, size_t len);
+
+#endif
