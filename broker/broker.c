@@ -1,0 +1,211 @@
+/* broker.c - the embedded Kafka broker for local runs and tests.
+ *
+ * Runs librdkafka's mock cluster (rdkafka_mock.h) in its own process, creates
+ * topic1..3 and ack with the same partition count, prints its bootstrap address
+ * as the first line on stdout (and optionally into a file, atomically) and
+ * serves until SIGINT/SIGTERM. SIGUSR1 takes every mock broker down and SIGUSR2
+ * brings them back, so tests can inject outages from outside.
+ *
+ * Limits of the mock (librdkafka 2.0.2; see shared notes/embedded-broker.md):
+ * - each partition keeps only its newest 5 MiB of record batches (and at most
+ *   100,000 batches); older data is silently gone, so clients must compress;
+ * - everything is in memory: stopping the broker loses all topics;
+ * - fetch long-poll does not wake up on new data, so consumers should use a
+ *   small fetch.wait.max.ms for low latency;
+ * - the port is chosen by the OS; it listens on 127.0.0.1 only. */
+#include "common/cli.h"
+#include "common/exitcodes.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/signals.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BROKER_MAX_PARTITIONS 1000
+#define BROKER_MAX_BROKERS 16
+
+/* Set by the SIGUSR1/SIGUSR2 handlers; acted upon in the main loop, because
+ * the mock API is not async-signal-safe. */
+static volatile sig_atomic_t broker_want_down;
+static volatile sig_atomic_t broker_want_up;
+
+static void broker_usr_handler(int sig) {
+    if (sig == SIGUSR1) broker_want_down = 1;
+    else broker_want_up = 1;
+}
+
+/* Installs the fault-injection handlers (SIGUSR1 down, SIGUSR2 up). */
+static void broker_install_usr_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = broker_usr_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+}
+
+/* librdkafka logs of the mock's own client instance, routed into log.h. */
+static void broker_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_msg(l, "mock %s: %s", fac, buf);
+}
+
+/* Creates the rd_kafka_t that hosts the mock cluster. It never connects
+ * anywhere itself; its logs are kept quiet unless the level is debug, because
+ * it would otherwise complain about having no bootstrap servers. */
+static rd_kafka_t *broker_host_new(void) {
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *lvl = log_get_level() >= LOG_DEBUG ? "7" : "0";
+    if (rd_kafka_conf_set(conf, "log_level", lvl, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        log_error("kafka config log_level=%s: %s", lvl, err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, broker_log_cb);
+    return kafka_new(RD_KAFKA_PRODUCER, conf);
+}
+
+/* Creates the four topics with n partitions each. Returns 0 or -1. */
+static int broker_create_topics(rd_kafka_mock_cluster_t *mc, int partitions) {
+    const char *topics[KAFKA_N_TOPICS + 1];
+    for (int i = 0; i < KAFKA_N_TOPICS; i++) topics[i] = kafka_data_topics[i];
+    topics[KAFKA_N_TOPICS] = KAFKA_ACK_TOPIC;
+    for (int i = 0; i <= KAFKA_N_TOPICS; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
+        if (e) {
+            log_error("cannot create topic %s: %s", topics[i], rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Writes the address to path through a temp file and rename(), so a reader
+ * polling for the file never sees it half written. Returns 0 or -1. */
+static int broker_write_address(const char *path, const char *addr) {
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return -1;
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int rc = -1, bad = 1;
+    if (f) {
+        bad = fprintf(f, "%s\n", addr) < 0;
+        if (fclose(f) != 0) bad = 1; /* always close, even after a failed write */
+    }
+    if (bad) {
+        log_error("cannot write %s: %s", tmp, strerror(errno));
+        if (f) unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        log_error("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+    } else {
+        rc = 0;
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Takes every broker down (up == 0) or brings them up (up == 1). Each broker
+ * id is addressed on its own: -1 ("all") is not honoured by every version. */
+static void broker_set_all(rd_kafka_mock_cluster_t *mc, int nbrokers, int up) {
+    for (int id = 1; id <= nbrokers; id++) {
+        rd_kafka_resp_err_t e =
+            up ? rd_kafka_mock_broker_set_up(mc, id) : rd_kafka_mock_broker_set_down(mc, id);
+        if (e) log_error("broker %d set %s: %s", id, up ? "up" : "down", rd_kafka_err2str(e));
+    }
+    log_info("fault injection: all %d broker(s) %s", nbrokers, up ? "UP" : "DOWN");
+}
+
+/* Serves until the first SIGINT/SIGTERM, acting on SIGUSR1/SIGUSR2. */
+static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
+    while (signals_run) {
+        if (broker_want_down) {
+            broker_want_down = 0;
+            broker_set_all(mc, nbrokers, 0);
+        }
+        if (broker_want_up) {
+            broker_want_up = 0;
+            broker_set_all(mc, nbrokers, 1);
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL); /* a signal cuts it short */
+    }
+}
+
+int main(int argc, char **argv) {
+    long partitions = 3, nbrokers = 1;
+    const char *address_file = NULL, *level_name = "info";
+    const cli_option opts[] = {
+        {"partitions", 'p', "GK_PARTITIONS", CLI_INT, &partitions, "N",
+         "partitions of topic1, topic2, topic3 and ack"},
+        {"brokers", 0, "GK_BROKERS", CLI_INT, &nbrokers, "N", "number of mock brokers"},
+        {"address-file", 0, "GK_ADDRESS_FILE", CLI_STRING, &address_file, "PATH",
+         "also write the bootstrap address to PATH (atomically)"},
+        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &level_name, "LEVEL",
+         "error, warn, info or debug"},
+        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+    };
+    const cli_program prog = {
+        "broker", "[options]",
+        "Embedded Kafka broker for local runs and tests (librdkafka mock cluster, in memory,\n"
+        "127.0.0.1 only). Prints its bootstrap address as the first line on stdout.\n"
+        "SIGUSR1 takes all brokers down, SIGUSR2 brings them back, SIGINT/SIGTERM stop it.",
+        "Exit codes: 0 stopped by signal, 64 usage, 69 cannot start the cluster.\n"};
+    int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    log_level level;
+    if (log_level_parse(level_name, &level) != 0) {
+        fprintf(stderr, "broker: --log-level: unknown level '%s'\n", level_name);
+        return GK_EXIT_USAGE;
+    }
+    if (first < argc) {
+        fprintf(stderr, "broker: unexpected argument '%s'\n", argv[first]);
+        return GK_EXIT_USAGE;
+    }
+    if (partitions < 1 || partitions > BROKER_MAX_PARTITIONS || nbrokers < 1 ||
+        nbrokers > BROKER_MAX_BROKERS) {
+        fprintf(stderr, "broker: --partitions must be 1..%d and --brokers 1..%d\n",
+                BROKER_MAX_PARTITIONS, BROKER_MAX_BROKERS);
+        return GK_EXIT_USAGE;
+    }
+    log_init("broker", level);
+    signals_install();
+    broker_install_usr_signals();
+
+    rd_kafka_t *rk = broker_host_new();
+    if (!rk) return GK_EXIT_UNAVAILABLE;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, (int)nbrokers);
+    if (!mc) {
+        log_error("cannot create the mock cluster");
+        rd_kafka_destroy(rk);
+        return GK_EXIT_UNAVAILABLE;
+    }
+    int exit_code = GK_EXIT_OK;
+    const char *addr = rd_kafka_mock_cluster_bootstraps(mc);
+    if (broker_create_topics(mc, (int)partitions) != 0 ||
+        (address_file && broker_write_address(address_file, addr) != 0)) {
+        exit_code = GK_EXIT_UNAVAILABLE;
+    } else {
+        printf("%s\n", addr);
+        fflush(stdout);
+        log_info("listening on %s: %ld broker(s), topics topic1..3 and ack with %ld partition(s)",
+                 addr, nbrokers, partitions);
+        broker_serve(mc, (int)nbrokers);
+        log_info("stopping (signal %d)", signals_received());
+    }
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    if (address_file && exit_code == GK_EXIT_OK) unlink(address_file);
+    return exit_code;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test_broker.sh - the embedded broker: address line, topics, produce/consume,
+# SIGUSR1/SIGUSR2 fault injection and a clean exit on SIGTERM.
+source "$(dirname "$0")/lib.sh"
+
+N=5
+it_broker --partitions "$N"
+ADDR=$KAFKA_BOOTSTRAP
+
+# The address is the first stdout line, the same as in the address file, and
+# the broker listens on loopback only.
+for _ in $(seq 50); do [ -s "$WORK/broker.out" ] && break; sleep 0.1; done
+it_expect "first stdout line" "$(head -n1 "$WORK/broker.out")" "$ADDR"
+[[ "$ADDR" =~ ^127\.0\.0\.1:[0-9]+$ ]] || it_fail "address is not 127.0.0.1:PORT: $ADDR"
+if command -v ss >/dev/null; then
+  listen=$(ss -Hltnp 2>/dev/null | grep "pid=$PID_broker," | awk '{print $4}' | sort -u)
+  [ -n "$listen" ] || it_fail "broker pid $PID_broker has no listening socket"
+  for l in $listen; do
+    [[ "$l" == 127.0.0.1:* ]] || it_fail "broker listens on $l, not loopback"
+  done
+  it_log "ok: listens only on $(echo $listen)"
+fi
+
+# Four topics, each with N partitions.
+timeout 20 kcat -L -b "$ADDR" >"$WORK/meta.txt" || it_fail "kcat -L failed"
+for t in topic1 topic2 topic3 ack; do
+  grep -q "topic \"$t\" with $N partitions" "$WORK/meta.txt" || it_fail "topic $t lacks $N partitions: $(cat "$WORK/meta.txt")"
+done
+it_expect "topic count" "$(grep -c '^  topic "' "$WORK/meta.txt")" 4
+
+# One message round trip.
+echo "k1:hello" | timeout 20 kcat -P -b "$ADDR" -t topic2 -p 0 -K: -X message.timeout.ms=5000 ||
+  it_fail "produce failed"
+got=$(timeout 20 kcat -C -b "$ADDR" -t topic2 -o beginning -e -q -f '%k=%s\n')
+it_expect "consumed message" "$got" "k1=hello"
+
+# SIGUSR1: brokers down, a produce fails within its timeout.
+kill -USR1 "$PID_broker"
+for _ in $(seq 50); do grep -q "broker(s) DOWN" "$WORK/broker.log" && break; sleep 0.1; done
+grep -q "broker(s) DOWN" "$WORK/broker.log" || it_fail "broker did not log the outage"
+start=$(date +%s)
+if echo "k2:lost" | timeout 20 kcat -P -b "$ADDR" -t topic2 -p 0 -K: -X message.timeout.ms=3000 \
+     2>"$WORK/kcat_down.log"; then
+  it_fail "produce succeeded while the broker was down"
+fi
+[ $(( $(date +%s) - start )) -lt 15 ] || it_fail "produce did not fail quickly while down"
+it_log "ok: produce fails while down"
+
+# SIGUSR2: back up, produce works again.
+kill -USR2 "$PID_broker"
+for _ in $(seq 50); do grep -q "broker(s) UP" "$WORK/broker.log" && break; sleep 0.1; done
+echo "k3:again" | timeout 20 kcat -P -b "$ADDR" -t topic2 -p 0 -K: -X message.timeout.ms=10000 ||
+  it_fail "produce failed after SIGUSR2"
+got=$(timeout 20 kcat -C -b "$ADDR" -t topic2 -o beginning -e -q -f '%k=%s\n' | tr '\n' ' ')
+it_expect "messages after outage" "$got" "k1=hello k3=again "
+
+# SIGTERM: exits 0 and removes its address file.
+kill -TERM "$PID_broker"
+it_wait_exit "$PID_broker" 10
+it_expect "broker exit status" "$IT_RC" 0
+[ ! -e "$WORK/broker.addr" ] || it_fail "address file left behind"
+it_log "PASS"
