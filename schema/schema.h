@@ -56,6 +56,7 @@ extern const schema_record schema_records[SCHEMA_N_RECORDS];
 const schema_record *schema_by_topic(const char *topic);
 const schema_record *schema_by_table(const char *table);
 const schema_record *schema_by_file(const char *path); /* matches the basename */
+const schema_record *schema_by_name(const char *name); /* "sample_intake" */
 
 /* Index of a column by name, or -1. */
 int schema_column_index(const schema_record *rec, const char *name);
@@ -83,7 +84,14 @@ char *schema_encode_json(const schema_record *rec, const schema_value *values, s
 int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
                        schema_value *values, json_t **root, char *err, size_t errlen);
 
-/* Checks that an ISO 8601 datetime has the accepted form. Returns true if so. */
+/* Checks that an ISO 8601 datetime has the accepted form
+ * YYYY-MM-DD[THH:MM[:SS[.f{1,6}]]][Z|+HH:MM|-HH:MM] with valid ranges. */
 bool schema_datetime_valid(const char *s, size_t len);
+
+/* Checks that s[0..len) is valid UTF-8 (no overlongs, surrogates or NULs). */
+bool schema_utf8_valid(const char *s, size_t len);
+
+/* Name of a type for messages: "integer", "decimal", "text", "datetime", "boolean". */
+const char *schema_type_name(schema_type t);
 
 #endif

@@ -1,0 +1,160 @@
+/* schema.c - THE definition of the three record types, their topics and
+ * tables, plus the SQL derived from it.
+ *
+ * To add a column, add one line to the record's column array below: the
+ * producer, the sample data generator, db_consumer's tables and upserts and
+ * ack_consumer's validation all follow. (An existing database keeps its old
+ * table: add the column there with ALTER TABLE.) */
+#include "schema/schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COLS(a) a, sizeof(a) / sizeof((a)[0])
+
+/* topic1: a sample arriving at the lab. */
+static const schema_column sample_intake_cols[] = {
+    {SCHEMA_EVENT_ID, SCHEMA_INT, true, 0},
+    {"sample_id", SCHEMA_TEXT, true, 64},
+    {"patient_id", SCHEMA_TEXT, true, 64},
+    {"specimen_type", SCHEMA_TEXT, true, 64},
+    {"collected_at", SCHEMA_DATETIME, true, 0},
+    {"volume_ml", SCHEMA_REAL, false, 0},
+    {"consent_research", SCHEMA_BOOL, true, 0},
+    {"notes", SCHEMA_TEXT, false, 0},
+};
+
+/* topic2: quality metrics of the sample's sequencing run. */
+static const schema_column sequencing_qc_cols[] = {
+    {SCHEMA_EVENT_ID, SCHEMA_INT, true, 0},
+    {"run_id", SCHEMA_TEXT, true, 64},
+    {"instrument", SCHEMA_TEXT, true, 64},
+    {"lane", SCHEMA_INT, true, 0},
+    {"read_count", SCHEMA_INT, true, 0},
+    {"q30_pct", SCHEMA_REAL, true, 0},
+    {"mean_coverage", SCHEMA_REAL, true, 0},
+    {"sequenced_at", SCHEMA_DATETIME, true, 0},
+    {"passed_qc", SCHEMA_BOOL, true, 0},
+};
+
+/* topic3: the variant called for the sample. */
+static const schema_column variant_call_cols[] = {
+    {SCHEMA_EVENT_ID, SCHEMA_INT, true, 0},
+    {"gene", SCHEMA_TEXT, true, 32},
+    {"chrom", SCHEMA_TEXT, true, 8},
+    {"position", SCHEMA_INT, true, 0},
+    {"ref", SCHEMA_TEXT, true, 256},
+    {"alt", SCHEMA_TEXT, true, 256},
+    {"zygosity", SCHEMA_TEXT, true, 32},
+    {"quality", SCHEMA_REAL, true, 0},
+    {"classification", SCHEMA_TEXT, false, 64},
+    {"called_at", SCHEMA_DATETIME, true, 0},
+};
+
+const schema_record schema_records[SCHEMA_N_RECORDS] = {
+    {"sample_intake", "topic1", "data1", "sim_file1.xlsx", COLS(sample_intake_cols)},
+    {"sequencing_qc", "topic2", "data2", "sim_file2.xlsx", COLS(sequencing_qc_cols)},
+    {"variant_call", "topic3", "data3", "sim_file3.xlsx", COLS(variant_call_cols)},
+};
+
+const schema_record *schema_by_topic(const char *topic) {
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
+        if (strcmp(schema_records[i].topic, topic) == 0) return &schema_records[i];
+    return NULL;
+}
+
+const schema_record *schema_by_table(const char *table) {
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
+        if (strcmp(schema_records[i].table, table) == 0) return &schema_records[i];
+    return NULL;
+}
+
+const schema_record *schema_by_name(const char *name) {
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
+        if (strcmp(schema_records[i].name, name) == 0) return &schema_records[i];
+    return NULL;
+}
+
+const schema_record *schema_by_file(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
+        if (strcmp(schema_records[i].file, base) == 0) return &schema_records[i];
+    return NULL;
+}
+
+int schema_column_index(const schema_record *rec, const char *name) {
+    for (size_t i = 0; i < rec->ncolumns; i++)
+        if (strcmp(rec->columns[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+static const char *schema_sql_type(schema_type t) {
+    switch (t) {
+    case SCHEMA_INT:
+    case SCHEMA_BOOL:
+        return "INTEGER";
+    case SCHEMA_REAL:
+        return "REAL";
+    case SCHEMA_TEXT:
+    case SCHEMA_DATETIME:
+        return "TEXT";
+    }
+    return "BLOB";
+}
+
+/* Appends printf-formatted text to a growing buffer; aborts on OOM, as there
+ * is nothing sensible to do without memory at start-up. */
+static void sql_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#include <stdarg.h>
+static void sql_append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) abort();
+        if (*buf && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return;
+        }
+        *cap = (*cap + (size_t)n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        if (!*buf) abort();
+    }
+}
+
+char *schema_create_sql(const schema_record *rec) {
+    char *b = NULL;
+    size_t len = 0, cap = 0;
+    sql_append(&b, &len, &cap, "CREATE TABLE IF NOT EXISTS %s (", rec->table);
+    for (size_t i = 0; i < rec->ncolumns; i++) {
+        const schema_column *c = &rec->columns[i];
+        if (i == 0)
+            sql_append(&b, &len, &cap, "%s INTEGER PRIMARY KEY", c->name);
+        else
+            sql_append(&b, &len, &cap, ", %s %s%s", c->name, schema_sql_type(c->type),
+                       c->required ? " NOT NULL" : "");
+    }
+    sql_append(&b, &len, &cap, ")");
+    return b;
+}
+
+char *schema_upsert_sql(const schema_record *rec) {
+    char *b = NULL;
+    size_t len = 0, cap = 0;
+    sql_append(&b, &len, &cap, "INSERT INTO %s (", rec->table);
+    for (size_t i = 0; i < rec->ncolumns; i++)
+        sql_append(&b, &len, &cap, "%s%s", i ? ", " : "", rec->columns[i].name);
+    sql_append(&b, &len, &cap, ") VALUES (");
+    for (size_t i = 0; i < rec->ncolumns; i++) sql_append(&b, &len, &cap, "%s?", i ? ", " : "");
+    /* Last write wins for a re-sent event id: a re-delivery of the same
+     * message rewrites identical values, a corrected row replaces the old. */
+    sql_append(&b, &len, &cap, ") ON CONFLICT(%s) DO UPDATE SET ", rec->columns[0].name);
+    for (size_t i = 1; i < rec->ncolumns; i++)
+        sql_append(&b, &len, &cap, "%s%s = excluded.%s", i > 1 ? ", " : "", rec->columns[i].name,
+                   rec->columns[i].name);
+    return b;
+}
