@@ -1,0 +1,48 @@
+# deps.sh - the Debian packages Genetika+ needs, and how to get them (sourced).
+#
+# deps_ensure SET... checks that every package of the named sets is installed.
+# As root it installs what is missing with apt-get; otherwise it prints the
+# exact apt-get command to run and returns 1.
+
+# Building and running the pipeline.
+DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check
+  libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev sqlite3 gnuplot-nox"
+# Tests: coverage, kcat to inject raw messages, clang for the fuzzers, and
+# docker-compose only to validate docker-compose.yaml (no Docker engine is used).
+DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose"
+# Benchmarks: kcat as the producer's yardstick, hyperfine-free timing.
+DEPS_BENCH="kcat"
+
+deps_missing() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  echo "${missing[*]}"
+}
+
+deps_ensure() {
+  local want=() set
+  for set in "$@"; do
+    case "$set" in
+      run) want+=($DEPS_RUN) ;;
+      test) want+=($DEPS_TEST) ;;
+      bench) want+=($DEPS_BENCH) ;;
+    esac
+  done
+  local missing
+  missing=$(deps_missing "${want[@]}")
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing missing Debian packages: $missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 || { echo "error: apt-get update failed" >&2; return 1; }
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >&2 ||
+      { echo "error: apt-get install $missing failed" >&2; return 1; }
+    return 0
+  fi
+  echo "error: missing Debian packages. Install them with:" >&2
+  echo "  sudo apt-get install -y $missing" >&2
+  return 1
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# run.sh - run the whole Genetika+ pipeline once, from a fresh clone.
+#
+# Installs missing Debian packages (as root; otherwise prints the apt-get
+# line), builds into build/, starts the embedded broker (unless --bootstrap or
+# KAFKA_BOOTSTRAP names a real Kafka), starts db_consumer and ack_consumer,
+# produces data/sim_file{1,2,3}.xlsx, waits until every row is in the database
+# and every event is acknowledged, stops everything, runs the ack-delay
+# analysis and prints one summary line. Files go to out/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/deps.sh
+. scripts/deps.sh
+
+usage() {
+  cat <<USAGE
+Usage: ./scripts/run.sh [options]
+
+Runs the whole pipeline on the sample data and prints a summary line.
+
+Options:
+  --bootstrap HOST:PORT  use this Kafka instead of the embedded broker [KAFKA_BOOTSTRAP]
+  --rows N               generate N events per file into out/data/ and use them
+                         instead of data/sim_file{1,2,3}.xlsx
+  --partitions N         partitions per topic of the embedded broker (default 3)
+  --timeout SECONDS      give up waiting for the consumers after this long (default 120)
+  --out DIR              output directory (default out)
+  -h, --help             show this help
+
+Outputs: OUT/genetika.db (SQLite), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
+OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log.
+Exit status: 0 when every row is in the database and every event acknowledged.
+USAGE
+}
+
+BOOTSTRAP=${KAFKA_BOOTSTRAP:-}
+ROWS=""
+PARTITIONS=3
+TIMEOUT=120
+OUT=out
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bootstrap) BOOTSTRAP=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
+    --partitions) PARTITIONS=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
+  esac
+done
+
+say() { printf 'run.sh: %s\n' "$*" >&2; }
+die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
+
+deps_ensure run || exit 1
+
+mkdir -p "$OUT/logs"
+LOGS=$OUT/logs
+say "building (build/, log in $LOGS/build.log)"
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >"$LOGS/build.log" 2>&1 ||
+    { tail -n 40 "$LOGS/build.log" >&2; die "cmake failed"; }
+fi
+cmake --build build -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
+  { tail -n 40 "$LOGS/build.log" >&2; die "build failed (see $LOGS/build.log)"; }
+BIN=build/bin
+DATA=data
+if [ -n "$ROWS" ]; then
+  DATA=$OUT/data
+  mkdir -p "$DATA"
+  say "generating $ROWS events per file into $DATA/"
+  "$BIN/datagen" --rows "$ROWS" --out "$DATA" 2>"$LOGS/datagen.log" || die "datagen failed (see $LOGS/datagen.log)"
+fi
+for i in 1 2 3; do
+  [ -f "$DATA/sim_file$i.xlsx" ] || die "$DATA/sim_file$i.xlsx is missing (regenerate with: $BIN/datagen --out $DATA)"
+done
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+if [ -z "$BOOTSTRAP" ]; then
+  rm -f "$OUT/broker.addr"
+  "$BIN/broker" --partitions "$PARTITIONS" --address-file "$OUT/broker.addr" \
+    >/dev/null 2>"$LOGS/broker.log" &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$OUT/broker.addr" ] && break; sleep 0.1; done
+  [ -s "$OUT/broker.addr" ] || die "the embedded broker did not start (see $LOGS/broker.log)"
+  BOOTSTRAP=$(head -n1 "$OUT/broker.addr")
+  say "embedded broker at $BOOTSTRAP (in memory: its topics vanish when this run ends)"
+else
+  say "using Kafka at $BOOTSTRAP"
+fi
+export KAFKA_BOOTSTRAP=$BOOTSTRAP
+
+"$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3 >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &
+DB_PID=$!
+PIDS+=($DB_PID)
+"$BIN/ack_consumer" --cache "$OUT/ack-cache" --idle-exit 3 >"$OUT/ack_consumer.summary" 2>"$LOGS/ack_consumer.log" &
+ACK_PID=$!
+PIDS+=($ACK_PID)
+
+# Produce once both consumers own their partitions, so that the ack delay
+# measures live streaming, not a backlog. Nothing is lost if this wait times
+# out: the consumers start from the stored offsets or the beginning.
+for _ in $(seq 300); do
+  grep -q "assigned" "$LOGS/db_consumer.log" 2>/dev/null &&
+    grep -q "assigned" "$LOGS/ack_consumer.log" 2>/dev/null && break
+  kill -0 $DB_PID 2>/dev/null || die "db_consumer exited early (see $LOGS/db_consumer.log)"
+  kill -0 $ACK_PID 2>/dev/null || die "ack_consumer exited early (see $LOGS/ack_consumer.log)"
+  sleep 0.1
+done
+
+say "producing $DATA/sim_file{1,2,3}.xlsx"
+set +e
+"$BIN/producer" "$DATA/sim_file1.xlsx" "$DATA/sim_file2.xlsx" "$DATA/sim_file3.xlsx" \
+  >"$OUT/producer.summary" 2>"$LOGS/producer.log"
+rc=$?
+set -e
+[ $rc -eq 0 ] || { tail -n 5 "$LOGS/producer.log" >&2; die "producer failed with exit status $rc (see $LOGS/producer.log)"; }
+cat "$OUT/producer.summary" >&2
+
+# Wait for both consumers to finish their work and exit by themselves.
+waited=0
+for pid in $DB_PID $ACK_PID; do
+  while kill -0 "$pid" 2>/dev/null; do
+    [ $waited -ge $((TIMEOUT * 10)) ] &&
+      die "consumers still busy after ${TIMEOUT}s: not every row/ack arrived (see $LOGS/)"
+    sleep 0.1; waited=$((waited + 1))
+  done
+  rc=0; wait "$pid" || rc=$?
+  [ $rc -eq 0 ] || die "consumer $pid exited with status $rc (see $LOGS/)"
+done
+cat "$OUT/db_consumer.summary" "$OUT/ack_consumer.summary" >&2
+
+say "analysing ack delays"
+set +e
+"$BIN/ack_delay" --csv "$OUT/ack_delay.csv" --plots "$OUT" >"$OUT/ack_delay.summary" 2>"$LOGS/ack_delay.log"
+arc=$?
+set -e
+cat "$OUT/ack_delay.summary" >&2
+[ $arc -eq 0 ] || say "ack_delay reported problems (exit $arc, see $LOGS/ack_delay.log)"
+
+field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" "$OUT/ack_delay.summary" | head -n1; }
+count() { sqlite3 -batch -noheader "$OUT/genetika.db" "SELECT count(*) FROM $1"; }
+EVENTS=$(field events)
+ACKS=$(field distinct_acks)
+P50=$(field p50_ms)
+P99=$(field p99_ms)
+D1=$(count data1); D2=$(count data2); D3=$(count data3)
+DL=$(count dead_letters)
+
+cleanup
+trap - EXIT
+
+echo "summary: events=${EVENTS:-?} data1=$D1 data2=$D2 data3=$D3 acks=${ACKS:-?} dead_letters=$DL ack_delay_p50_ms=${P50:-?} ack_delay_p99_ms=${P99:-?}"
+if [ "$arc" -ne 0 ] || [ -z "$EVENTS" ] || [ "$D1" != "$EVENTS" ] || [ "$D2" != "$EVENTS" ] ||
+  [ "$D3" != "$EVENTS" ] || [ "$ACKS" != "$EVENTS" ] || [ "$DL" != 0 ]; then
+  die "incomplete: every table and the ack topic should hold $EVENTS events, with no dead letters"
+fi

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# test.sh - build with coverage, run every test, print the coverage summary;
+# then the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer
+# build, and a short smoke run of each libFuzzer target.
+#
+# GK_TEST_SCALE=short (the default) runs the short forms of the long tests
+# (crash, outage); GK_TEST_SCALE=full runs them at full size.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/deps.sh
+
+usage() {
+  cat <<USAGE
+Usage: ./scripts/test.sh [options]
+
+  --no-sanitize     skip the ASan+UBSan build and test run
+  --no-fuzz         skip the libFuzzer smoke runs
+  --fuzz-seconds N  seconds per fuzz target (default 20)
+  -R REGEX          run only the CTest tests matching REGEX
+  -h, --help        show this help
+Environment: GK_TEST_SCALE=short|full (default short).
+USAGE
+}
+
+SANITIZE=1
+FUZZ=1
+FUZZ_SECONDS=20
+FILTER=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-sanitize) SANITIZE=0; shift ;;
+    --no-fuzz) FUZZ=0; shift ;;
+    --fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;
+    -R) FILTER=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "test.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
+  esac
+done
+export GK_TEST_SCALE=${GK_TEST_SCALE:-short}
+
+deps_ensure run test || exit 1
+JOBS=$(nproc)
+CTEST_ARGS=(--output-on-failure --timeout 900)
+[ -n "$FILTER" ] && CTEST_ARGS+=(-R "$FILTER")
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "coverage build (build-coverage/)"
+cmake -S . -B build-coverage -DCMAKE_BUILD_TYPE=Debug -DGK_COVERAGE=ON >/dev/null
+find build-coverage -name '*.gcda' -delete
+cmake --build build-coverage -j"$JOBS"
+
+step "tests (coverage build)"
+(cd build-coverage && ctest "${CTEST_ARGS[@]}")
+
+step "coverage summary (gcovr)"
+gcovr -r . --object-directory build-coverage \
+  --filter 'common/' --filter 'schema/' --filter 'producer/' --filter 'db_consumer/' \
+  --filter 'ack_consumer/' --filter 'broker/' --filter 'analysis/' --filter 'data/' \
+  --print-summary -o build-coverage/coverage.txt
+cat build-coverage/coverage.txt | tail -n 40
+
+if [ "$SANITIZE" = 1 ]; then
+  step "ASan + UBSan build (build-sanitize/)"
+  cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGK_SANITIZE=ON >/dev/null
+  cmake --build build-sanitize -j"$JOBS"
+  step "tests (ASan + UBSan)"
+  # detect_leaks: no leaks allowed; halt_on_error: the first report fails the test.
+  export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-sanitize && ctest "${CTEST_ARGS[@]}")
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [ "$FUZZ" = 1 ]; then
+  step "libFuzzer smoke runs (${FUZZ_SECONDS}s each, build-fuzz/)"
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGK_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j"$JOBS" --target fuzz_targets
+  for target in build-fuzz/bin/fuzz_*; do
+    name=$(basename "$target")
+    corpus=test/fuzz/corpus_${name#fuzz_}
+    work=$(mktemp -d)
+    [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+    echo "$name: ${FUZZ_SECONDS}s"
+    "$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>"build-fuzz/$name.log" ||
+      { tail -n 40 "build-fuzz/$name.log"; echo "fuzz target $name found a failure"; exit 1; }
+    grep -E "stat::number_of_executed_units" "build-fuzz/$name.log" || true
+    rm -rf "$work"
+  done
+fi
+
+step "all tests passed"
