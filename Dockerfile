@@ -1,0 +1,33 @@
+# Dockerfile - one image for every Genetika+ service (producer, db_consumer,
+# ack_consumer, datagen, ack_delay, broker), built from Debian bookworm with
+# the same Debian packages as the native build.
+
+# ---- build stage: compilers and -dev packages, never shipped ----
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check \
+      libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN rm -rf build* \
+ && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build build -j"$(nproc)" --target producer db_consumer ack_consumer datagen ack_delay broker
+
+# ---- runtime stage: shared libraries only, a non-root user ----
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 \
+      sqlite3 gnuplot-nox \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \
+ && mkdir -p /var/lib/genetika/db /var/lib/genetika/cache /var/lib/genetika/out \
+ && chown -R genetika:genetika /var/lib/genetika
+COPY --from=build /src/build/bin/ /usr/local/bin/
+COPY data/*.xlsx /app/data/
+USER genetika
+WORKDIR /var/lib/genetika
+# Each service's command is set in docker-compose.yaml.
+CMD ["producer", "--help"]
