@@ -74,3 +74,24 @@ it_expect() {
   [ "$2" = "$3" ] || it_fail "$1: got '$2', want '$3'"
   it_log "ok: $1 = $2"
 }
+
+# it_scale SHORT FULL : picks the short or full size of a long test
+# (GK_TEST_SCALE=short in CI by default, full for a thorough local run).
+it_scale() { if [ "${GK_TEST_SCALE:-short}" = full ]; then echo "$2"; else echo "$1"; fi; }
+
+# it_ack_keys : prints the keys of every message on the ack topic.
+it_ack_keys() { kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' 2>>"$WORK/kcat.log"; }
+
+# it_check_exact N DB : every table holds exactly the event ids 1..N once,
+# and the ack topic exactly N messages with N distinct event ids.
+it_check_exact() {
+  local n=$1 db=$2 t
+  for t in data1 data2 data3; do
+    it_expect "$t rows" "$(it_sql "$db" "SELECT count(*) FROM $t")" "$n"
+    it_expect "$t ids 1..$n" "$(it_sql "$db" "SELECT count(DISTINCT event_id) FROM $t WHERE event_id BETWEEN 1 AND $n")" "$n"
+  done
+  it_expect "dead letters" "$(it_sql "$db" "SELECT count(*) FROM dead_letters")" 0
+  it_ack_keys >"$WORK/ack.keys"
+  it_expect "ack messages" "$(wc -l <"$WORK/ack.keys")" "$n"
+  it_expect "distinct acked ids" "$(sort -u "$WORK/ack.keys" | wc -l)" "$n"
+}
