@@ -77,8 +77,10 @@ typedef struct {
  * each batch to h->commit_batch, then commits the same offsets to Kafka
  * asynchronously (best effort). Stops on SIGINT/SIGTERM (signals.h), on a
  * fatal error, or - when cfg->idle_exit_s > 0 - once at least one message has
- * been processed, every assigned partition is at its end, h->quiescent() holds
- * and no message has arrived for idle_exit_s seconds. Returns an exit code
+ * been processed (or the store already held offsets: a restart with nothing
+ * new to do), every assigned partition is at its end, h->quiescent() holds
+ * and neither a message nor an assignment has come for idle_exit_s seconds.
+ * Returns an exit code
  * from exitcodes.h: GK_EXIT_OK, GK_EXIT_DATALOSS, GK_EXIT_IOERR,
  * GK_EXIT_UNAVAILABLE (fatal Kafka error) or what tick/drain returned. */
 int consume_run(const consume_config *cfg, const consume_handlers *h, void *ctx,

@@ -1,0 +1,436 @@
+/* consume.c - the exactly-once consumer loop shared by db_consumer and
+ * ack_consumer (see consume.h for the pattern).
+ *
+ * The loop owns the Kafka side only: subscribing, positioning partitions from
+ * the service's store on assignment, adaptive batching, error classification,
+ * the best-effort offset commit to Kafka and the idle/stop conditions. What a
+ * batch means and where it is stored is the service's business (handlers). */
+#include "common/consume.h"
+
+#include "common/exitcodes.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONSUME_POLL_MS 100        /* poll wait when the batch is empty */
+#define CONSUME_META_TIMEOUT_MS 10000 /* cluster id, watermarks, committed offsets */
+#define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
+
+typedef struct {
+    rd_kafka_t *rk;
+    const consume_config *cfg;
+    const consume_handlers *h;
+    void *ctx;
+    consume_stats *stats;
+    char *cluster_id;                       /* fetched on the first assignment */
+    rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF */
+    rd_kafka_message_t **batch;
+    size_t nbatch;
+    int64_t last_activity_us; /* last message or assignment (monotonic) */
+    bool resumed; /* the store had offsets at an assignment: it has done work before */
+    int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
+} consume_state;
+
+/* ------------------------------------------------------------------------ */
+/* Batches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Builds the list of next offsets (last offset + 1) of every partition present
+ * in the batch. Messages of a partition arrive in offset order, so the last
+ * one seen wins. */
+static rd_kafka_topic_partition_list_t *consume_batch_offsets(consume_state *st) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < st->nbatch; i++) {
+        const rd_kafka_message_t *m = st->batch[i];
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        if (!p) p = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+        p->offset = m->offset + 1;
+    }
+    return list;
+}
+
+/* Hands the pending batch to the store, then commits the same offsets to
+ * Kafka (asynchronously unless sync is set: a revoke or the final commit
+ * should reach the group before the partitions move on). Kafka's copy is only
+ * informational, so its failure is a warning. Returns 0 or GK_EXIT_IOERR. */
+static int consume_flush(consume_state *st, int sync) {
+    if (st->nbatch == 0) return 0;
+    if (st->h->commit_batch(st->ctx, st->cluster_id ? st->cluster_id : "", st->batch,
+                            st->nbatch) != 0) {
+        log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)",
+                  st->nbatch);
+        return GK_EXIT_IOERR;
+    }
+    rd_kafka_topic_partition_list_t *offsets = consume_batch_offsets(st);
+    rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, offsets, sync ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_warn("kafka offset commit (informational; the store has the offsets): %s",
+                 rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(offsets);
+
+    st->stats->messages += st->nbatch;
+    st->stats->batches++;
+    for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
+    st->nbatch = 0;
+    return 0;
+}
+
+/* Result of an asynchronous commit: only failures are worth a line. */
+static void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk, (void)offsets, (void)opaque;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_warn("kafka offset commit failed (informational; the store has the offsets): %s",
+                 rd_kafka_err2str(err));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Assignment                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Fetches the cluster id once; a cluster that does not report one (very old
+ * brokers) gets the empty id, which still keeps store offsets consistent. */
+static void consume_cluster_id(consume_state *st) {
+    if (st->cluster_id) return;
+    char *id = rd_kafka_clusterid(st->rk, CONSUME_META_TIMEOUT_MS);
+    if (id) {
+        st->cluster_id = strdup(id);
+        rd_kafka_mem_free(st->rk, id);
+    } else {
+        log_warn("kafka cluster id not available; store offsets are kept under the empty id");
+        st->cluster_id = strdup("");
+    }
+    log_info("kafka cluster id: %s", st->cluster_id);
+}
+
+/* Returns the stored offset of p, or -1 if there is none or it lies beyond
+ * the partition's high watermark (the topic was recreated under the same
+ * cluster id, so the stored position belongs to a log that no longer exists). */
+static int64_t consume_stored_offset(consume_state *st, const rd_kafka_topic_partition_t *p) {
+    int64_t stored = st->h->stored_offset(st->ctx, st->cluster_id, p->topic, p->partition);
+    if (stored < 0) return -1;
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        st->rk, p->topic, p->partition, &low, &high, CONSUME_META_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("%s [%" PRId32 "]: cannot query watermarks (%s); trusting stored offset %" PRId64,
+                 p->topic, p->partition, rd_kafka_err2str(err), stored);
+        return stored;
+    }
+    if (stored > high) {
+        log_warn("%s [%" PRId32 "]: stored offset %" PRId64 " is beyond the end of the log (%" PRId64
+                 "): the topic was recreated; ignoring the stored offset",
+                 p->topic, p->partition, stored, high);
+        return -1;
+    }
+    return stored;
+}
+
+/* Sets every partition's start offset: the store's, else the group's
+ * committed one, else the beginning of the log. Returns 0 or -1. */
+static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
+    rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        p->offset = consume_stored_offset(st, p);
+        if (p->offset < 0)
+            rd_kafka_topic_partition_list_add(ask, p->topic, p->partition);
+        else
+            st->resumed = true;
+    }
+    if (ask->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
+            rd_kafka_topic_partition_list_destroy(ask);
+            return -1;
+        }
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (p->offset >= 0) continue;
+        rd_kafka_topic_partition_t *c =
+            rd_kafka_topic_partition_list_find(ask, p->topic, p->partition);
+        p->offset = c && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0
+                        ? c->offset
+                        : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_topic_partition_list_destroy(ask);
+    return 0;
+}
+
+/* Logs the assignment as "topic1[0]@42 topic1[1]@beginning ...". */
+static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts) {
+    char line[2048];
+    size_t used = 0;
+    line[0] = '\0';
+    for (int i = 0; i < parts->cnt && used < sizeof line; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int n = p->offset >= 0
+                    ? snprintf(line + used, sizeof line - used, " %s[%" PRId32 "]@%" PRId64,
+                               p->topic, p->partition, p->offset)
+                    : snprintf(line + used, sizeof line - used, " %s[%" PRId32 "]@beginning",
+                               p->topic, p->partition);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    log_info("assigned %d partition(s):%s", parts->cnt, parts->cnt ? line : " none");
+}
+
+static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
+    consume_cluster_id(st);
+    if (consume_position(st, parts) != 0) {
+        st->rc = GK_EXIT_UNAVAILABLE;
+        return;
+    }
+    consume_log_assignment(parts);
+    rd_kafka_resp_err_t err = rd_kafka_assign(st->rk, parts);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("kafka assign failed: %s", rd_kafka_err2str(err));
+        st->rc = GK_EXIT_UNAVAILABLE;
+        return;
+    }
+    if (st->assigned) rd_kafka_topic_partition_list_destroy(st->assigned);
+    st->assigned = rd_kafka_topic_partition_list_copy(parts);
+    for (int i = 0; i < st->assigned->cnt; i++) st->assigned->elems[i].opaque = NULL;
+    st->last_activity_us = time_mono_us(); /* idle time counts from here */
+}
+
+/* Eager protocol: everything is revoked at once. The pending batch is stored
+ * first, so that the next owner starts right after it (nothing lost, nothing
+ * done twice). */
+static void consume_revoke(consume_state *st) {
+    int rc = consume_flush(st, 1);
+    if (rc && !st->rc) st->rc = rc;
+    rd_kafka_resp_err_t err = rd_kafka_assign(st->rk, NULL);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_error("kafka unassign failed: %s", rd_kafka_err2str(err));
+    if (st->assigned) rd_kafka_topic_partition_list_destroy(st->assigned);
+    st->assigned = NULL;
+    log_info("partitions revoked");
+}
+
+static void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    consume_state *st = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        consume_assign(st, parts);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        consume_revoke(st);
+    } else {
+        log_error("kafka rebalance error: %s", rd_kafka_err2str(err));
+        consume_revoke(st);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The loop                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Marks (end != NULL) or clears the end-of-partition flag of a partition. */
+static void consume_mark_end(consume_state *st, const char *topic, int32_t partition, void *end) {
+    if (!st->assigned) return;
+    rd_kafka_topic_partition_t *p =
+        rd_kafka_topic_partition_list_find(st->assigned, topic, partition);
+    if (p) p->opaque = end;
+}
+
+/* True when every assigned partition has reported its end. */
+static bool consume_all_at_end(const consume_state *st) {
+    for (int i = 0; st->assigned && i < st->assigned->cnt; i++)
+        if (st->assigned->elems[i].opaque != CONSUME_END_MARK) return false;
+    return true;
+}
+
+/* Handles an error event. Returns 0 to go on, or an exit code. */
+static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "(no topic)";
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        consume_mark_end(st, topic, m->partition, CONSUME_END_MARK);
+        return 0;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+        m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        log_error("%s [%" PRId32 "] offset %" PRId64
+                  ": no longer in the log (retention?): data lost upstream; refusing to skip (%s)",
+                  topic, m->partition, m->offset, rd_kafka_message_errstr(m));
+        return GK_EXIT_DATALOSS;
+    }
+    char reason[512];
+    rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(st->rk, reason, sizeof reason);
+    if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("kafka fatal error: %s: %s", rd_kafka_err2str(fatal), reason);
+        return GK_EXIT_UNAVAILABLE;
+    }
+    if (m->rkt)
+        log_warn("%s [%" PRId32 "] offset %" PRId64 ": %s (%s)", topic, m->partition, m->offset,
+                 rd_kafka_err2str(m->err), rd_kafka_message_errstr(m));
+    else
+        log_warn("kafka consumer: %s (%s)", rd_kafka_err2str(m->err), rd_kafka_message_errstr(m));
+    return 0;
+}
+
+/* Builds and subscribes the consumer. Returns NULL after logging on failure. */
+static rd_kafka_t *consume_open(consume_state *st) {
+    const consume_config *cfg = st->cfg;
+    static const kafka_default fixed[] = {
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "error"}, /* a lost position must stop us, never skip */
+        {"enable.partition.eof", "true"},
+        {"fetch.wait.max.ms", "5"}, /* the mock broker's long-poll never wakes early */
+        {"isolation.level", "read_committed"},
+        {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
+        /* A restarted or crashed member is noticed in seconds, not 45 s: the
+         * mock broker also holds every rejoin for the session timeout. */
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "2000"},
+    };
+    size_t nfixed = sizeof fixed / sizeof fixed[0], nextra = 0;
+    while (cfg->kafka_defaults && cfg->kafka_defaults[nextra].key) nextra++;
+    kafka_default *defs = calloc(nfixed + nextra + 2, sizeof *defs);
+    if (!defs) return NULL;
+    defs[0] = (kafka_default){"group.id", cfg->group_id};
+    memcpy(defs + 1, fixed, sizeof fixed);
+    for (size_t i = 0; i < nextra; i++) defs[1 + nfixed + i] = cfg->kafka_defaults[i];
+
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->kafka_overrides);
+    free(defs);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, consume_commit_cb);
+    rd_kafka_conf_set_opaque(conf, st);
+    rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER, conf);
+    if (!rk) return NULL;
+
+    /* Route log/error events to the consumer queue, served by consumer_poll. */
+    rd_kafka_resp_err_t err = rd_kafka_poll_set_consumer(rk);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_t *topics =
+            rd_kafka_topic_partition_list_new((int)cfg->ntopics);
+        for (size_t i = 0; i < cfg->ntopics; i++)
+            rd_kafka_topic_partition_list_add(topics, cfg->topics[i], RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("kafka subscribe failed: %s", rd_kafka_err2str(err));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+static void consume_progress(const consume_state *st, int64_t start_us) {
+    uint64_t n = st->stats->messages + st->nbatch;
+    double secs = (double)(time_mono_us() - start_us) / 1e6;
+    progress_update("%" PRIu64 " messages, %.0f %s/s", n, secs > 0 ? (double)n / secs : 0.0,
+                    st->cfg->what ? st->cfg->what : "messages");
+}
+
+/* True when the idle exit condition of consume_run holds. A fresh store
+ * waits for its first message, so that a consumer started before the
+ * producer does not give up before anything was sent. */
+static bool consume_idle_done(const consume_state *st) {
+    if (st->cfg->idle_exit_s <= 0 || (st->stats->messages == 0 && !st->resumed)) return false;
+    if (time_mono_us() - st->last_activity_us < st->cfg->idle_exit_s * 1000000LL) return false;
+    if (!consume_all_at_end(st)) return false;
+    return !st->h->quiescent || st->h->quiescent(st->ctx);
+}
+
+/* Polls, batches and flushes until stopped. Returns the exit code. */
+static int consume_loop(consume_state *st) {
+    int64_t start_us = time_mono_us();
+    st->last_activity_us = start_us;
+    size_t max_batch = st->cfg->max_batch > 0 ? (size_t)st->cfg->max_batch : 1;
+    while (signals_run && !st->rc) {
+        if (st->h->tick) {
+            int rc = st->h->tick(st->ctx);
+            if (rc) return rc;
+        }
+        rd_kafka_message_t *m =
+            rd_kafka_consumer_poll(st->rk, st->nbatch ? 0 : CONSUME_POLL_MS);
+        if (st->rc) { /* set by the rebalance callback served inside poll */
+            if (m) rd_kafka_message_destroy(m);
+            break;
+        }
+        if (!m) {
+            int rc = consume_flush(st, 0);
+            if (rc) return rc;
+            if (consume_idle_done(st)) {
+                log_info("idle for %lds with every partition at its end: exiting",
+                         st->cfg->idle_exit_s);
+                return 0;
+            }
+            consume_progress(st, start_us);
+            continue;
+        }
+        if (m->err) {
+            int rc = consume_error(st, m);
+            rd_kafka_message_destroy(m);
+            if (rc) return rc;
+            continue;
+        }
+        consume_mark_end(st, rd_kafka_topic_name(m->rkt), m->partition, NULL);
+        st->last_activity_us = time_mono_us();
+        st->batch[st->nbatch++] = m;
+        if (st->nbatch >= max_batch) {
+            int rc = consume_flush(st, 0);
+            if (rc) return rc;
+            consume_progress(st, start_us);
+        }
+    }
+    return st->rc;
+}
+
+/* Stores what is pending, lets the service drain, and closes the consumer.
+ * A pending batch is only stored when the loop ended cleanly: after a storage
+ * or data-loss error it is dropped, and the store's offsets bring it back. */
+static int consume_finish(consume_state *st, int rc) {
+    if (rc == 0) rc = consume_flush(st, 1);
+    for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
+    st->nbatch = 0;
+    if (st->h->drain) {
+        int drc = st->h->drain(st->ctx);
+        if (rc == 0) rc = drc;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(st->rk);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("kafka consumer close: %s", rd_kafka_err2str(err));
+    if (st->rc && rc == 0) rc = st->rc; /* a revoke during close may have failed */
+    rd_kafka_destroy(st->rk);
+    return rc;
+}
+
+int consume_run(const consume_config *cfg, const consume_handlers *h, void *ctx,
+                consume_stats *stats) {
+    consume_state st = {.cfg = cfg, .h = h, .ctx = ctx, .stats = stats};
+    memset(stats, 0, sizeof *stats);
+    size_t max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : 1;
+    st.batch = calloc(max_batch, sizeof *st.batch);
+    if (!st.batch) {
+        log_error("out of memory for a batch of %zu messages", max_batch);
+        return GK_EXIT_SOFTWARE;
+    }
+    st.rk = consume_open(&st);
+    if (!st.rk) {
+        free(st.batch);
+        return GK_EXIT_USAGE;
+    }
+    int rc = consume_loop(&st);
+    if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
+    rc = consume_finish(&st, rc);
+    progress_done();
+    if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);
+    free(st.cluster_id);
+    free(st.batch);
+    return rc;
+}

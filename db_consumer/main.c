@@ -1,0 +1,199 @@
+/* main.c - db_consumer: writes topic1..3 into SQLite tables data1..3 exactly
+ * once (rows, dead letters and offsets in one transaction per batch).
+ *
+ * The Kafka loop is common/consume.c; the database side is sink.c. This file
+ * holds the options, the adapter between the two and the summary line. */
+#include "common/cli.h"
+#include "common/consume.h"
+#include "common/exitcodes.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+#include "db_consumer/sink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DBC_MAX_TOPICS 64
+#define DBC_MAX_BATCH 1000000L
+
+typedef struct {
+    sink *sink;
+    sink_msg *msgs; /* conversion buffer, room for max_batch messages */
+    sink_stats stats;
+} dbc_ctx;
+
+static int64_t dbc_stored_offset(void *ctx, const char *cluster_id, const char *topic,
+                                 int32_t partition) {
+    return sink_stored_offset(((dbc_ctx *)ctx)->sink, cluster_id, topic, partition);
+}
+
+/* Converts the Kafka messages to the sink's neutral form and writes them. */
+static int dbc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message_t *const *msgs,
+                            size_t n) {
+    dbc_ctx *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = msgs[i];
+        c->msgs[i] = (sink_msg){
+            .topic = rd_kafka_topic_name(m->rkt),
+            .partition = m->partition,
+            .offset = m->offset,
+            .key = m->key,
+            .key_len = m->key_len,
+            .value = m->payload,
+            .value_len = m->len,
+        };
+    }
+    return sink_write_batch(c->sink, cluster_id, c->msgs, n, &c->stats);
+}
+
+/* Splits a comma list of topics into out (strings point into list, which is
+ * modified). Returns the count, or -1 after printing why. */
+static int dbc_split_topics(char *list, const char **out) {
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (!*t) continue;
+        if (!schema_by_topic(t)) {
+            fprintf(stderr, "db_consumer: --topics: no record type for topic '%s'\n", t);
+            return -1;
+        }
+        if (n == DBC_MAX_TOPICS) {
+            fprintf(stderr, "db_consumer: --topics: more than %d topics\n", DBC_MAX_TOPICS);
+            return -1;
+        }
+        out[n++] = t;
+    }
+    if (n == 0) fprintf(stderr, "db_consumer: --topics: no topic given\n");
+    return n ? n : -1;
+}
+
+typedef struct {
+    const char *bootstrap, *log_level, *db, *group, *topics, *sync;
+    cli_kv_list kafka;
+    long batch, idle_exit;
+} dbc_options;
+
+/* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
+static int dbc_parse(dbc_options *o, int argc, char **argv, log_level *level, sink_sync *sync) {
+    static const cli_program prog = {
+        "db_consumer", "[options]",
+        "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
+        "once: rows, dead letters and Kafka offsets are committed in one transaction per batch.",
+        "Exit codes: 0 done or stopped by a signal, 64 usage, 69 fatal Kafka error,\n"
+        "73 cannot create the database, 74 storage error, 76 data lost upstream (retention).\n"};
+    const cli_option opts[] = {
+        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
+         "Kafka bootstrap servers"},
+        {"kafka-config", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
+         "librdkafka setting, repeatable (env: ';'-separated)"},
+        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->log_level, "LEVEL",
+         "error, warn, info or debug"},
+        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH", "SQLite database file"},
+        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
+        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "LIST", "comma-separated topics"},
+        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
+        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
+         "full (survives power loss) or normal (survives a crash; faster)"},
+        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
+         "exit once caught up and idle this long (0: run until signalled)"},
+        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+    };
+    int first = 0;
+    int rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc != 0) return rc;
+    if (first < argc) {
+        fprintf(stderr, "db_consumer: unexpected argument '%s'\n", argv[first]);
+        return -1;
+    }
+    if (log_level_parse(o->log_level, level) != 0) {
+        fprintf(stderr, "db_consumer: --log-level: unknown level '%s'\n", o->log_level);
+        return -1;
+    }
+    if (strcmp(o->sync, "full") == 0) {
+        *sync = SINK_SYNC_FULL;
+    } else if (strcmp(o->sync, "normal") == 0) {
+        *sync = SINK_SYNC_NORMAL;
+    } else {
+        fprintf(stderr, "db_consumer: --sync: expected full or normal, got '%s'\n", o->sync);
+        return -1;
+    }
+    if (o->batch < 1 || o->batch > DBC_MAX_BATCH) {
+        fprintf(stderr, "db_consumer: --batch: expected 1..%ld, got %ld\n", DBC_MAX_BATCH,
+                o->batch);
+        return -1;
+    }
+    if (o->idle_exit < 0) {
+        fprintf(stderr, "db_consumer: --idle-exit: must not be negative\n");
+        return -1;
+    }
+    if (!*o->db || !*o->group) {
+        fprintf(stderr, "db_consumer: --db and --group must not be empty\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void dbc_summary(const dbc_ctx *c, const consume_stats *cs, double secs) {
+    printf("db_consumer: messages=%" PRIu64 " rows=%" PRIu64 " dead_letters=%" PRIu64
+           " batches=%" PRIu64 " seconds=%.3f rows_per_s=%.0f\n",
+           cs->messages, c->stats.rows, c->stats.dead_letters, cs->batches, secs,
+           secs > 0 ? (double)c->stats.rows / secs : 0.0);
+    fflush(stdout);
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
+        log_info("%s: %" PRIu64 " rows written", schema_records[i].table, c->stats.table_rows[i]);
+}
+
+int main(int argc, char **argv) {
+    dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
+                     .db = "genetika.db", .group = "genetika-db",
+                     .topics = "topic1,topic2,topic3", .sync = "full",
+                     .batch = 10000, .idle_exit = 0};
+    log_level level = LOG_INFO;
+    sink_sync sync = SINK_SYNC_FULL;
+    int rc = dbc_parse(&o, argc, argv, &level, &sync);
+    char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
+    const char *topics[DBC_MAX_TOPICS];
+    int ntopics = topic_list ? dbc_split_topics(topic_list, topics) : -1;
+    if (rc != 0 || ntopics < 0) {
+        free(topic_list);
+        cli_kv_free(&o.kafka);
+        return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    }
+    log_init("db_consumer", level);
+    signals_install();
+
+    char err[1024];
+    dbc_ctx ctx = {0};
+    ctx.sink = sink_open(o.db, sync, err, sizeof err);
+    ctx.msgs = calloc((size_t)o.batch, sizeof *ctx.msgs);
+    if (!ctx.sink || !ctx.msgs) {
+        log_error("%s", ctx.sink ? "out of memory" : err);
+        sink_close(ctx.sink);
+        free(ctx.msgs);
+        free(topic_list);
+        cli_kv_free(&o.kafka);
+        return GK_EXIT_CANTCREAT;
+    }
+    log_info("database %s (synchronous=%s), group %s, topics %s", o.db, o.sync, o.group, o.topics);
+
+    consume_config cfg = {
+        .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
+        .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
+        .max_batch = o.batch, .idle_exit_s = o.idle_exit, .what = "rows",
+    };
+    consume_handlers h = {.stored_offset = dbc_stored_offset, .commit_batch = dbc_commit_batch};
+    consume_stats cs;
+    int64_t start = time_mono_us();
+    rc = consume_run(&cfg, &h, &ctx, &cs);
+    dbc_summary(&ctx, &cs, (double)(time_mono_us() - start) / 1e6);
+
+    sink_close(ctx.sink);
+    free(ctx.msgs);
+    free(topic_list);
+    cli_kv_free(&o.kafka);
+    return rc;
+}

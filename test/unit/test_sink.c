@@ -1,0 +1,339 @@
+/* test_sink.c - unit tests of db_consumer's SQLite sink (db_consumer/sink.c):
+ * tables from the schema, idempotent batches, dead letters with their
+ * reasons, offsets per cluster id, and rollback of a failed batch. */
+#include "common/log.h"
+#include "db_consumer/sink.h"
+
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tdir[256];
+static char dbpath[300];
+static sink *s;
+
+static void setup(void) {
+    log_init("test_sink", LOG_ERROR);
+    snprintf(tdir, sizeof tdir, "%s/test_sink.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", tdir);
+    char err[512] = "";
+    s = sink_open(dbpath, SINK_SYNC_NORMAL, err, sizeof err);
+    ck_assert_msg(s != NULL, "sink_open: %s", err);
+}
+
+static void teardown(void) {
+    sink_close(s);
+    s = NULL;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Runs a query returning one integer on a separate connection. */
+static long long q_int(const char *sql) {
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Runs a query returning one text value into buf. */
+static const char *q_text(const char *sql, char *buf, size_t len) {
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "no row for %s", sql);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(buf, len, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return buf;
+}
+
+static void exec_other(const char *sql) {
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* Writes a good JSON value for a topic (0..2) with the event id substituted. */
+static void good_json(char *buf, size_t len, int topic, int id) {
+    if (topic == 0)
+        snprintf(buf, len,
+                 "{\"event_id\":%d,\"sample_id\":\"S%d\",\"patient_id\":\"P1\","
+                 "\"specimen_type\":\"blood\",\"collected_at\":\"2024-01-01T10:00:00\","
+                 "\"volume_ml\":2.5,\"consent_research\":true}",
+                 id, id);
+    else if (topic == 1)
+        snprintf(buf, len,
+                 "{\"event_id\":%d,\"run_id\":\"R%d\",\"instrument\":\"NovaSeq\",\"lane\":1,"
+                 "\"read_count\":1000,\"q30_pct\":92.5,\"mean_coverage\":30.1,"
+                 "\"sequenced_at\":\"2024-01-02T10:00:00\",\"passed_qc\":false}",
+                 id, id);
+    else
+        snprintf(buf, len,
+                 "{\"event_id\":%d,\"gene\":\"BRCA%d\",\"chrom\":\"17\",\"position\":43044295,"
+                 "\"ref\":\"A\",\"alt\":\"G\",\"zygosity\":\"het\",\"quality\":99.5,"
+                 "\"called_at\":\"2024-01-03T10:00:00\"}",
+                 id, id);
+}
+
+/* Storage for message texts built by the helpers (freed per test by exit). */
+typedef struct {
+    char key[32];
+    char value[512];
+} msgbuf;
+
+static sink_msg good(msgbuf *b, int topic, int32_t partition, int64_t offset, int id) {
+    snprintf(b->key, sizeof b->key, "%d", id);
+    good_json(b->value, sizeof b->value, topic, id);
+    static const char *const names[] = {"topic1", "topic2", "topic3"};
+    return (sink_msg){names[topic], partition, offset, b->key, strlen(b->key),
+                      b->value, strlen(b->value)};
+}
+
+static sink_msg raw(const char *topic, int64_t offset, const char *key, const char *value,
+                    size_t value_len) {
+    return (sink_msg){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len};
+}
+
+START_TEST(test_tables_created) {
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s')",
+                 schema_records[i].table);
+        ck_assert_int_eq(q_int(sql), (long long)schema_records[i].ncolumns);
+        snprintf(sql, sizeof sql,
+                 "SELECT pk FROM pragma_table_info('%s') WHERE name = 'event_id'",
+                 schema_records[i].table);
+        ck_assert_int_eq(q_int(sql), 1);
+    }
+    ck_assert_int_eq(q_int("SELECT count(*) FROM pragma_table_info('kafka_offsets')"), 4);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM pragma_table_info('dead_letters')"), 8);
+    char buf[32];
+    ck_assert_str_eq(q_text("PRAGMA journal_mode", buf, sizeof buf), "wal");
+    /* Opening again is fine (tables exist). */
+    char err[256];
+    sink *s2 = sink_open(dbpath, SINK_SYNC_FULL, err, sizeof err);
+    ck_assert_msg(s2 != NULL, "%s", err);
+    sink_close(s2);
+}
+END_TEST
+
+START_TEST(test_open_fails) {
+    char err[256] = "";
+    sink *bad = sink_open("/nonexistent-dir/x/t.db", SINK_SYNC_FULL, err, sizeof err);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x/t.db"));
+}
+END_TEST
+
+START_TEST(test_batch_rows_and_idempotence) {
+    msgbuf b[6];
+    sink_msg m[6];
+    for (int i = 0; i < 6; i++) m[i] = good(&b[i], i % 3, 0, i / 3, 100 + i / 3);
+    sink_stats st = {0};
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, 6, &st), 0);
+    ck_assert_int_eq(st.rows, 6);
+    ck_assert_int_eq(st.dead_letters, 0);
+    ck_assert_int_eq(st.table_rows[0], 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data2"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data3"), 2);
+    char buf[64];
+    ck_assert_str_eq(q_text("SELECT sample_id FROM data1 WHERE event_id = 101", buf, sizeof buf),
+                     "S101");
+    ck_assert_int_eq(q_int("SELECT consent_research FROM data1 WHERE event_id = 100"), 1);
+    ck_assert_int_eq(q_int("SELECT passed_qc FROM data2 WHERE event_id = 100"), 0);
+    ck_assert_int_eq(q_int("SELECT position FROM data3 WHERE event_id = 101"), 43044295);
+    ck_assert_int_eq(q_int("SELECT notes IS NULL FROM data1 WHERE event_id = 100"), 1);
+
+    /* The same batch again (a re-delivery): no error, no duplicates. */
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, 6, &st), 0);
+    ck_assert_int_eq(st.rows, 12);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data2"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data3"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), 0);
+    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), 2);
+}
+END_TEST
+
+/* A poison case: the value and key, and a fragment its reason must contain. */
+typedef struct {
+    const char *name;
+    const char *key;
+    const char *value; /* NULL: empty value */
+    const char *reason;
+} poison_case;
+
+START_TEST(test_poison_dead_letters) {
+    static char big[SCHEMA_MAX_MESSAGE_BYTES + 100];
+    memset(big, ' ', sizeof big - 1);
+    big[0] = '{';
+    big[sizeof big - 2] = '}';
+    static const poison_case cases[] = {
+        {"not json", "7", "this is not json", "not valid JSON"},
+        {"not an object", "7", "[1,2,3]", "not a JSON object"},
+        {"missing event id", "7",
+         "{\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"2024-01-01\",\"consent_research\":true}",
+         "field 'event_id': required integer is missing"},
+        {"wrong type", "8",
+         "{\"event_id\":8,\"sample_id\":12,\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"2024-01-01\",\"consent_research\":true}",
+         "field 'sample_id': expected a string, got an integer"},
+        {"unknown field", "9",
+         "{\"event_id\":9,\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"2024-01-01\",\"consent_research\":true,\"colour\":\"red\"}",
+         "unknown field 'colour'"},
+        {"key mismatch", "11",
+         "{\"event_id\":10,\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"2024-01-01\",\"consent_research\":true}",
+         "key '11' does not match event_id 10"},
+        {"no key", NULL,
+         "{\"event_id\":12,\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"2024-01-01\",\"consent_research\":true}",
+         "message has no key (expected event_id 12)"},
+        {"invalid utf-8", "13",
+         "{\"event_id\":13,\"sample_id\":\"S\xff\xfe\",\"patient_id\":\"P\",\"specimen_type\":"
+         "\"b\",\"collected_at\":\"2024-01-01\",\"consent_research\":true}",
+         "not valid JSON"},
+        {"bad datetime", "14",
+         "{\"event_id\":14,\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\","
+         "\"collected_at\":\"yesterday\",\"consent_research\":true}",
+         "field 'collected_at'"},
+        {"empty value", "15", NULL, "empty message value"},
+        {"too large", "16", big, "exceeds the limit of 65536"},
+    };
+    size_t nc = sizeof cases / sizeof cases[0];
+    sink_msg m[32];
+    msgbuf b[2];
+    size_t n = 0;
+    m[n++] = good(&b[0], 0, 0, 0, 1);
+    for (size_t i = 0; i < nc; i++, n++)
+        m[n] = raw("topic1", (int64_t)n, cases[i].key, cases[i].value,
+                   cases[i].value ? strlen(cases[i].value) : 0);
+    m[n] = raw("topicX", (int64_t)n, "1", "{}", 2);
+    n++;
+    m[n] = good(&b[1], 0, 0, (int64_t)n, 2);
+    n++;
+
+    sink_stats st = {0};
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, n, &st), 0);
+    ck_assert_int_eq(st.rows, 2);
+    ck_assert_int_eq(st.dead_letters, nc + 1);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), (long long)(nc + 1));
+    for (size_t i = 0; i < nc; i++) {
+        char sql[200], buf[600];
+        snprintf(sql, sizeof sql, "SELECT reason FROM dead_letters WHERE offset = %zu", i + 1);
+        q_text(sql, buf, sizeof buf);
+        ck_assert_msg(strstr(buf, cases[i].reason) != NULL, "%s: reason '%s' lacks '%s'",
+                      cases[i].name, buf, cases[i].reason);
+    }
+    char buf[600];
+    q_text("SELECT reason FROM dead_letters WHERE topic = 'topicX'", buf, sizeof buf);
+    ck_assert_str_eq(buf, "no record type for topic 'topicX'");
+    /* The message is kept as it came. */
+    ck_assert_int_eq(q_int("SELECT length(value) FROM dead_letters WHERE offset = 11"),
+                     (long long)strlen(big));
+    ck_assert_int_eq(q_int("SELECT value IS NULL FROM dead_letters WHERE offset = 10"), 1);
+    ck_assert_int_eq(q_int("SELECT key IS NULL FROM dead_letters WHERE offset = 7"), 1);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters WHERE received_at LIKE '20__-__-__T%Z'"),
+                     (long long)(nc + 1));
+
+    /* Re-delivered poison makes no second dead letter. */
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, n, &st), 0);
+    ck_assert_int_eq(st.dead_letters, nc + 1);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), (long long)(nc + 1));
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
+    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), (int64_t)n);
+}
+END_TEST
+
+START_TEST(test_offsets_per_cluster) {
+    msgbuf b[4];
+    sink_msg m[4] = {good(&b[0], 0, 0, 5, 1), good(&b[1], 0, 0, 6, 2), good(&b[2], 1, 1, 10, 1),
+                     good(&b[3], 0, 2, 0, 3)};
+    sink_stats st = {0};
+    ck_assert_int_eq(sink_write_batch(s, "cluster-A", m, 4, &st), 0);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), 7);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic2", 1), 11);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 2), 1);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 1), -1);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic3", 0), -1);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-B", "topic1", 0), -1);
+
+    /* Survives a reopen. */
+    sink_close(s);
+    char err[256];
+    s = sink_open(dbpath, SINK_SYNC_FULL, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), 7);
+
+    /* Another cluster takes the partition over. */
+    sink_msg m2[1] = {good(&b[0], 0, 0, 0, 1)};
+    ck_assert_int_eq(sink_write_batch(s, "cluster-B", m2, 1, &st), 0);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-B", "topic1", 0), 1);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), -1);
+    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic2", 1), 11);
+}
+END_TEST
+
+START_TEST(test_failure_rolls_back) {
+    msgbuf b[3];
+    sink_msg m[3] = {good(&b[0], 0, 0, 0, 1), raw("topic1", 1, "x", "junk", 4),
+                     good(&b[2], 1, 0, 0, 1)};
+    exec_other("DROP TABLE data2");
+    sink_stats st = {0};
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, 3, &st), -1);
+    ck_assert_int_eq(st.rows, 0);
+    ck_assert_int_eq(st.dead_letters, 0);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 0);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), 0);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM kafka_offsets"), 0);
+    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), -1);
+
+    /* No transaction is left open: the next batch works. */
+    ck_assert_int_eq(sink_write_batch(s, "C1", m, 2, &st), 0);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 1);
+    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), 2);
+}
+END_TEST
+
+static Suite *sink_suite(void) {
+    Suite *su = suite_create("sink");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_tables_created);
+    tcase_add_test(tc, test_open_fails);
+    tcase_add_test(tc, test_batch_rows_and_idempotence);
+    tcase_add_test(tc, test_poison_dead_letters);
+    tcase_add_test(tc, test_offsets_per_cluster);
+    tcase_add_test(tc, test_failure_rolls_back);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(sink_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
