@@ -1,0 +1,302 @@
+/* ack_delay.c - measures the ack delay of the pipeline and checks its invariants.
+ *
+ * Reads topic1..3 and ack from the beginning (or a time window) up to the high
+ * watermarks taken at start, joins them by event id, and reports: one summary
+ * line on stdout, each invariant violation on stderr, a CSV with one row per
+ * event and two PNG charts. The delay of an event is the ack's time minus the
+ * latest of its three topic messages' times, with microsecond precision when
+ * the messages carry gk-produced-us (ack: acked_us), Kafka ms timestamps
+ * otherwise. The read is bounded (--timeout) and commits nothing. */
+#include "analysis/join.h"
+#include "analysis/plot.h"
+#include "analysis/record.h"
+#include "analysis/report.h"
+#include "analysis/snapshot.h"
+#include "analysis/stats.h"
+#include "analysis/timeparse.h"
+#include "common/cli.h"
+#include "common/exitcodes.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACK_DELAY_SHOW_MAX 20 /* violations and bad messages logged in full */
+
+typedef struct {
+    const char *bootstrap;
+    cli_kv_list kafka;
+    const char *level;
+    const char *csv;
+    const char *plots;
+    long expect;
+    const char *topics;
+    const char *ack_topic;
+    long timeout;
+    const char *from_time;
+    const char *until_time;
+    long grace;
+} ack_delay_opts;
+
+/* What the reader callback needs. */
+typedef struct {
+    join *j;
+    const char *names[JOIN_SLOTS]; /* topic names by slot */
+    size_t bad;                    /* undecodable messages */
+} ack_delay_ctx;
+
+static const char ack_delay_exit_text[] =
+    "Exit status: 0 no violation (and --expect met), 64 usage error, 65 violations, bad\n"
+    "messages or --expect not met, 69 broker unreachable or timeout, 73 cannot write the\n"
+    "CSV, 76 data no longer in the log, 1 plots failed (gnuplot missing or failing).\n";
+
+/* The librdkafka settings for a read-only, group-less, bounded reader. The
+ * group id only satisfies rd_kafka_assign(): nothing joins or commits. */
+static const kafka_default ack_delay_kafka_defaults[] = {
+    {"client.id", "ack_delay"},
+    {"group.id", "gk-ack-delay"},
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"enable.partition.eof", "true"},
+    {"isolation.level", "read_committed"},
+    {"auto.offset.reset", "error"},
+    {"fetch.wait.max.ms", "100"},
+    {NULL, NULL},
+};
+
+/* Splits "a,b,c" into exactly three topic names (pointers into buf). */
+static int ack_delay_split_topics(char *buf, const char **names) {
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (*t == '\0' || n == JOIN_TOPICS) return -1;
+        names[n++] = t;
+    }
+    return n == JOIN_TOPICS ? 0 : -1;
+}
+
+/* Decodes one message into the join; bad messages are logged and counted. */
+static int ack_delay_on_message(size_t topic, const rd_kafka_message_t *m, void *vctx) {
+    ack_delay_ctx *c = vctx;
+    int64_t hdr_us = -1;
+    if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &hdr_us) != 0) hdr_us = -1;
+    join_record r;
+    char err[512];
+    if (record_decode((int)topic, m->key, m->key_len, m->payload, m->len,
+                      kafka_msg_timestamp_ms(m), hdr_us, m->partition, m->offset, &r, err,
+                      sizeof err) == 0 &&
+        join_add(c->j, &r, err, sizeof err) == 0)
+        return 0;
+    if (c->bad++ < ACK_DELAY_SHOW_MAX)
+        log_error("%s[%" PRId32 "] offset %" PRId64 ": %s", c->names[topic], m->partition,
+                  m->offset, err);
+    return 0;
+}
+
+/* State of the violation logger. */
+typedef struct {
+    size_t shown;
+    const char *const *names;
+} ack_delay_vlog;
+
+/* Logs a violation in full for the first ACK_DELAY_SHOW_MAX. */
+static void ack_delay_on_violation(const join_violation *v, void *vctx) {
+    ack_delay_vlog *vl = vctx;
+    if (vl->shown++ >= ACK_DELAY_SHOW_MAX) return;
+    char line[768];
+    join_violation_text(v, vl->names, line, sizeof line);
+    log_error("violation %s: %s", join_violation_names[v->kind], line);
+}
+
+/* Parses and checks the options. Returns 0, 1 (--help) or -1 (usage error). */
+static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
+    const cli_option opts[] = {
+        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
+         "Kafka bootstrap servers"},
+        {"kafka", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
+         "librdkafka setting (repeatable; env: ';'-separated)"},
+        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->level, "LEVEL", "error, warn, info or debug"},
+        {"csv", 0, "GK_CSV", CLI_STRING, &o->csv, "PATH", "per-event CSV (\"\": none)"},
+        {"plots", 0, "GK_PLOTS", CLI_STRING, &o->plots, "DIR",
+         "directory for timestamps.png and delay.png (\"\": no plots)"},
+        {"expect", 0, "GK_EXPECT", CLI_INT, &o->expect, "N",
+         "fail unless exactly N complete events, each with exactly one ack (-1: no check)"},
+        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "T1,T2,T3", "the three data topics"},
+        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC", "the ack topic"},
+        {"timeout", 0, "GK_TIMEOUT", CLI_INT, &o->timeout, "SECONDS",
+         "give up (exit 69) if the read has not finished by then"},
+        {"from-time", 0, "GK_FROM_TIME", CLI_STRING, &o->from_time, "TIME",
+         "only events whose first message is at or after TIME (ISO 8601, UTC unless a zone is "
+         "given, or epoch ms)"},
+        {"until-time", 0, "GK_UNTIL_TIME", CLI_STRING, &o->until_time, "TIME",
+         "only events whose first message is at or before TIME"},
+        {"grace", 0, "GK_GRACE", CLI_INT, &o->grace, "SECONDS",
+         "with a time window, also read this much before and after it so that events at its "
+         "edges are whole"},
+        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+    };
+    const cli_program prog = {
+        "ack_delay", "[options]",
+        "Reads topic1..3 and ack up to their current end, joins them by event id and reports the\n"
+        "ack delay (ack time - latest topic time) as one summary line on stdout, a CSV per event\n"
+        "and two PNG charts. Checks that every complete event has exactly one ack, that no ack\n"
+        "precedes its topic messages and that no ack names an unknown or incomplete event.\n"
+        "Read-only: joins no consumer group and commits nothing.",
+        ack_delay_exit_text};
+    int first = 0;
+    int rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc != 0) return rc;
+    if (first < argc) {
+        fprintf(stderr, "ack_delay: unexpected argument '%s'\n", argv[first]);
+        return -1;
+    }
+    if (o->timeout <= 0 || o->timeout > 86400 || o->expect < -1 || o->grace < 0 ||
+        o->grace > 86400) {
+        fprintf(stderr, "ack_delay: --timeout must be 1..86400, --grace 0..86400, --expect >= -1\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the topics into the join. Returns an exit code. */
+static int ack_delay_read(const ack_delay_opts *o, ack_delay_ctx *c, int64_t from_ms,
+                          int64_t until_ms, snapshot_stats *st) {
+    rd_kafka_conf_t *conf = kafka_conf_new(o->bootstrap, ack_delay_kafka_defaults, &o->kafka);
+    if (!conf) return GK_EXIT_USAGE;
+    rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER, conf);
+    if (!rk) return GK_EXIT_UNAVAILABLE;
+    int64_t grace_ms = o->grace * 1000;
+    snapshot_config sc = {
+        .topics = c->names,
+        .ntopics = JOIN_SLOTS,
+        .from_ms = from_ms < 0 ? -1 : from_ms > grace_ms ? from_ms - grace_ms : 0,
+        .stop_after_ms = until_ms < 0 ? -1 : until_ms + grace_ms,
+        .timeout_ms = (int)(o->timeout * 1000),
+    };
+    int64_t t0 = time_mono_us();
+    int rc = snapshot_read(rk, &sc, ack_delay_on_message, c, st);
+    log_info("read %" PRIu64 " messages from %zu partitions in %.2f s", st->messages,
+             st->partitions, (double)(time_mono_us() - t0) / 1e6);
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk);
+    if (err) log_warn("closing the consumer: %s", rd_kafka_err2str(err));
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* Collects the delays (ms) of the complete acked events; caller frees. */
+static double *ack_delay_delays(const join_event *ev, size_t n, size_t *m) {
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    *m = 0;
+    for (size_t i = 0; d && i < n; i++) {
+        int64_t us;
+        if (join_event_delay_us(&ev[i], &us) == 0) d[(*m)++] = (double)us / 1000.0;
+    }
+    return d;
+}
+
+/* Checks the joined events, prints the summary and writes CSV and plots.
+ * Returns the exit code. */
+static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
+    size_t n, m;
+    const join_event *ev = join_events(c->j, &n);
+    join_summary js;
+    ack_delay_vlog vl = {0, c->names};
+    join_check(c->j, &js, ack_delay_on_violation, &vl);
+    if (js.violations > ACK_DELAY_SHOW_MAX)
+        log_error("... and %zu more violations (see the CSV)", js.violations - ACK_DELAY_SHOW_MAX);
+    if (c->bad > ACK_DELAY_SHOW_MAX)
+        log_error("... and %zu more bad messages", c->bad - ACK_DELAY_SHOW_MAX);
+    if (js.incomplete) log_warn("%zu events were seen on only some data topics", js.incomplete);
+    double *delays = ack_delay_delays(ev, n, &m);
+    if (!delays) {
+        log_error("out of memory");
+        return GK_EXIT_SOFTWARE;
+    }
+    stats_summary st;
+    stats_summarize(delays, m, &st);
+    free(delays);
+    char line[1024];
+    report_summary_line(line, sizeof line, &js, &st, c->bad);
+    printf("%s\n", line);
+    fflush(stdout);
+
+    int rc = GK_EXIT_OK;
+    char err[512];
+    if (o->csv && *o->csv && report_csv_file(o->csv, ev, n, err, sizeof err) != 0) {
+        log_error("CSV: %s", err);
+        rc = GK_EXIT_CANTCREAT;
+    }
+    if (o->plots && *o->plots && plot_write(o->plots, ev, n, c->names, NULL, err, sizeof err) != 0) {
+        log_error("plots: %s", err);
+        if (!rc) rc = GK_EXIT_FAILURE;
+    }
+    int data_bad = js.violations > 0 || c->bad > 0;
+    if (o->expect >= 0 && (js.complete != (size_t)o->expect || js.violations > 0)) {
+        log_error("expected exactly %ld complete events with one ack each; found %zu complete, "
+                  "%zu violations", o->expect, js.complete, js.violations);
+        data_bad = 1;
+    }
+    /* The verdict on the data matters more to callers than a chart. */
+    return data_bad ? GK_EXIT_DATAERR : rc;
+}
+
+/* Parses a time option into ms, or -1 when unset. Returns 0 or -1 after an error. */
+static int ack_delay_time_opt(const char *name, const char *text, int64_t *ms) {
+    *ms = -1;
+    if (!text || !*text) return 0;
+    if (timeparse_ms(text, ms) == 0) return 0;
+    fprintf(stderr, "ack_delay: --%s: '%s' is neither ISO 8601 nor epoch milliseconds\n", name,
+            text);
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    ack_delay_opts o = {.csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
+                        .topics = "topic1,topic2,topic3", .ack_topic = KAFKA_ACK_TOPIC,
+                        .timeout = 60, .grace = 60, .level = "info"};
+    log_init("ack_delay", LOG_INFO);
+    int prc = ack_delay_options(&o, argc, argv);
+    if (prc != 0) return prc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    log_level lvl;
+    if (log_level_parse(o.level, &lvl) != 0) {
+        fprintf(stderr, "ack_delay: --log-level: unknown level '%s'\n", o.level);
+        return GK_EXIT_USAGE;
+    }
+    log_init("ack_delay", lvl);
+    ack_delay_ctx c = {0};
+    char *topics = strdup(o.topics);
+    int64_t from_ms, until_ms;
+    if (!topics || ack_delay_split_topics(topics, c.names) != 0 || !*o.ack_topic) {
+        fprintf(stderr, "ack_delay: --topics needs three comma-separated names and --ack-topic one\n");
+        free(topics);
+        return GK_EXIT_USAGE;
+    }
+    c.names[JOIN_ACK] = o.ack_topic;
+    if (ack_delay_time_opt("from-time", o.from_time, &from_ms) != 0 ||
+        ack_delay_time_opt("until-time", o.until_time, &until_ms) != 0) {
+        free(topics);
+        return GK_EXIT_USAGE;
+    }
+    signals_install();
+    c.j = join_new();
+    snapshot_stats sst;
+    int rc = c.j ? ack_delay_read(&o, &c, from_ms, until_ms, &sst) : GK_EXIT_SOFTWARE;
+    if (rc == GK_EXIT_OK && sst.interrupted) {
+        log_warn("interrupted before the end of the topics: nothing reported");
+    } else if (rc == GK_EXIT_OK) {
+        size_t dropped = join_finish(c.j, from_ms < 0 ? INT64_MIN : from_ms * 1000,
+                                     until_ms < 0 ? INT64_MAX : until_ms * 1000 + 999);
+        if (dropped) log_info("%zu events outside the time window left out", dropped);
+        rc = ack_delay_report(&o, &c);
+    }
+    join_free(c.j);
+    free(topics);
+    cli_kv_free(&o.kafka);
+    return rc;
+}
