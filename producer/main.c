@@ -1,0 +1,284 @@
+/* main.c - producer: sends the rows of sim_fileN.xlsx files to Kafka.
+ *
+ * One reader thread per file and one shared idempotent rd_kafka_t. The main
+ * thread serves delivery reports, watches for signals and fatal errors, and
+ * in the end flushes and gives an exact account of what went out. */
+#include "common/cli.h"
+#include "common/exitcodes.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+#include "producer/producer.h"
+#include "producer/reader.h"
+#include "producer/report.h"
+#include "producer/sender.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Command-line settings. */
+typedef struct {
+    const char *bootstrap, *level, *topic, *record, *sheet, *arrivals;
+    cli_kv_list kafka;
+    int skip_invalid;
+    double rate, flush_timeout, connect_timeout;
+    long seed;
+} options;
+
+static const char producer_exit_text[] =
+    "Exit codes: 0 all rows delivered (also after SIGINT/SIGTERM: what was read went out),\n"
+    "64 usage, 65 invalid input (bad row, header or xlsx), 66 missing or unreadable file,\n"
+    "69 broker unusable or fatal client error, 75 some rows were not delivered (listed).\n";
+
+/* Parses the command line; returns -1 to go on, else the exit status. */
+static int producer_options(options *o, int argc, char **argv, int *first) {
+    const cli_option opts[] = {
+        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
+         "Kafka bootstrap servers"},
+        {"kafka", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
+         "librdkafka setting (repeatable; env: ';'-separated)"},
+        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->level, "LEVEL", "error, warn, info or debug"},
+        {"topic", 't', "GK_TOPIC", CLI_STRING, &o->topic, "TOPIC",
+         "send every file to TOPIC instead of its record type's topic"},
+        {"record", 'r', "GK_RECORD", CLI_STRING, &o->record, "TYPE",
+         "record type for files whose name is not sim_fileN.xlsx (sample_intake, sequencing_qc, "
+         "variant_call)"},
+        {"sheet", 0, "GK_SHEET", CLI_STRING, &o->sheet, "NAME", "worksheet to read (default: the first)"},
+        {"skip-invalid", 0, "GK_SKIP_INVALID", CLI_FLAG, &o->skip_invalid, NULL,
+         "report and skip invalid rows instead of stopping at the first"},
+        {"rate", 0, "GK_RATE", CLI_DOUBLE, &o->rate, "EVENTS_PER_S",
+         "rows per second per file (0: as fast as possible)"},
+        {"arrivals", 0, "GK_ARRIVALS", CLI_STRING, &o->arrivals, "KIND",
+         "constant or poisson inter-arrival times with --rate"},
+        {"seed", 0, "GK_SEED", CLI_INT, &o->seed, "N", "PRNG seed for poisson arrivals"},
+        {"flush-timeout", 0, "GK_FLUSH_TIMEOUT", CLI_DOUBLE, &o->flush_timeout, "SECONDS",
+         "longest wait for outstanding deliveries at the end"},
+        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_DOUBLE, &o->connect_timeout, "SECONDS",
+         "longest wait for the first metadata from the cluster (0: skip the check)"},
+        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+    };
+    const cli_program prog = {
+        "producer", "[options] FILE...",
+        "Reads xlsx files (sim_fileN.xlsx -> topicN) and sends each row as a JSON message keyed\n"
+        "by its event id, with headers gk-produced-us and gk-source. Every row is validated\n"
+        "against the record type; the first invalid row stops the run unless --skip-invalid.",
+        producer_exit_text};
+    int rc = cli_parse(&prog, opts, argc, argv, first);
+    if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    log_level level;
+    pace_arrivals arr;
+    if (log_level_parse(o->level, &level) != 0) {
+        fprintf(stderr, "producer: --log-level: unknown level '%s'\n", o->level);
+        return GK_EXIT_USAGE;
+    }
+    if (pace_arrivals_parse(o->arrivals, &arr) != 0) {
+        fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
+        return GK_EXIT_USAGE;
+    }
+    if (o->rate < 0 || o->flush_timeout < 0 || o->connect_timeout < 0) {
+        fprintf(stderr, "producer: --rate and the timeouts must not be negative\n");
+        return GK_EXIT_USAGE;
+    }
+    if (o->record && !schema_by_name(o->record)) {
+        fprintf(stderr, "producer: --record: unknown record type '%s'\n", o->record);
+        return GK_EXIT_USAGE;
+    }
+    if (*first >= argc) {
+        fprintf(stderr, "producer: no input files (try 'producer --help')\n");
+        return GK_EXIT_USAGE;
+    }
+    log_init("producer", level);
+    return -1;
+}
+
+/* Checks that path is a readable regular file. Returns 0, or prints why. */
+static int producer_check_readable(const char *path) {
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        report_error("%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    if (!S_ISREG(st.st_mode)) {
+        report_error("%s: not a regular file", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills files[i] for argv's paths: record type, topic, open reader. Every
+ * file is checked before anything is sent. Returns -1 or an exit status. */
+static int producer_open_files(const options *o, producer_run *run, producer_file *files,
+                               size_t n, char **paths) {
+    int status = -1;
+    for (size_t i = 0; i < n; i++) {
+        producer_file *f = &files[i];
+        f->index = i;
+        f->path = paths[i];
+        f->base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        f->run = run;
+        pthread_mutex_init(&f->lock, NULL);
+        f->rec = schema_by_file(f->path);
+        if (f->rec && o->record && f->rec != schema_by_name(o->record)) {
+            report_error("%s: file name says record type %s, --record says %s", f->path,
+                         f->rec->name, o->record);
+            if (status < 0) status = GK_EXIT_USAGE;
+            continue;
+        }
+        if (!f->rec && o->record) f->rec = schema_by_name(o->record);
+        if (!f->rec) {
+            report_error("%s: unknown file name: expected sim_file1..3.xlsx or --record", f->path);
+            if (status < 0) status = GK_EXIT_USAGE;
+            continue;
+        }
+        f->topic = o->topic ? o->topic : f->rec->topic;
+        if (producer_check_readable(f->path) != 0) {
+            if (status < 0 || status == GK_EXIT_DATAERR) status = GK_EXIT_NOINPUT;
+            continue;
+        }
+        char err[1024];
+        f->xr = xlsx_open(f->path, o->sheet, err, sizeof err);
+        if (!f->xr) {
+            report_error("%s", err);
+            if (status < 0) status = GK_EXIT_DATAERR;
+        }
+    }
+    return status;
+}
+
+/* Starts one reader thread per file. Returns 0, or -1 (run->stop is set and
+ * the threads already started finish on their own). */
+static int producer_start(producer_run *run, producer_file *files, size_t n) {
+    run->start_ns = pace_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_add(&run->running, 1);
+        int e = pthread_create(&files[i].thread, NULL, reader_main, &files[i]);
+        if (e) {
+            atomic_fetch_sub(&run->running, 1);
+            log_error("cannot start a thread for %s: %s", files[i].path, strerror(e));
+            atomic_store(&run->stop, 1);
+            for (size_t j = 0; j < i; j++) pthread_join(files[j].thread, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Serves delivery reports until every reader has finished; stops the readers
+ * on a signal or a fatal client error. Returns 1 after a fatal error. */
+static int producer_serve(producer_run *run, producer_file *files, size_t n) {
+    int fatal = 0;
+    int64_t t0 = time_mono_us();
+    while (atomic_load(&run->running) > 0) {
+        sender_poll(run->snd, 50);
+        char why[512];
+        if (!signals_run && !atomic_load(&run->stop)) {
+            log_info("signal %d: stop reading, flushing what was queued", signals_received());
+            atomic_store(&run->stop, 1);
+        }
+        if (!fatal && sender_fatal(run->snd, why, sizeof why)) {
+            log_error("broker unusable: fatal producer error: %s", why);
+            fatal = 1;
+            atomic_store(&run->stop, 1);
+        }
+        report_totals t = report_sum(files, n, 0);
+        double secs = (double)(time_mono_us() - t0) / 1e6;
+        progress_update("producer: %llu delivered, %ld queued, %.0f msgs/s",
+                        (unsigned long long)t.delivered, sender_outstanding(run->snd),
+                        secs > 0 ? (double)t.delivered / secs : 0.0);
+    }
+    return fatal;
+}
+
+/* The exit status the run's outcome deserves. */
+static int producer_status(const producer_file *files, size_t n, int fatal, const report_totals *t) {
+    if (fatal) return GK_EXIT_UNAVAILABLE;
+    for (size_t i = 0; i < n; i++) {
+        if (files[i].state == FILE_BAD_ROW || files[i].state == FILE_READ_ERROR) return GK_EXIT_DATAERR;
+        if (files[i].state == FILE_INTERNAL) return GK_EXIT_SOFTWARE;
+    }
+    return t->failed ? GK_EXIT_UNDELIVERED : GK_EXIT_OK;
+}
+
+/* Sends everything, flushes and reports. Returns the exit status. */
+static int producer_run_all(const options *o, producer_run *run, producer_file *files, size_t n) {
+    const char *topics[64];
+    size_t ntopics = 0;
+    for (size_t i = 0; i < n && ntopics < 64; i++) topics[ntopics++] = files[i].topic;
+    run->snd = sender_new(o->bootstrap, &o->kafka, files, n);
+    if (!run->snd) return GK_EXIT_UNAVAILABLE;
+    if (o->connect_timeout > 0 && sender_probe(run->snd, topics, ntopics, o->connect_timeout) != 0) {
+        sender_destroy(run->snd);
+        return GK_EXIT_UNAVAILABLE;
+    }
+    int64_t t0 = time_mono_us();
+    int fatal = producer_start(run, files, n) != 0;
+    fatal |= producer_serve(run, files, n);
+    for (size_t i = 0; i < n; i++) pthread_join(files[i].thread, NULL);
+    long left = sender_flush(run->snd, o->flush_timeout);
+    if (left) log_error("%ld messages without a delivery report after purging", left);
+    char why[512];
+    if (!fatal && sender_fatal(run->snd, why, sizeof why)) {
+        log_error("broker unusable: fatal producer error: %s", why);
+        fatal = 1;
+    }
+    progress_done();
+    report_totals t = report_sum(files, n, (double)(time_mono_us() - t0) / 1e6);
+    report_files(stdout, files, n);
+    report_failed_rows(stderr, files, n);
+    char line[512];
+    report_summary(&t, line, sizeof line);
+    printf("%s\n", line);
+    fflush(stdout);
+    log_info("%s", line + strlen("producer: "));
+    sender_destroy(run->snd);
+    int status = producer_status(files, n, fatal, &t);
+    /* Rows that never got a delivery report are as good as undelivered. */
+    if (status == GK_EXIT_OK && t.delivered + t.failed != t.rows) status = GK_EXIT_UNDELIVERED;
+    return status;
+}
+
+int main(int argc, char **argv) {
+    options o = {.level = "info", .arrivals = "constant", .seed = 1, .flush_timeout = 330,
+                 .connect_timeout = 30};
+    o.bootstrap = KAFKA_DEFAULT_BOOTSTRAP;
+    int first = 0, status = producer_options(&o, argc, argv, &first);
+    if (status >= 0) {
+        cli_kv_free(&o.kafka);
+        return status;
+    }
+    size_t n = (size_t)(argc - first);
+    producer_file *files = calloc(n, sizeof *files);
+    producer_run run = {.skip_invalid = o.skip_invalid, .rate = o.rate, .seed = (uint64_t)o.seed};
+    pace_arrivals_parse(o.arrivals, &run.arrivals);
+    if (!files) return GK_EXIT_SOFTWARE;
+    signals_install();
+    status = producer_open_files(&o, &run, files, n, argv + first);
+    if (status < 0) {
+        status = producer_run_all(&o, &run, files, n);
+    } else if (status != GK_EXIT_USAGE) {
+        /* Nothing was sent; say so in the usual form. */
+        report_totals t = report_sum(files, n, 0);
+        char line[512];
+        report_files(stdout, files, n);
+        report_summary(&t, line, sizeof line);
+        printf("%s\n", line);
+    }
+    for (size_t i = 0; i < n; i++) {
+        xlsx_close(files[i].xr);
+        rowlist_free(&files[i].failed_rows);
+        pthread_mutex_destroy(&files[i].lock);
+    }
+    free(files);
+    cli_kv_free(&o.kafka);
+    return status;
+}
