@@ -18,7 +18,8 @@
 #include <string.h>
 
 #define CONSUME_POLL_MS 100        /* poll wait when the batch is empty */
-#define CONSUME_META_TIMEOUT_MS 10000 /* cluster id, watermarks, committed offsets */
+#define CONSUME_META_TIMEOUT_MS 10000 /* watermarks, committed offsets */
+#define CONSUME_CLUSTERID_TIMEOUT_MS 30000
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
 
 typedef struct {
@@ -57,10 +58,10 @@ static rd_kafka_topic_partition_list_t *consume_batch_offsets(consume_state *st)
 }
 
 /* Hands the pending batch to the store, then commits the same offsets to
- * Kafka (asynchronously unless sync is set: a revoke or the final commit
- * should reach the group before the partitions move on). Kafka's copy is only
- * informational, so its failure is a warning. Returns 0 or GK_EXIT_IOERR. */
-static int consume_flush(consume_state *st, int sync) {
+ * Kafka. Kafka's copy is only informational, so it is asynchronous (a broker
+ * outage must not hold up a shutdown; consumer_close waits for commits in
+ * flight) and its failure is a warning. Returns 0 or GK_EXIT_IOERR. */
+static int consume_flush(consume_state *st) {
     if (st->nbatch == 0) return 0;
     if (st->h->commit_batch(st->ctx, st->cluster_id ? st->cluster_id : "", st->batch,
                             st->nbatch) != 0) {
@@ -69,7 +70,7 @@ static int consume_flush(consume_state *st, int sync) {
         return GK_EXIT_IOERR;
     }
     rd_kafka_topic_partition_list_t *offsets = consume_batch_offsets(st);
-    rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, offsets, sync ? 0 : 1);
+    rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, offsets, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn("kafka offset commit (informational; the store has the offsets): %s",
                  rd_kafka_err2str(err));
@@ -95,19 +96,23 @@ static void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* Assignment                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Fetches the cluster id once; a cluster that does not report one (very old
- * brokers) gets the empty id, which still keeps store offsets consistent. */
-static void consume_cluster_id(consume_state *st) {
-    if (st->cluster_id) return;
-    char *id = rd_kafka_clusterid(st->rk, CONSUME_META_TIMEOUT_MS);
-    if (id) {
-        st->cluster_id = strdup(id);
-        rd_kafka_mem_free(st->rk, id);
-    } else {
-        log_warn("kafka cluster id not available; store offsets are kept under the empty id");
-        st->cluster_id = strdup("");
+/* Fetches the cluster id once. Store offsets are only valid with it, so
+ * going on without it (a broker that is not answering) would start every
+ * partition from the wrong place: that is a fatal error instead. Returns 0
+ * or -1 after logging. */
+static int consume_cluster_id(consume_state *st) {
+    if (st->cluster_id) return 0;
+    char *id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS);
+    if (!id) {
+        log_error("kafka cluster id not available after %d s: cannot match stored offsets",
+                  CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
+        return -1;
     }
+    st->cluster_id = strdup(id);
+    rd_kafka_mem_free(st->rk, id);
+    if (!st->cluster_id) return -1;
     log_info("kafka cluster id: %s", st->cluster_id);
+    return 0;
 }
 
 /* Returns the stored offset of p, or -1 if there is none or it lies beyond
@@ -185,8 +190,7 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
 }
 
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    consume_cluster_id(st);
-    if (consume_position(st, parts) != 0) {
+    if (consume_cluster_id(st) != 0 || consume_position(st, parts) != 0) {
         st->rc = GK_EXIT_UNAVAILABLE;
         return;
     }
@@ -207,7 +211,7 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
  * first, so that the next owner starts right after it (nothing lost, nothing
  * done twice). */
 static void consume_revoke(consume_state *st) {
-    int rc = consume_flush(st, 1);
+    int rc = consume_flush(st);
     if (rc && !st->rc) st->rc = rc;
     rd_kafka_resp_err_t err = rd_kafka_assign(st->rk, NULL);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -363,7 +367,7 @@ static int consume_loop(consume_state *st) {
             break;
         }
         if (!m) {
-            int rc = consume_flush(st, 0);
+            int rc = consume_flush(st);
             if (rc) return rc;
             if (consume_idle_done(st)) {
                 log_info("idle for %lds with every partition at its end: exiting",
@@ -383,7 +387,7 @@ static int consume_loop(consume_state *st) {
         st->last_activity_us = time_mono_us();
         st->batch[st->nbatch++] = m;
         if (st->nbatch >= max_batch) {
-            int rc = consume_flush(st, 0);
+            int rc = consume_flush(st);
             if (rc) return rc;
             consume_progress(st, start_us);
         }
@@ -395,7 +399,7 @@ static int consume_loop(consume_state *st) {
  * A pending batch is only stored when the loop ended cleanly: after a storage
  * or data-loss error it is dropped, and the store's offsets bring it back. */
 static int consume_finish(consume_state *st, int rc) {
-    if (rc == 0) rc = consume_flush(st, 1);
+    if (rc == 0) rc = consume_flush(st);
     for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
     st->nbatch = 0;
     if (st->h->drain) {
