@@ -110,8 +110,8 @@ PIDS+=($ACK_PID)
 # measures live streaming, not a backlog. Nothing is lost if this wait times
 # out: the consumers start from the stored offsets or the beginning.
 for _ in $(seq 300); do
-  grep -q "assigned" "$LOGS/db_consumer.log" 2>/dev/null &&
-    grep -q "assigned" "$LOGS/ack_consumer.log" 2>/dev/null && break
+  grep -q "assigned [1-9][0-9]* partition" "$LOGS/db_consumer.log" 2>/dev/null &&
+    grep -q "assigned [1-9][0-9]* partition" "$LOGS/ack_consumer.log" 2>/dev/null && break
   kill -0 $DB_PID 2>/dev/null || die "db_consumer exited early (see $LOGS/db_consumer.log)"
   kill -0 $ACK_PID 2>/dev/null || die "ack_consumer exited early (see $LOGS/ack_consumer.log)"
   sleep 0.1

@@ -95,3 +95,18 @@ it_check_exact() {
   it_expect "ack messages" "$(wc -l <"$WORK/ack.keys")" "$n"
   it_expect "distinct acked ids" "$(sort -u "$WORK/ack.keys" | wc -l)" "$n"
 }
+
+# it_wait_assigned NAME... : waits (up to 30 s) until each named service's log
+# says it owns partitions, so that what is produced next is consumed live.
+it_wait_assigned() {
+  local name pid
+  for name in "$@"; do
+    eval "pid=\$PID_$name"
+    for _ in $(seq 300); do
+      grep -q "assigned [1-9][0-9]* partition" "$WORK/$name.log" 2>/dev/null && break
+      kill -0 "$pid" 2>/dev/null || it_fail "$name exited before it was assigned partitions"
+      sleep 0.1
+    done
+    grep -q "assigned [1-9][0-9]* partition" "$WORK/$name.log" || it_fail "$name got no partitions within 30s"
+  done
+}

@@ -11,6 +11,7 @@ EVENTS=50
 it_broker --partitions 3
 it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --idle-exit 3
 it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --idle-exit 3
+it_wait_assigned db ack
 
 "$GK_BIN/producer" "$DATA/sim_file1.xlsx" "$DATA/sim_file2.xlsx" "$DATA/sim_file3.xlsx" \
   >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer exited with $?"
