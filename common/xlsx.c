@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -530,6 +531,8 @@ static int xlsx_stream_feed_chunk(xlsx_reader *r, xlsx_stream *st, xmlSAXHandler
     return terminate ? 0 : 1;
 }
 
+/* xlsx_stream_feed_chunk() with libxml2's generic errors (encoding, I/O)
+ * captured into the reader instead of printed. */
 static int xlsx_stream_feed(xlsx_reader *r, xlsx_stream *st, xmlSAXHandler *sax, int sheet) {
     /* libxml2's generic error handler is per thread: borrow it for this call. */
     xmlGenericErrorFunc old_fn = xmlGenericError;
@@ -1050,7 +1053,6 @@ static void xlsx_cell_end(xlsx_reader *r) {
     char *text = r->arena.data ? r->arena.data + r->text_off : NULL;
     size_t len = r->arena.len - r->text_off;
     xlsx_qcell c = {.col = r->col, .type = XLSX_EMPTY, .off = r->text_off};
-    r->in_cell = 0;
     if (r->has_value && xlsx_buf_reserve(&r->arena, 1) != 0) {
         xlsx_fail(r, "out of memory");
         return;
@@ -1059,8 +1061,7 @@ static void xlsx_cell_end(xlsx_reader *r) {
         text = r->arena.data + r->text_off;
         text[len] = '\0';
     }
-    r->in_cell = 1; /* keep the column in error messages */
-    switch (r->ctype) {
+    switch (r->ctype) { /* errors still name this cell: in_cell stays set until the end */
     case XT_NUMBER:
     case XT_ISODATE:
         r->arena.len = r->text_off; /* the text is not needed any more */
@@ -1290,8 +1291,14 @@ int xlsx_next_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncells, unsig
 
 /* ------------------------------------------------------------ open/close */
 
+/* libxml2's global initialisation is not reentrant; producers open one
+ * workbook per thread. */
+static pthread_once_t xlsx_init_once = PTHREAD_ONCE_INIT;
+
+static void xlsx_init(void) { xmlInitParser(); }
+
 xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t errlen) {
-    xmlInitParser();
+    pthread_once(&xlsx_init_once, xlsx_init);
     xlsx_reader *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "%s: out of memory", path);

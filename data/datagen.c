@@ -12,8 +12,8 @@
  * identical for the same seed whatever --rows says (row k is always the same),
  * columns can be added without changing the others, and nothing depends on
  * the clock. libxlsxwriter runs in constant_memory mode (inline strings, one
- * row in memory), so millions of rows take flat memory. Each file is written
- * under a temporary name and renamed when complete. */
+ * row in memory), so millions of rows take flat memory. Files are written
+ * under temporary names and renamed only once all of them are complete. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
@@ -486,23 +486,16 @@ static int dg_write_row(dg_file *f, uint64_t seed, uint64_t id) {
     return 0;
 }
 
-/* Closes the workbook; a complete one replaces the target file. */
+/* Closes the workbook, leaving it under its temporary name; an incomplete
+ * one is removed. Returns 0, or -1. */
 static int dg_close(dg_file *f, int complete) {
     lxw_error e = workbook_close(f->wb);
     f->wb = NULL;
     free(f->cols);
     f->cols = NULL;
-    if (e || !complete) {
-        if (e) dg_lxw(f, e, "close");
-        remove(f->tmp);
-        return e ? -1 : 0;
-    }
-    if (rename(f->tmp, f->path) != 0) {
-        log_error("cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
-        remove(f->tmp);
-        return -1;
-    }
-    return 0;
+    if (e) dg_lxw(f, e, "close");
+    if (e || !complete) remove(f->tmp);
+    return e ? -1 : 0;
 }
 
 /* Parses "1,3" into selected[0..2]. Returns 0, or -1. */
@@ -520,31 +513,55 @@ static int dg_parse_files(const char *list, int selected[SCHEMA_N_RECORDS]) {
     return any ? 0 : -1;
 }
 
-/* Writes one file with rows 1..rows. Returns 0, 1 if stopped by a signal, -1. */
-static int dg_write_file(const char *dir, const schema_record *rec, long rows, uint64_t seed) {
-    dg_file f;
-    memset(&f, 0, sizeof f);
-    if (dg_open(&f, dir, rec) != 0) {
-        if (f.wb)
-            dg_close(&f, 0);
+/* Writes one file with rows 1..rows under its temporary name (f->tmp).
+ * Returns 0, 1 if stopped by a signal (nothing left behind), -1 on error. */
+static int dg_write_file(dg_file *f, const char *dir, const schema_record *rec, long rows,
+                         uint64_t seed) {
+    memset(f, 0, sizeof *f);
+    if (dg_open(f, dir, rec) != 0) {
+        if (f->wb)
+            dg_close(f, 0);
         else
-            free(f.cols);
+            free(f->cols);
         return -1;
     }
     for (long id = 1; id <= rows; id++) {
         if (!signals_run) {
-            log_warn("%s: interrupted at row %ld; file left unchanged", f.path, id);
-            dg_close(&f, 0);
+            log_warn("%s: interrupted at row %ld; no file changed", f->path, id);
+            dg_close(f, 0);
             return 1;
         }
-        if (dg_write_row(&f, seed, (uint64_t)id) != 0) {
-            dg_close(&f, 0);
+        if (dg_write_row(f, seed, (uint64_t)id) != 0) {
+            dg_close(f, 0);
             return -1;
         }
         if ((id & 4095) == 0) progress_update("datagen: %s row %ld/%ld", rec->file, id, rows);
     }
     progress_done();
-    return dg_close(&f, 1);
+    return dg_close(f, 1);
+}
+
+/* Writes every selected file, then renames them all into place, so that an
+ * interrupted or failed run never leaves a mixed set of old and new files.
+ * Returns 0, 1 if stopped by a signal, -1 on error. */
+static int dg_write_all(const char *dir, const int selected[SCHEMA_N_RECORDS], long rows,
+                        uint64_t seed) {
+    dg_file files[SCHEMA_N_RECORDS];
+    int done[SCHEMA_N_RECORDS] = {0}, rc = 0;
+    for (int i = 0; i < SCHEMA_N_RECORDS && rc == 0; i++) {
+        if (!selected[i]) continue;
+        rc = dg_write_file(&files[i], dir, &schema_records[i], rows, seed);
+        done[i] = rc == 0;
+    }
+    for (int i = 0; i < SCHEMA_N_RECORDS; i++) {
+        if (!done[i]) continue;
+        if (rc == 0 && rename(files[i].tmp, files[i].path) != 0) {
+            log_error("cannot rename %s to %s: %s", files[i].tmp, files[i].path, strerror(errno));
+            rc = -1;
+        }
+        if (rc != 0) remove(files[i].tmp);
+    }
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -586,14 +603,12 @@ int main(int argc, char **argv) {
         return GK_EXIT_CANTCREAT;
     }
     int64_t t0 = time_mono_us();
+    rc = dg_write_all(out, selected, rows, (uint64_t)seed);
+    if (rc < 0) return GK_EXIT_CANTCREAT;
+    if (rc > 0) return GK_EXIT_OK;
     int nfiles = 0;
-    for (int i = 0; i < SCHEMA_N_RECORDS; i++) {
-        if (!selected[i]) continue;
-        rc = dg_write_file(out, &schema_records[i], rows, (uint64_t)seed);
-        if (rc < 0) return GK_EXIT_CANTCREAT;
-        if (rc > 0) return GK_EXIT_OK;
-        nfiles++;
-    }
+    for (int i = 0; i < SCHEMA_N_RECORDS; i++)
+        nfiles += selected[i];
     double secs = (double)(time_mono_us() - t0) / 1e6;
     log_info("wrote %ld rows to each of %d file(s) in %s in %.2f s (%.0f rows/s)", rows, nfiles,
              out, secs, secs > 0 ? (double)rows * nfiles / secs : 0.0);
