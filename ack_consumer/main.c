@@ -1,0 +1,541 @@
+/* main.c - ack_consumer: produces exactly one message to the ack topic for
+ * every event id seen on all of topic1..3, across crashes and restarts.
+ *
+ * The Kafka loop is common/consume.c, the LMDB state state.c, the ack
+ * producer sender.c and the start-up check of the ack topic reconcile.c.
+ * This file holds the options and the protocol that ties them together:
+ *
+ *   1. A batch of messages and the confirmations received so far are applied
+ *      in one LMDB transaction (with the next offsets). Events that became
+ *      complete are now PENDING - the decision to ack is durable.
+ *   2. After that commit, one ack per newly pending event is produced.
+ *   3. The delivery report confirms the ack; the next transaction (or a small
+ *      one every 100 ms when nothing else happens) makes the event ACKED.
+ *   4. At start-up, events still PENDING are looked up in the ack topic
+ *      (reconcile.c): found ones become ACKED, the others are sent again.
+ *
+ * A crash between any two steps is covered: before 1 nothing was decided
+ * (the messages come again); between 1 and 3 the ack is pending and step 4
+ * finds it or sends it; after 3 it is done. Messages for PENDING or ACKED
+ * events never cause another ack.
+ *
+ * The one residual window: an ack written by the killed process to its
+ * socket that the broker appends only AFTER step 4 has read the topic (a
+ * produce request still in transit). Step 4 would then send a second ack.
+ * With a local broker the kernel hands loopback data over at write() time
+ * and the broker appends it within microseconds, long before a restarted
+ * process has even connected, so the window is effectively zero there; on a
+ * network it is bounded by TCP retransmission of an orphaned socket. It is
+ * closed completely by --transactional-id: initializing transactions bumps
+ * the producer epoch, which makes the broker abort the dead process's open
+ * transaction and reject any of its requests that arrive later, before step
+ * 4 starts reading (read_committed). The embedded broker (librdkafka's mock)
+ * accepts transactions but implements neither the fencing of old epochs nor
+ * read_committed filtering, so there the option costs latency for nothing;
+ * against a real Kafka it is the way to run. */
+#include "ack_consumer/reconcile.h"
+#include "ack_consumer/sender.h"
+#include "ack_consumer/state.h"
+#include "common/cli.h"
+#include "common/consume.h"
+#include "common/exitcodes.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACKC_MAX_BATCH 1000000L
+#define ACKC_RECORD_EVERY_US 100000    /* confirmations alone: at most 10 transactions/s */
+#define ACKC_RECONCILE_EVERY_US 1000000 /* retry of failed deliveries */
+#define ACKC_RECONCILE_TIMEOUT_MS 120000
+#define ACKC_DRAIN_MS 10000
+
+/* Test-only fault injection: GK_ACK_TEST_KILL=POINT:N makes the process
+ * SIGKILL itself - a crash - the first time POINT is passed with at least N
+ * acks: "decided" (committed as pending, none produced), "produced" (handed
+ * to librdkafka, delivery unknown), "delivered" (reported delivered, not yet
+ * recorded). test_ack_restart.sh uses it to hit each window for sure. */
+static void ackc_fault(const char *point, uint64_t n) {
+    static const char *spec;
+    static bool init;
+    if (!init) {
+        spec = getenv("GK_ACK_TEST_KILL");
+        init = true;
+    }
+    size_t len = strlen(point);
+    if (!spec || strncmp(spec, point, len) != 0 || spec[len] != ':') return;
+    if (n < strtoull(spec + len + 1, NULL, 10)) return;
+    log_warn("GK_ACK_TEST_KILL=%s: crashing on purpose", spec);
+    raise(SIGKILL);
+}
+
+typedef struct {
+    ack_state *state;
+    ack_sender *sender;
+    ack_reconcile_config rec;
+    ack_msg *msgs; /* conversion buffer: room for --batch messages */
+    ack_ready_list ready;
+    int64_t last_record_us;
+    int64_t next_reconcile_us;
+    uint64_t dead_letters, recovered, resent, decided;
+} ackc_ctx;
+
+/* ------------------------------------------------------------------------ */
+/* State transactions                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* True when no ack of this process can still land in the topic unseen:
+ * nothing in flight and nothing of unknown fate. */
+static bool ackc_quiet(const ackc_ctx *c) {
+    return ack_sender_inflight(c->sender) == 0 && ack_sender_unsure_count(c->sender) == 0;
+}
+
+/* scan_from per ack partition = last confirmed offset + 1. Only valid when
+ * quiet: then every pending event's ack is among the confirmations or not
+ * produced yet (and will land later). Returns the count written to out. */
+static size_t ackc_scan_from(const ack_confirm *conf, size_t n, ack_part_offset *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < k && out[j].partition != conf[i].partition) j++;
+        if (j == k) out[k++] = (ack_part_offset){conf[i].partition, conf[i].offset + 1};
+        if (conf[i].offset + 1 > out[j].offset) out[j].offset = conf[i].offset + 1;
+    }
+    return k;
+}
+
+/* One state transaction: the messages c->msgs[0..nmsgs), every confirmation
+ * the sender holds plus found[], and scan_from (ends[] if given, else derived
+ * when quiet). Then produces the acks it decided. Returns 0 or -1 (logged). */
+static int ackc_apply(ackc_ctx *c, const char *cluster_id, size_t nmsgs, const ack_confirm *found,
+                      size_t nfound, const ack_part_offset *ends, size_t nends) {
+    ackc_fault("delivered", ack_sender_delivered(c->sender));
+    size_t nconf = 0;
+    const ack_confirm *conf = ack_sender_confirmed(c->sender, &nconf);
+    ack_confirm *all = malloc((nconf + nfound + 1) * sizeof *all);
+    ack_part_offset *sf = malloc((nconf + nfound + 1) * sizeof *sf);
+    if (!all || !sf) {
+        free(all);
+        free(sf);
+        log_error("out of memory");
+        return -1;
+    }
+    if (nconf) memcpy(all, conf, nconf * sizeof *all);
+    if (nfound) memcpy(all + nconf, found, nfound * sizeof *all);
+    size_t nsf = 0;
+    if (!ends && ackc_quiet(c)) nsf = ackc_scan_from(all, nconf + nfound, sf);
+    ack_batch b = {cluster_id, c->msgs, nmsgs, all, nconf + nfound, ends ? ends : sf,
+                   ends ? nends : nsf};
+    ack_batch_result res;
+    char err[1024];
+    int rc = ack_state_apply_batch(c->state, &b, &c->ready, &res, err, sizeof err);
+    free(all);
+    free(sf);
+    if (rc != 0) {
+        log_error("state: %s", err);
+        return -1;
+    }
+    ack_sender_confirmed_done(c->sender, nconf);
+    c->dead_letters += res.dead_letters;
+    c->last_record_us = time_mono_us();
+    if (c->ready.n) {
+        c->decided += c->ready.n;
+        ackc_fault("decided", c->decided);
+        ack_sender_send(c->sender, c->ready.items, c->ready.n); /* a fatal error stops tick */
+        ackc_fault("produced", c->decided);
+        c->ready.n = 0;
+    }
+    return 0;
+}
+
+static int ackc_cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Looks up ids (sorted) in the ack topic: found ones are recorded ACKED
+ * (with each partition's end as scan_from), the others are sent again.
+ * Returns 0, or an exit code. A signal during the scan returns 0 with
+ * everything still pending. */
+static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
+    ack_reconcile_result r;
+    int rc = ack_reconcile(&c->rec, c->state, ids, n, &r);
+    if (rc == 1) return 0;
+    if (rc < 0) return GK_EXIT_UNAVAILABLE;
+    uint64_t *got = malloc((r.nfound + 1) * sizeof *got);
+    ack_ready_list resend = {0};
+    if (!got || ackc_apply(c, NULL, 0, r.found, r.nfound, r.ends, r.nends) != 0) {
+        free(got);
+        ack_reconcile_result_free(&r);
+        return got ? GK_EXIT_IOERR : GK_EXIT_SOFTWARE;
+    }
+    for (size_t i = 0; i < r.nfound; i++) got[i] = r.found[i].event_id;
+    qsort(got, r.nfound, sizeof *got, ackc_cmp_u64);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        while (j < r.nfound && got[j] < ids[i]) j++;
+        if (j < r.nfound && got[j] == ids[i]) continue;
+        ack_event ev;
+        if (ack_state_get_event(c->state, ids[i], &ev) == 1 && ev.state == ACK_PENDING)
+            if (ack_ready_list_push(&resend, ids[i], &ev) != 0) log_error("out of memory");
+    }
+    log_info("reconciliation: %zu of %zu pending acks already in %s (%" PRIu64
+             " messages read); sending %zu again",
+             r.nfound, n, c->rec.topic, r.scanned, resend.n);
+    c->recovered += r.nfound;
+    c->resent += resend.n;
+    if (resend.n) ack_sender_send(c->sender, resend.items, resend.n);
+    ack_ready_list_free(&resend);
+    free(got);
+    ack_reconcile_result_free(&r);
+    return 0;
+}
+
+/* Start-up: every PENDING event is an ack of unknown fate. */
+static int ackc_startup_reconcile(ackc_ctx *c) {
+    ack_ready_list pend = {0};
+    char err[512];
+    long n = ack_state_pending(c->state, &pend, err, sizeof err);
+    if (n < 0) {
+        log_error("state: %s", err);
+        return GK_EXIT_IOERR;
+    }
+    int rc = 0;
+    if (n > 0) {
+        log_info("%ld acks were decided but not confirmed before the last stop: checking %s",
+                 n, c->rec.topic);
+        uint64_t *ids = malloc((size_t)n * sizeof *ids);
+        if (!ids) rc = GK_EXIT_SOFTWARE;
+        for (long i = 0; ids && i < n; i++) ids[i] = pend.items[i].event_id; /* sorted */
+        if (ids) rc = ackc_reconcile(c, ids, (size_t)n);
+        free(ids);
+    }
+    ack_ready_list_free(&pend);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* consume.h handlers                                                        */
+/* ------------------------------------------------------------------------ */
+
+static int64_t ackc_stored_offset(void *ctx, const char *cluster_id, const char *topic,
+                                  int32_t partition) {
+    return ack_state_stored_offset(((ackc_ctx *)ctx)->state, cluster_id, topic, partition);
+}
+
+static int ackc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message_t *const *msgs,
+                             size_t n) {
+    ackc_ctx *c = ctx;
+    ack_sender_poll(c->sender, 0); /* let fresh confirmations ride along */
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = msgs[i];
+        int64_t produced_us = -1;
+        if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &produced_us) != 0) produced_us = -1;
+        c->msgs[i] = (ack_msg){
+            .topic = rd_kafka_topic_name(m->rkt),
+            .partition = m->partition,
+            .offset = m->offset,
+            .key = m->key,
+            .key_len = m->key_len,
+            .value = m->payload,
+            .value_len = m->len,
+            .ts_ms = kafka_msg_timestamp_ms(m),
+            .produced_us = produced_us,
+        };
+    }
+    /* An empty cluster id means "unknown": never clear the state for that. */
+    return ackc_apply(c, *cluster_id ? cluster_id : NULL, n, NULL, 0, NULL, 0);
+}
+
+static int ackc_tick(void *ctx) {
+    ackc_ctx *c = ctx;
+    ack_sender_poll(c->sender, 0);
+    if (ack_sender_fatal(c->sender)) return GK_EXIT_UNAVAILABLE;
+    int64_t now = time_mono_us();
+    size_t nconf = 0;
+    ack_sender_confirmed(c->sender, &nconf);
+    if (nconf && now - c->last_record_us >= ACKC_RECORD_EVERY_US &&
+        ackc_apply(c, NULL, 0, NULL, 0, NULL, 0) != 0)
+        return GK_EXIT_IOERR;
+    if (ack_sender_unsure_count(c->sender) && ack_sender_inflight(c->sender) == 0 &&
+        now >= c->next_reconcile_us) {
+        c->next_reconcile_us = now + ACKC_RECONCILE_EVERY_US;
+        uint64_t *ids = NULL;
+        size_t n = 0;
+        ack_sender_take_unsure(c->sender, &ids, &n);
+        int rc = n ? ackc_reconcile(c, ids, n) : 0;
+        free(ids);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static bool ackc_quiescent(void *ctx) {
+    ackc_ctx *c = ctx;
+    size_t nconf = 0;
+    ack_sender_confirmed(c->sender, &nconf);
+    return nconf == 0 && ackc_quiet(c);
+}
+
+/* Waits (bounded) for the acks in flight and records their confirmations. */
+static int ackc_drain(void *ctx) {
+    ackc_ctx *c = ctx;
+    size_t left = ack_sender_flush(c->sender, ACKC_DRAIN_MS);
+    size_t nconf = 0;
+    ack_sender_confirmed(c->sender, &nconf);
+    if (nconf && ackc_apply(c, NULL, 0, NULL, 0, NULL, 0) != 0) return GK_EXIT_IOERR;
+    if (left || ack_sender_unsure_count(c->sender))
+        log_warn("%zu acks unconfirmed at exit: they stay pending and are checked against %s "
+                 "at the next start",
+                 left + ack_sender_unsure_count(c->sender), c->rec.topic);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* --dump-dead-letters                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Adds key/value as a JSON string, or as "<name>_hex" if not valid UTF-8. */
+static void ackc_json_bytes(json_t *o, const char *name, const void *p, size_t len) {
+    json_t *s = json_stringn(p ? p : "", len);
+    if (s) {
+        json_object_set_new(o, name, s);
+        return;
+    }
+    char *hex = malloc(len * 2 + 1);
+    if (!hex) return;
+    for (size_t i = 0; i < len; i++) sprintf(hex + 2 * i, "%02x", ((const unsigned char *)p)[i]);
+    char hexname[64];
+    snprintf(hexname, sizeof hexname, "%s_hex", name);
+    json_object_set_new(o, hexname, json_stringn(hex, len * 2));
+    free(hex);
+}
+
+static int ackc_print_dead(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                           const char *reason, const void *key, size_t key_len, const void *value,
+                           size_t value_len) {
+    (void)ctx;
+    json_t *o = json_object();
+    json_object_set_new(o, "topic", json_string(topic));
+    json_object_set_new(o, "partition", json_integer(partition));
+    json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "reason", json_string(reason));
+    ackc_json_bytes(o, "key", key, key_len);
+    ackc_json_bytes(o, "value", value, value_len);
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (line) puts(line);
+    free(line);
+    return 0;
+}
+
+static int ackc_dump_dead(const ack_state_options *so) {
+    ack_state_options ro = *so;
+    ro.read_only = true;
+    ack_state *st = NULL;
+    char err[1024];
+    if (ack_state_open(&ro, &st, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return GK_EXIT_NOINPUT;
+    }
+    long n = ack_state_dead_letters(st, ackc_print_dead, NULL);
+    ack_state_close(st);
+    fflush(stdout);
+    log_info("%ld dead letters", n < 0 ? 0 : n);
+    return n < 0 ? GK_EXIT_IOERR : GK_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options and main                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id;
+    cli_kv_list kafka;
+    long map_size, batch, idle_exit;
+    int dump_dead, keep_state;
+} ackc_options;
+
+static int ackc_usage(const char *msg, const char *arg) {
+    fprintf(stderr, "ack_consumer: %s%s%s\n", msg, arg ? arg : "", arg ? "'" : "");
+    return -1;
+}
+
+/* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
+static int ackc_parse(ackc_options *o, int argc, char **argv, log_level *level,
+                      ack_sync_mode *sync) {
+    static const cli_program prog = {
+        "ack_consumer", "[options]",
+        "Consumes topic1..3 and, for every event id seen on all three, produces exactly one\n"
+        "message to the ack topic, across crashes and restarts (LMDB state in --cache).\n"
+        "Messages that db_consumer would refuse are kept as dead letters instead.\n"
+        "If the cache belongs to another Kafka cluster (e.g. a fresh embedded broker), its\n"
+        "state means nothing there: it is CLEARED (with a warning) and every event is acked\n"
+        "afresh, unless --keep-state-on-new-cluster is given.",
+        "Exit codes: 0 done or stopped by a signal, 64 usage, 66 no cache to dump,\n"
+        "69 fatal Kafka error, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
+        "raise --map-size), 76 data lost upstream (retention).\n"};
+    const cli_option opts[] = {
+        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
+         "Kafka bootstrap servers"},
+        {"kafka-config", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
+         "librdkafka setting for every client, repeatable (env: ';'-separated)"},
+        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->log_level, "LEVEL",
+         "error, warn, info or debug"},
+        {"cache", 0, "GK_CACHE", CLI_STRING, &o->cache, "DIR",
+         "LMDB state directory (created if absent)"},
+        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
+        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC",
+         "topic the acks go to"},
+        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
+         "full (fsync each commit: survives power loss) or process (survives a crash of "
+         "this process only; faster)"},
+        {"map-size", 0, "GK_MAP_SIZE", CLI_INT, &o->map_size, "MIB",
+         "most the LMDB state may grow to (about 7,000 events per MiB)"},
+        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
+        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
+         "exit once caught up, no ack in flight, and idle this long (0: run until signalled)"},
+        {"transactional-id", 0, "GK_TRANSACTIONAL_ID", CLI_STRING, &o->txn_id, "ID",
+         "send acks in Kafka transactions with this fixed id (fences a dead predecessor; "
+         "use with a real Kafka)"},
+        {"keep-state-on-new-cluster", 0, "GK_KEEP_STATE_ON_NEW_CLUSTER", CLI_FLAG,
+         &o->keep_state, NULL, "keep the events (forget only offsets) when the cluster changes"},
+        {"dump-dead-letters", 0, NULL, CLI_FLAG, &o->dump_dead, NULL,
+         "print the dead letters as JSON lines on stdout and exit"},
+        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+    };
+    int first = 0;
+    int rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc != 0) return rc;
+    if (first < argc) return ackc_usage("unexpected argument '", argv[first]);
+    if (log_level_parse(o->log_level, level) != 0)
+        return ackc_usage("--log-level: unknown level '", o->log_level);
+    if (strcmp(o->sync, "full") == 0)
+        *sync = ACK_SYNC_FULL;
+    else if (strcmp(o->sync, "process") == 0)
+        *sync = ACK_SYNC_PROCESS;
+    else
+        return ackc_usage("--sync: expected full or process, got '", o->sync);
+    if (o->batch < 1 || o->batch > ACKC_MAX_BATCH)
+        return ackc_usage("--batch: expected 1..1000000", NULL);
+    if (o->map_size < 1 || o->map_size > (1L << 20))
+        return ackc_usage("--map-size: expected 1..1048576 MiB", NULL);
+    if (o->idle_exit < 0) return ackc_usage("--idle-exit: must not be negative", NULL);
+    if (!*o->cache || !*o->group || !*o->ack_topic)
+        return ackc_usage("--cache, --group and --ack-topic must not be empty", NULL);
+    if (kafka_topic_index(o->ack_topic) >= 0)
+        return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
+    return 0;
+}
+
+static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs) {
+    uint64_t acks = ack_sender_delivered(c->sender);
+    printf("ack_consumer: messages=%" PRIu64 " acks=%" PRIu64 " dead_letters=%" PRIu64
+           " batches=%" PRIu64 " recovered=%" PRIu64 " resent=%" PRIu64
+           " unconfirmed=%zu seconds=%.3f acks_per_s=%.0f\n",
+           cs->messages, acks, c->dead_letters, cs->batches, c->recovered, c->resent,
+           ack_sender_inflight(c->sender) + ack_sender_unsure_count(c->sender), secs,
+           secs > 0 ? (double)acks / secs : 0.0);
+    fflush(stdout);
+}
+
+/* Opens the state, connects, checks the cluster and reconciles, then runs
+ * the consumer loop. Returns the exit code. */
+static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options *so) {
+    char err[1024];
+    if (ack_state_open(so, &c->state, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return GK_EXIT_CANTCREAT;
+    }
+    ack_state_counts n = {0};
+    ack_state_counts_get(c->state, &n);
+    log_info("cache %s (sync=%s, map %ld MiB): %zu events, %zu pending, %zu dead letters; "
+             "acks to %s%s%s",
+             o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
+             o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
+    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id};
+    if (!(c->sender = ack_sender_new(&sc))) return GK_EXIT_UNAVAILABLE;
+    int rc = ack_sender_init(c->sender);
+    if (rc) return rc < 0 ? GK_EXIT_UNAVAILABLE : GK_EXIT_OK;
+    char *cluster = ack_sender_cluster_id(c->sender);
+    if (!cluster) return GK_EXIT_OK; /* stopped by a signal while waiting */
+    bool cleared = false;
+    rc = ack_state_use_cluster(c->state, cluster, &cleared, err, sizeof err);
+    free(cluster);
+    if (rc != 0) {
+        log_error("state: %s", err);
+        return GK_EXIT_IOERR;
+    }
+    if ((rc = ackc_startup_reconcile(c)) != 0 || !signals_run) return rc;
+
+    static const char *const topics[] = {"topic1", "topic2", "topic3"};
+    /* A restarted consumer gets its partitions only once the group has
+     * dropped the dead member: the broker waits out its session timeout
+     * (the embedded broker even after a clean leave). 6 s is the smallest
+     * a real Kafka accepts by default; heartbeats come from librdkafka's own
+     * thread, so a long batch cannot make the session expire. */
+    static const kafka_default consumer_defaults[] = {
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "1500"},
+        {NULL, NULL},
+    };
+    consume_config cfg = {
+        .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
+        .kafka_defaults = consumer_defaults,
+        .group_id = o->group, .topics = topics, .ntopics = 3, .max_batch = o->batch,
+        .idle_exit_s = o->idle_exit, .what = "messages",
+    };
+    consume_handlers h = {.stored_offset = ackc_stored_offset,
+                          .commit_batch = ackc_commit_batch,
+                          .tick = ackc_tick,
+                          .quiescent = ackc_quiescent,
+                          .drain = ackc_drain};
+    consume_stats cs = {0};
+    int64_t start = time_mono_us();
+    rc = consume_run(&cfg, &h, c, &cs);
+    int drc = ackc_drain(c); /* no-op after a normal drain; covers early exits */
+    if (rc == 0) rc = drc;
+    ackc_summary(c, &cs, (double)(time_mono_us() - start) / 1e6);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
+                      .cache = "ack-cache", .group = "genetika-ack",
+                      .ack_topic = KAFKA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
+                      .map_size = 1024, .batch = 10000, .idle_exit = 0};
+    log_level level = LOG_INFO;
+    ack_sync_mode sync = ACK_SYNC_FULL;
+    int rc = ackc_parse(&o, argc, argv, &level, &sync);
+    if (rc != 0) {
+        cli_kv_free(&o.kafka);
+        return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    }
+    log_init("ack_consumer", level);
+    signals_install();
+    ack_state_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
+    if (o.dump_dead) {
+        rc = ackc_dump_dead(&so);
+        cli_kv_free(&o.kafka);
+        return rc;
+    }
+    ackc_ctx c = {0};
+    char rec_group[512];
+    snprintf(rec_group, sizeof rec_group, "%s-reconcile", o.group);
+    c.rec = (ack_reconcile_config){o.bootstrap, &o.kafka, o.ack_topic, rec_group,
+                                   ACKC_RECONCILE_TIMEOUT_MS};
+    c.msgs = calloc((size_t)o.batch, sizeof *c.msgs);
+    rc = c.msgs ? ackc_run(&c, &o, &so) : GK_EXIT_SOFTWARE;
+    ack_sender_destroy(c.sender);
+    ack_state_close(c.state);
+    ack_ready_list_free(&c.ready);
+    free(c.msgs);
+    cli_kv_free(&o.kafka);
+    return rc;
+}

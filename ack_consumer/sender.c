@@ -1,0 +1,383 @@
+/* sender.c - the ack producer and its delivery bookkeeping (see sender.h). */
+#include "ack_consumer/sender.h"
+
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "common/timeutil.h"
+#include "schema/schema.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SENDER_WAIT_MS 10000     /* one wait for the cluster before logging again */
+#define SENDER_TXN_TIMEOUT_MS 60000
+
+typedef struct {
+    ack_confirm *items;
+    size_t n, cap;
+} sender_confirms;
+
+struct ack_sender {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt; /* held for the whole run: its metadata stays known */
+    char *topic;
+    bool transactional;
+    size_t inflight;
+    sender_confirms confirmed; /* delivered (and, if transactional, committed) */
+    sender_confirms txn_done;  /* delivered inside the open transaction */
+    uint64_t *unsure;
+    size_t nunsure, capunsure;
+    uint64_t delivered;
+    bool fatal_logged;
+    bool closing; /* purged at exit: failures are expected, not news */
+};
+
+static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        ack_confirm *items = realloc(c->items, cap * sizeof *items);
+        if (!items) return -1;
+        c->items = items;
+        c->cap = cap;
+    }
+    c->items[c->n++] = v;
+    return 0;
+}
+
+/* An ack whose fate is unknown; if even this allocation fails, the state
+ * still lists the event as pending and the next start reconciles it. */
+static void sender_unsure(ack_sender *s, uint64_t id) {
+    if (s->nunsure == s->capunsure) {
+        size_t cap = s->capunsure ? s->capunsure * 2 : 64;
+        uint64_t *u = realloc(s->unsure, cap * sizeof *u);
+        if (!u) {
+            log_error("out of memory: ack of event %" PRIu64 " left for the next start", id);
+            return;
+        }
+        s->unsure = u;
+        s->capunsure = cap;
+    }
+    s->unsure[s->nunsure++] = id;
+}
+
+/* Delivery report, served by rd_kafka_poll/flush in this thread. */
+static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    ack_sender *s = opaque;
+    uint64_t id = (uint64_t)(uintptr_t)m->_private;
+    if (s->inflight > 0) s->inflight--;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ack_confirm c = {id, m->partition, m->offset};
+        if (sender_confirm_push(s->transactional ? &s->txn_done : &s->confirmed, c) != 0) {
+            log_error("out of memory: ack of event %" PRIu64 " left for the next start", id);
+            return;
+        }
+        if (!s->transactional) s->delivered++;
+        return;
+    }
+    if (s->closing) return;
+    rd_kafka_msg_status_t st = rd_kafka_message_status(m);
+    log_error("ack of event %" PRIu64 " not delivered: %s (%s); it will be checked against "
+              "the ack topic and sent again if absent",
+              id, rd_kafka_err2str(m->err),
+              st == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? "not persisted" : "possibly persisted");
+    sender_unsure(s, id);
+}
+
+ack_sender *ack_sender_new(const ack_sender_config *cfg) {
+    ack_sender *s = calloc(1, sizeof *s);
+    if (!s || !(s->topic = strdup(cfg->topic))) {
+        log_error("out of memory");
+        free(s);
+        return NULL;
+    }
+    s->transactional = cfg->transactional_id && *cfg->transactional_id;
+    /* Latency first (linger 0); lz4 keeps the embedded broker's 5 MiB
+     * retention far away; murmur2_random is the Java client's partitioner. */
+    kafka_default defs[] = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "0"},
+        {"compression.codec", "lz4"},
+        {"partitioner", "murmur2_random"},
+        /* Never give up on an ack by timeout: a timed-out ack may still be
+         * written later, and it would then be sent twice. */
+        {"message.timeout.ms", "0"},
+        {NULL, NULL},
+        {NULL, NULL},
+    };
+    if (s->transactional) {
+        /* A transaction bounds its messages' lifetime itself. */
+        defs[5] = (kafka_default){"transactional.id", cfg->transactional_id};
+        defs[6] = (kafka_default){"transaction.timeout.ms", "60000"};
+    }
+    rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->overrides);
+    if (!conf) {
+        ack_sender_destroy(s);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, sender_dr_cb);
+    rd_kafka_conf_set_opaque(conf, s);
+    s->rk = kafka_new(RD_KAFKA_PRODUCER, conf);
+    if (!s->rk) {
+        ack_sender_destroy(s);
+        return NULL;
+    }
+    if (!(s->rkt = rd_kafka_topic_new(s->rk, s->topic, NULL))) {
+        log_error("ack topic %s: %s", s->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        ack_sender_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Learns the ack topic's partitions now: librdkafka otherwise looks a topic
+ * up only at its first message and holds that message ~0.5 s meanwhile. */
+static void sender_warm_metadata(ack_sender *s) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, SENDER_WAIT_MS);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) err = md->topics[0].err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("ack topic %s metadata: %s (the first acks may wait for it)", s->topic,
+                 rd_kafka_err2str(err));
+    if (md) rd_kafka_metadata_destroy(md);
+}
+
+char *ack_sender_cluster_id(ack_sender *s) {
+    while (signals_run) {
+        char *id = rd_kafka_clusterid(s->rk, SENDER_WAIT_MS);
+        if (id) {
+            char *copy = strdup(id);
+            rd_kafka_mem_free(s->rk, id);
+            sender_warm_metadata(s);
+            return copy;
+        }
+        log_warn("kafka cluster not answering (cluster id unknown); still waiting");
+    }
+    return NULL;
+}
+
+int ack_sender_init(ack_sender *s) {
+    while (s->transactional && signals_run) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, SENDER_WAIT_MS);
+        if (!e) {
+            log_info("transactions initialized (any earlier instance is fenced)");
+            return 0;
+        }
+        bool retry = rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) ==
+                                                           RD_KAFKA_RESP_ERR__TIMED_OUT;
+        log_msg(retry ? LOG_WARN : LOG_ERROR, "kafka init transactions: %s%s",
+                rd_kafka_error_string(e), retry ? "; still waiting" : "");
+        rd_kafka_error_destroy(e);
+        if (!retry) return -1;
+    }
+    return signals_run ? 0 : 1;
+}
+
+/* Builds one ack's value (malloc'd, for RD_KAFKA_MSG_F_FREE). */
+static char *sender_payload(const ack_ready *r, int64_t acked_us, size_t *len) {
+    json_t *topics = json_object();
+    for (int i = 0; i < ACK_N_TOPICS; i++) {
+        const ack_seen *t = &r->ev.topics[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "partition", t->partition >= 0 ? json_integer(t->partition)
+                                                              : json_null());
+        json_object_set_new(o, "offset", t->offset >= 0 ? json_integer(t->offset) : json_null());
+        json_object_set_new(o, "ts_ms", t->ts_ms >= 0 ? json_integer(t->ts_ms) : json_null());
+        json_object_set_new(o, "produced_us", t->produced_us >= 0 ? json_integer(t->produced_us)
+                                                                  : json_null());
+        json_object_set_new(topics, schema_records[i].topic, o);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "event_id", json_integer((json_int_t)r->event_id));
+    json_object_set_new(root, "acked_us", json_integer(acked_us));
+    json_object_set_new(root, "topics", topics);
+    char *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (out) *len = strlen(out);
+    return out;
+}
+
+/* Produces one ack, waiting while the local queue is full. Returns 0, or -1
+ * if it could not be queued (the ack is then unsure). */
+static int sender_produce(ack_sender *s, const ack_ready *r) {
+    int64_t acked_us = time_now_us();
+    char key[24], hdr[24];
+    snprintf(key, sizeof key, "%" PRIu64, r->event_id);
+    snprintf(hdr, sizeof hdr, "%" PRId64, acked_us);
+    size_t len = 0;
+    char *value = sender_payload(r, acked_us, &len);
+    if (!value) {
+        log_error("out of memory building the ack of event %" PRIu64, r->event_id);
+        sender_unsure(s, r->event_id);
+        return -1;
+    }
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE(value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_HEADER(KAFKA_HDR_PRODUCED_US, hdr, -1),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)r->event_id), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            s->inflight++;
+            return 0;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(s->rk, 100); /* deliveries make room */
+            continue;
+        }
+        log_error("cannot produce the ack of event %" PRIu64 " to %s: %s", r->event_id, s->topic,
+                  rd_kafka_err2str(err));
+        free(value);
+        sender_unsure(s, r->event_id);
+        return -1;
+    }
+}
+
+/* Moves the open transaction's deliveries to confirmed (commit) or makes
+ * every ack of it unsure (abort: readers with read_committed never see it). */
+static void sender_txn_settle(ack_sender *s, const ack_ready *items, size_t n, bool committed) {
+    if (committed) {
+        for (size_t i = 0; i < s->txn_done.n; i++)
+            if (sender_confirm_push(&s->confirmed, s->txn_done.items[i]) == 0) s->delivered++;
+    } else {
+        for (size_t i = 0; i < n; i++) sender_unsure(s, items[i].event_id);
+    }
+    s->txn_done.n = 0;
+}
+
+/* Commits the open transaction, retrying what is retriable and aborting
+ * what must be. Returns 0 (committed or aborted) or -1 (fatal). */
+static int sender_txn_commit(ack_sender *s, const ack_ready *items, size_t n) {
+    for (;;) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, SENDER_TXN_TIMEOUT_MS);
+        rd_kafka_poll(s->rk, 0);
+        if (!e) {
+            sender_txn_settle(s, items, n, true);
+            return 0;
+        }
+        log_warn("kafka commit transaction: %s", rd_kafka_error_string(e));
+        if (rd_kafka_error_txn_requires_abort(e)) {
+            rd_kafka_error_destroy(e);
+            e = rd_kafka_abort_transaction(s->rk, SENDER_TXN_TIMEOUT_MS);
+            rd_kafka_poll(s->rk, 0);
+            sender_txn_settle(s, items, n, false);
+            if (!e) return 0;
+            log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return -1;
+        }
+        bool retry = rd_kafka_error_is_retriable(e);
+        rd_kafka_error_destroy(e);
+        if (!retry) {
+            sender_txn_settle(s, items, n, false);
+            return -1;
+        }
+    }
+}
+
+int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n) {
+    if (n == 0) return 0;
+    if (s->transactional) {
+        rd_kafka_error_t *e = rd_kafka_begin_transaction(s->rk);
+        if (e) {
+            log_error("kafka begin transaction: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            for (size_t i = 0; i < n; i++) sender_unsure(s, items[i].event_id);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) sender_produce(s, &items[i]);
+    rd_kafka_poll(s->rk, 0);
+    if (s->transactional) return sender_txn_commit(s, items, n);
+    return ack_sender_fatal(s) ? -1 : 0;
+}
+
+void ack_sender_poll(ack_sender *s, int timeout_ms) { rd_kafka_poll(s->rk, timeout_ms); }
+
+size_t ack_sender_flush(ack_sender *s, int timeout_ms) {
+    rd_kafka_resp_err_t err = rd_kafka_flush(s->rk, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__TIMED_OUT)
+        log_warn("kafka flush: %s", rd_kafka_err2str(err));
+    rd_kafka_poll(s->rk, 0);
+    return s->inflight;
+}
+
+size_t ack_sender_inflight(const ack_sender *s) { return s->inflight; }
+
+const ack_confirm *ack_sender_confirmed(const ack_sender *s, size_t *n) {
+    *n = s->confirmed.n;
+    return s->confirmed.items;
+}
+
+void ack_sender_confirmed_done(ack_sender *s, size_t n) {
+    if (n >= s->confirmed.n) {
+        s->confirmed.n = 0;
+        return;
+    }
+    memmove(s->confirmed.items, s->confirmed.items + n,
+            (s->confirmed.n - n) * sizeof *s->confirmed.items);
+    s->confirmed.n -= n;
+}
+
+static int sender_cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ack_sender_take_unsure(ack_sender *s, uint64_t **ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (s->nunsure == 0) return 0;
+    qsort(s->unsure, s->nunsure, sizeof *s->unsure, sender_cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < s->nunsure; i++)
+        if (k == 0 || s->unsure[k - 1] != s->unsure[i]) s->unsure[k++] = s->unsure[i];
+    *ids = s->unsure;
+    *n = k;
+    s->unsure = NULL;
+    s->nunsure = s->capunsure = 0;
+    return 0;
+}
+
+size_t ack_sender_unsure_count(const ack_sender *s) { return s->nunsure; }
+
+bool ack_sender_fatal(ack_sender *s) {
+    char reason[512];
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(s->rk, reason, sizeof reason);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    if (!s->fatal_logged) {
+        log_error("ack producer fatal error: %s: %s (another instance with the same "
+                  "transactional id?)",
+                  rd_kafka_err2str(err), reason);
+        s->fatal_logged = true;
+    }
+    return true;
+}
+
+uint64_t ack_sender_delivered(const ack_sender *s) { return s->delivered; }
+
+void ack_sender_destroy(ack_sender *s) {
+    if (!s) return;
+    if (s->rk) {
+        /* Whatever is still queued stays pending in the state: the next start
+         * finds it in the topic or sends it again. */
+        s->closing = true;
+        rd_kafka_resp_err_t err =
+            rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) log_warn("kafka purge: %s", rd_kafka_err2str(err));
+        rd_kafka_poll(s->rk, 0);
+        if (s->rkt) rd_kafka_topic_destroy(s->rkt);
+        rd_kafka_destroy(s->rk);
+    }
+    free(s->topic);
+    free(s->confirmed.items);
+    free(s->txn_done.items);
+    free(s->unsure);
+    free(s);
+}

@@ -1,0 +1,87 @@
+/* sender.h - ack_consumer's producer: one message per completed event to the
+ * ack topic, and the bookkeeping of what the broker confirmed.
+ *
+ * An ack is key = event id (decimal), value = JSON
+ *   {"event_id":17,"acked_us":...,"topics":{"topic1":{"partition":0,"offset":5,
+ *    "ts_ms":...,"produced_us":...},"topic2":{...},"topic3":{...}}}
+ * and header gk-produced-us = acked_us.
+ *
+ * Each ack is in one of three places until the state records it: in flight
+ * (produced, no delivery report yet), confirmed (delivered at a known
+ * partition/offset: to be recorded as ACKED), or unsure (its delivery failed
+ * or its transaction was aborted: whether it is in the topic must be checked
+ * by reading the topic before it may be sent again, see reconcile.h).
+ *
+ * Without a transactional id the producer is idempotent and never gives up
+ * on a message by itself (message.timeout.ms=0), so only permanent errors
+ * make an ack unsure. With one, every call to ack_sender_send is one Kafka
+ * transaction, and ack_sender_init fences any earlier process that used the
+ * same id (see main.c on why that matters). */
+#ifndef GK_ACK_SENDER_H
+#define GK_ACK_SENDER_H
+#include "ack_consumer/state.h"
+#include "common/cli.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ack_sender ack_sender;
+
+typedef struct {
+    const char *bootstrap;
+    const cli_kv_list *overrides; /* -X pass-through; wins over the defaults */
+    const char *topic;            /* the ack topic */
+    const char *transactional_id; /* NULL or "": no transactions */
+} ack_sender_config;
+
+/* Creates the producer. Returns NULL after logging on error. */
+ack_sender *ack_sender_new(const ack_sender_config *cfg);
+
+/* The Kafka cluster id (malloc'd), waiting for the cluster to answer and
+ * logging every 10 s while it does not; also fetches the ack topic's
+ * metadata so the first ack goes out at once. NULL if a signal stopped the
+ * wait. */
+char *ack_sender_cluster_id(ack_sender *s);
+
+/* Transactional mode: initializes transactions, which fences (and aborts the
+ * open transaction of) any earlier producer with the same id. Waits for the
+ * cluster like ack_sender_cluster_id. No-op otherwise. Returns 0, 1 if a
+ * signal stopped the wait, -1 on a fatal error (logged). */
+int ack_sender_init(ack_sender *s);
+
+/* Produces one ack per item, with acked_us = now. In transactional mode the
+ * items form one transaction, committed before returning. Items that could
+ * not be produced are made unsure. Returns 0, or -1 on a fatal producer
+ * error (logged; the state still has the acks as pending). */
+int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n);
+
+/* Serves delivery reports, waiting up to timeout_ms for one. */
+void ack_sender_poll(ack_sender *s, int timeout_ms);
+
+/* Waits up to timeout_ms for every ack in flight. Returns how many remain. */
+size_t ack_sender_flush(ack_sender *s, int timeout_ms);
+
+/* Acks produced and not yet reported. */
+size_t ack_sender_inflight(const ack_sender *s);
+
+/* Confirmed acks not yet recorded, oldest first; ack_sender_confirmed_done
+ * drops the first n of them once the state has recorded them. */
+const ack_confirm *ack_sender_confirmed(const ack_sender *s, size_t *n);
+void ack_sender_confirmed_done(ack_sender *s, size_t n);
+
+/* Moves the unsure event ids into *ids and *n (malloc'd, sorted, no duplicates;
+ * the caller frees). Returns 0 or -1 on out of memory. */
+int ack_sender_take_unsure(ack_sender *s, uint64_t **ids, size_t *n);
+size_t ack_sender_unsure_count(const ack_sender *s);
+
+/* True (and logged once) if the producer hit a fatal error. */
+bool ack_sender_fatal(ack_sender *s);
+
+/* Acks confirmed delivered since the start. */
+uint64_t ack_sender_delivered(const ack_sender *s);
+
+/* Drops what is still queued and destroys the producer. NULL is allowed. */
+void ack_sender_destroy(ack_sender *s);
+
+#endif
