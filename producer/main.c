@@ -34,7 +34,7 @@ typedef struct {
 
 static const char producer_exit_text[] =
     "Exit codes: 0 all rows delivered (also after SIGINT/SIGTERM: what was read went out),\n"
-    "64 usage, 65 invalid input (bad row, header or xlsx), 66 missing or unreadable file,\n"
+    "64 usage (also a bad -X setting), 65 invalid input (bad row, header or xlsx), 66 missing or unreadable file,\n"
     "69 broker unusable or fatal client error, 75 some rows were not delivered (listed).\n";
 
 /* Parses the command line; returns -1 to go on, else the exit status. */
@@ -215,7 +215,7 @@ static int producer_run_all(const options *o, producer_run *run, producer_file *
     size_t ntopics = 0;
     for (size_t i = 0; i < n && ntopics < 64; i++) topics[ntopics++] = files[i].topic;
     run->snd = sender_new(o->bootstrap, &o->kafka, files, n);
-    if (!run->snd) return GK_EXIT_UNAVAILABLE;
+    if (!run->snd) return GK_EXIT_USAGE; /* a bad or conflicting -X setting (logged) */
     if (o->connect_timeout > 0 && sender_probe(run->snd, topics, ntopics, o->connect_timeout) != 0) {
         sender_destroy(run->snd);
         return GK_EXIT_UNAVAILABLE;

@@ -23,7 +23,7 @@ static int rowlist_cmp(const void *a, const void *b) {
 }
 
 char *rowlist_format(rowlist *l, size_t max_ranges) {
-    qsort(l->rows, l->count, sizeof *l->rows, rowlist_cmp);
+    if (l->count > 1) qsort(l->rows, l->count, sizeof *l->rows, rowlist_cmp);
     /* Each range is at most 2 * 10 digits plus separators. */
     size_t cap = (max_ranges < l->count ? max_ranges : l->count) * 24 + 64;
     char *out = malloc(cap);

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test_producer_signals.sh - the producer's stops: SIGTERM stops reading,
+# flushes and exits 0 with an exact account; a second signal exits at once;
+# rows that cannot be delivered are listed and give exit 75.
+source "$(dirname "$0")/lib.sh"
+
+"$GK_BIN/datagen" --rows 2000 --seed 3 --out "$WORK/data" >"$WORK/datagen.log" 2>&1 ||
+  it_fail "datagen failed: $(cat "$WORK/datagen.log")"
+it_broker
+
+# held TOPIC : number of messages in TOPIC.
+held() {
+  timeout 30 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$1" -o beginning -e -q -f '%k\n' | { grep -c . || true; }
+}
+
+# 1. SIGTERM in the middle: exit 0, each file's account equals its topic.
+it_start producer "$GK_BIN/producer" --rate 500 "$WORK"/data/sim_file{1,2,3}.xlsx
+sleep 1.5
+kill -TERM "$PID_producer"
+it_wait_exit "$PID_producer" 30
+it_expect "exit after SIGTERM" "$IT_RC" 0
+for n in 1 2 3; do
+  line=$(grep -F "sim_file$n.xlsx -> topic$n:" "$WORK/producer.log") || it_fail "no account for file $n"
+  sent=$(echo "$line" | grep -o 'sent=[0-9]*' | cut -d= -f2)
+  [[ "$line" == *"delivered=$sent failed=0"* ]] || it_fail "file $n not all delivered: $line"
+  [[ "$line" == *"run stopped"* ]] || it_fail "file $n not marked stopped: $line"
+  # --rate 500 for ~1.5 s: well short of 2000 rows (unpaced, all would be out in a blink).
+  [ "$sent" -gt 100 ] && [ "$sent" -lt 1000 ] || it_fail "file $n sent $sent: not paced or not stopped"
+  it_expect "topic$n holds what file $n sent" "$(held "topic$n")" "$sent"
+done
+
+# 2. Undeliverable rows: the broker goes down while a slow run is going on;
+#    the rest cannot be delivered within message.timeout.ms -> exit 75 with
+#    the rows listed as ranges, and the account still adds up.
+cp "$GK_SOURCE/test/data/bad_xlsx/good_reference.xlsx" "$WORK/ref.xlsx"
+it_start undelivered "$GK_BIN/producer" --record sample_intake --topic lost --rate 4 \
+  -X message.timeout.ms=1500 --flush-timeout 20 "$WORK/ref.xlsx"
+sleep 1.2
+kill -USR1 "$PID_broker"
+it_wait_exit "$PID_undelivered" 60
+kill -USR2 "$PID_broker"
+it_expect "exit with undelivered rows" "$IT_RC" 75
+line=$(grep -F "ref.xlsx -> lost:" "$WORK/undelivered.log")
+delivered=$(echo "$line" | grep -o 'delivered=[0-9]*' | cut -d= -f2)
+failed=$(echo "$line" | grep -o 'failed=[0-9]*' | cut -d= -f2)
+it_expect "delivered + failed" "$((delivered + failed))" 10
+[ "$failed" -gt 0 ] || it_fail "nothing failed: $line"
+# Rows 2..11 were sent in order, so the failures are the rows after the delivered ones.
+first_failed=$((delivered + 2))
+want="$first_failed-11"
+[ "$first_failed" = 11 ] && want=11
+grep -q "^producer: .*ref.xlsx: not delivered to lost: rows $want$" "$WORK/undelivered.log" ||
+  it_fail "undelivered rows not listed as $want: $(grep 'not delivered' "$WORK/undelivered.log")"
+it_expect "topic lost holds the delivered rows" "$(held lost)" "$delivered"
+
+# 3. A second signal exits at once (status 130) even while a flush waits for
+#    a broker that is down.
+kill -USR1 "$PID_broker"
+it_start stuck "$GK_BIN/producer" --connect-timeout 0 --record sample_intake --topic stuck "$WORK/ref.xlsx"
+sleep 1
+kill -TERM "$PID_stuck"
+sleep 0.5
+kill -0 "$PID_stuck" 2>/dev/null || it_fail "producer did not wait for the broker to flush"
+kill -TERM "$PID_stuck"
+it_wait_exit "$PID_stuck" 5
+it_expect "exit after a second signal" "$IT_RC" 130
+kill -USR2 "$PID_broker"
+
+# 4. An unusable broker is reported quickly (69); a bad -X setting is a usage error (64).
+rc=0; "$GK_BIN/producer" -b 127.0.0.1:1 --connect-timeout 2 "$WORK/ref.xlsx" --record sample_intake \
+  >/dev/null 2>"$WORK/unreach.err" || rc=$?
+it_expect "exit with no broker" "$rc" 69
+grep -q "broker unusable" "$WORK/unreach.err" || it_fail "no 'broker unusable' message: $(cat "$WORK/unreach.err")"
+rc=0; "$GK_BIN/producer" -X no.such.setting=1 --record sample_intake "$WORK/ref.xlsx" >/dev/null 2>&1 || rc=$?
+it_expect "exit with a bad -X" "$rc" 64
+rc=0; KAFKA_CONFIG="acks=1" "$GK_BIN/producer" --record sample_intake "$WORK/ref.xlsx" >/dev/null 2>&1 || rc=$?
+it_expect "exit with acks=1 against idempotence" "$rc" 64
+it_log "PASS"
