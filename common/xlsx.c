@@ -178,6 +178,7 @@ static int xlsx_is(const xmlChar *name, const char *want) {
  * prefix, URI, value, end). prefixed selects attributes with/without prefix. */
 static const xmlChar *xlsx_attr(const xmlChar **attrs, int n, const char *name, int prefixed,
                                 size_t *len) {
+    *len = 0;
     for (int i = 0; i < n; i++, attrs += 5) {
         if ((attrs[1] != NULL) != prefixed || !xlsx_is(attrs[0], name)) continue;
         *len = (size_t)(attrs[4] - attrs[3]);
