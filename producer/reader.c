@@ -17,6 +17,7 @@ typedef struct {
     producer_run *run;
     row_map map;
     int have_map;
+    uint32_t last_nonempty; /* the header or the last data row with a value */
     schema_value *values;
     idset ids;
     pace pace;
@@ -108,15 +109,16 @@ static int reader_row(reader *r, const xlsx_cell *cells, size_t ncells, uint32_t
 }
 
 /* Handles one row as read from the sheet: the header until there is one,
- * then data rows; rows the reader skipped (no cells at all) inside the data
- * are empty rows and as invalid as rows of empty cells. */
+ * then data rows. Empty rows (rows of empty cells, or rows the sheet does not
+ * have at all) between data rows are invalid; they are only known to be
+ * between data rows when the next non-empty row comes, so they are reported
+ * then. Empty rows after the last data row are the end of the data. */
 static int reader_step(reader *r, const xlsx_cell *cells, size_t ncells, uint32_t row) {
     producer_file *f = r->f;
     char err[1024];
-    uint32_t prev = f->last_read;
     f->last_read = row;
+    if (row_is_empty(cells, ncells)) return 0;
     if (!r->have_map) {
-        if (row_is_empty(cells, ncells)) return 0; /* blank lines above the header */
         if (row_map_init(&r->map, f->rec, cells, ncells, err, sizeof err) != 0) {
             reader_report(r, row, row, err, 0);
             f->state = FILE_BAD_ROW;
@@ -125,9 +127,14 @@ static int reader_step(reader *r, const xlsx_cell *cells, size_t ncells, uint32_
             return -1;
         }
         r->have_map = 1;
+        r->last_nonempty = row;
         return 0;
     }
-    if (row > prev + 1 && reader_bad(r, prev + 1, row - 1, "the row is empty") != 0) return -1;
+    uint32_t gap_first = r->last_nonempty + 1;
+    r->last_nonempty = row;
+    if (row > gap_first &&
+        reader_bad(r, gap_first, row - 1, row - 1 > gap_first ? "the rows are empty" : "the row is empty") != 0)
+        return -1;
     return reader_row(r, cells, ncells, row);
 }
 
@@ -157,7 +164,7 @@ void *reader_main(void *arg) {
         if (rc < 0) {
             report_error("%s", xlsx_error(f->xr));
             f->state = FILE_READ_ERROR;
-            f->bad_row = f->last_read + 1;
+            f->bad_row = f->last_read + 1; /* the reader names the exact row in its error */
             atomic_store(&r.run->stop, 1);
         } else if (rc == 0) {
             f->state = FILE_DONE;
@@ -165,6 +172,9 @@ void *reader_main(void *arg) {
             reader_step(&r, cells, ncells, row);
         }
     }
+    if (f->state == FILE_DONE && r.have_map && f->last_read > r.last_nonempty)
+        log_debug("%s: rows %u-%u after the data are empty: ignored", f->path, r.last_nonempty + 1,
+                  f->last_read);
     if (f->state == FILE_DONE && !r.have_map) {
         report_error("%s: sheet '%s': no header row (the sheet is empty)", f->path,
                      xlsx_sheet_name(f->xr));

@@ -294,6 +294,28 @@ static void mk_mixed(void) {
     mk_close(wb, name);
 }
 
+/* Rows 6-8 missing between data rows: one error for the range. */
+static void mk_gap_range(void) {
+    const char *name = "empty_rows_range.xlsx";
+    lxw_workbook *wb = mk_book(name, 0);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, NULL);
+    mk_header(ws, mk_cols, MK_NCOLS);
+    for (int id = 1; id <= MK_ROWS; id++) mk_good_row(ws, (lxw_row_t)(id <= 4 ? id : id + 3), id, -1);
+    mk_close(wb, name);
+}
+
+/* Formatted but empty rows below the data (common in hand-kept sheets): not
+ * an error, the data simply ends there. */
+static void mk_trailing_blank_rows(void) {
+    const char *name = "trailing_blank_rows.xlsx";
+    lxw_workbook *wb = mk_book(name, 0);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, NULL);
+    mk_header(ws, mk_cols, MK_NCOLS);
+    for (int id = 1; id <= MK_ROWS; id++) mk_good_row(ws, (lxw_row_t)id, id, -1);
+    for (lxw_row_t r = MK_ROWS + 1; r <= MK_ROWS + 4; r++) bad_blank_cells(ws, r, 0);
+    mk_close(wb, name);
+}
+
 static void mk_empty_sheet(void) {
     lxw_workbook *wb = mk_book("empty_sheet.xlsx", 0);
     workbook_add_worksheet(wb, NULL);
@@ -349,6 +371,8 @@ int main(int argc, char **argv) {
     mk_one_bad("duplicate_event_id.xlsx", 8, 0, bad_dup_id, 0);
     mk_one_bad("long_text.xlsx", 5, 7, bad_long_text, 0);
     mk_mixed();
+    mk_gap_range();
+    mk_trailing_blank_rows();
 
     /* Damage a writer library will not produce, patched into the XML. */
     mk_one_bad("error_cell.xlsx", 5, 5, bad_error_marker, 1);
