@@ -117,11 +117,9 @@ static void ack_delay_on_violation(const join_violation *v, void *vctx) {
 /* Parses and checks the options. Returns 0, 1 (--help) or -1 (usage error). */
 static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
     const cli_option opts[] = {
-        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
-         "Kafka bootstrap servers"},
-        {"kafka", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
-         "librdkafka setting (repeatable; env: ';'-separated)"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->level, "LEVEL", "error, warn, info or debug"},
+        CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG(&o->kafka),
+        CLI_OPT_LOG_LEVEL(&o->level),
         {"csv", 0, "GK_CSV", CLI_STRING, &o->csv, "PATH", "per-event CSV (\"\": none)"},
         {"plots", 0, "GK_PLOTS", CLI_STRING, &o->plots, "DIR",
          "directory for timestamps.png and delay.png (\"\": no plots)"},
@@ -263,12 +261,7 @@ int main(int argc, char **argv) {
     log_init("ack_delay", LOG_INFO);
     int prc = ack_delay_options(&o, argc, argv);
     if (prc != 0) return prc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
-    log_level lvl;
-    if (log_level_parse(o.level, &lvl) != 0) {
-        fprintf(stderr, "ack_delay: --log-level: unknown level '%s'\n", o.level);
-        return GK_EXIT_USAGE;
-    }
-    log_init("ack_delay", lvl);
+    if (cli_log_init("ack_delay", o.level) != 0) return GK_EXIT_USAGE;
     ack_delay_ctx c = {0};
     char *topics = strdup(o.topics);
     int64_t from_ms, until_ms;

@@ -152,8 +152,7 @@ int main(int argc, char **argv) {
         {"brokers", 0, "GK_BROKERS", CLI_INT, &nbrokers, "N", "number of mock brokers"},
         {"address-file", 0, "GK_ADDRESS_FILE", CLI_STRING, &address_file, "PATH",
          "also write the bootstrap address to PATH (atomically)"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &level_name, "LEVEL",
-         "error, warn, info or debug"},
+        CLI_OPT_LOG_LEVEL(&level_name),
         {NULL, 0, NULL, 0, NULL, NULL, NULL},
     };
     const cli_program prog = {
@@ -164,11 +163,7 @@ int main(int argc, char **argv) {
         "Exit codes: 0 stopped by signal, 64 usage, 69 cannot start the cluster.\n"};
     int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
-    log_level level;
-    if (log_level_parse(level_name, &level) != 0) {
-        fprintf(stderr, "broker: --log-level: unknown level '%s'\n", level_name);
-        return GK_EXIT_USAGE;
-    }
+    if (cli_log_init("broker", level_name) != 0) return GK_EXIT_USAGE;
     if (first < argc) {
         fprintf(stderr, "broker: unexpected argument '%s'\n", argv[first]);
         return GK_EXIT_USAGE;
@@ -179,7 +174,6 @@ int main(int argc, char **argv) {
                 BROKER_MAX_PARTITIONS, BROKER_MAX_BROKERS);
         return GK_EXIT_USAGE;
     }
-    log_init("broker", level);
     signals_install();
     broker_install_usr_signals();
 

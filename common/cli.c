@@ -1,6 +1,8 @@
 /* cli.c - option table parsing with environment twins (see cli.h). */
 #include "common/cli.h"
 
+#include "common/log.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -212,4 +214,15 @@ int cli_parse(const cli_program *prog, const cli_option *opts, int argc, char **
     free(lo);
     *first_arg = optind;
     return rc;
+}
+
+int cli_log_init(const char *prog, const char *level_name) {
+    log_level level;
+    if (log_level_parse(level_name, &level) != 0) {
+        fprintf(stderr, "%s: --log-level: unknown level '%s' (error, warn, info or debug)\n", prog,
+                level_name);
+        return -1;
+    }
+    log_init(prog, level);
+    return 0;
 }

@@ -51,6 +51,21 @@ typedef struct {
     const char *exit_codes; /* extra text printed after the options, may be NULL */
 } cli_program;
 
+/* The options every program shares, spelled the same everywhere. */
+#define CLI_OPT_BOOTSTRAP(target)                                                          \
+    {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, (target), "HOST:PORT",               \
+     "Kafka bootstrap servers"}
+#define CLI_OPT_KAFKA_CONFIG(target)                                                       \
+    {"kafka-config", 'X', "KAFKA_CONFIG", CLI_KV, (target), "KEY=VALUE",                   \
+     "librdkafka setting, repeatable (env: ';'-separated)"}
+#define CLI_OPT_LOG_LEVEL(target)                                                          \
+    {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, (target), "LEVEL",                        \
+     "error, warn, info or debug"}
+
+/* Parses a --log-level name and starts logging as prog. Returns 0, or -1
+ * after printing a one-line error (the caller exits 64). */
+int cli_log_init(const char *prog, const char *level_name);
+
 /* Parses environment twins and then argv according to opts (terminated by an
  * entry with long_name == NULL). On success returns 0 and sets *first_arg to the
  * index of the first positional argument. Returns 1 if --help was printed (the

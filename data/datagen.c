@@ -573,8 +573,7 @@ int main(int argc, char **argv) {
         {"out", 'o', "GK_OUT", CLI_STRING, &out, "DIR", "output directory (created if missing)"},
         {"files", 'f', "GK_FILES", CLI_STRING, &files, "LIST",
          "which files to write, e.g. 1,3 for sim_file1.xlsx and sim_file3.xlsx"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &level_name, "LEVEL",
-         "error, warn, info or debug"},
+        CLI_OPT_LOG_LEVEL(&level_name),
         {NULL, 0, NULL, 0, NULL, NULL, NULL},
     };
     const cli_program prog = {
@@ -585,18 +584,13 @@ int main(int argc, char **argv) {
         "Exit status: 0 done (or interrupted: files left unchanged), 64 usage, 73 cannot write.\n"};
     int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
-    log_level level;
-    if (log_level_parse(level_name, &level) != 0) {
-        fprintf(stderr, "datagen: unknown log level '%s'\n", level_name);
-        return GK_EXIT_USAGE;
-    }
+    if (cli_log_init("datagen", level_name) != 0) return GK_EXIT_USAGE;
     int selected[SCHEMA_N_RECORDS];
     if (first < argc || rows < 0 || rows > 1048575 || dg_parse_files(files, selected) != 0) {
         fprintf(stderr, "datagen: bad arguments (--rows 0..1048575, --files like 1,2,3); try "
                         "'datagen --help'\n");
         return GK_EXIT_USAGE;
     }
-    log_init("datagen", level);
     signals_install();
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         log_error("cannot create %s: %s", out, strerror(errno));

@@ -82,7 +82,7 @@ typedef struct {
 } dbc_options;
 
 /* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
-static int dbc_parse(dbc_options *o, int argc, char **argv, log_level *level, sink_sync *sync) {
+static int dbc_parse(dbc_options *o, int argc, char **argv, sink_sync *sync) {
     static const cli_program prog = {
         "db_consumer", "[options]",
         "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
@@ -90,12 +90,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, log_level *level, si
         "Exit codes: 0 done or stopped by a signal, 64 usage, 69 fatal Kafka error,\n"
         "73 cannot create the database, 74 storage error, 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
-        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
-         "Kafka bootstrap servers"},
-        {"kafka-config", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
-         "librdkafka setting, repeatable (env: ';'-separated)"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->log_level, "LEVEL",
-         "error, warn, info or debug"},
+        CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG(&o->kafka),
+        CLI_OPT_LOG_LEVEL(&o->log_level),
         {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH", "SQLite database file"},
         {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
         {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "LIST", "comma-separated topics"},
@@ -113,10 +110,7 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, log_level *level, si
         fprintf(stderr, "db_consumer: unexpected argument '%s'\n", argv[first]);
         return -1;
     }
-    if (log_level_parse(o->log_level, level) != 0) {
-        fprintf(stderr, "db_consumer: --log-level: unknown level '%s'\n", o->log_level);
-        return -1;
-    }
+    if (cli_log_init("db_consumer", o->log_level) != 0) return -1;
     if (strcmp(o->sync, "full") == 0) {
         *sync = SINK_SYNC_FULL;
     } else if (strcmp(o->sync, "normal") == 0) {
@@ -160,9 +154,8 @@ int main(int argc, char **argv) {
                      .db = "genetika.db", .group = "genetika-db",
                      .topics = "topic1,topic2,topic3", .sync = "full",
                      .batch = 10000, .idle_exit = 0};
-    log_level level = LOG_INFO;
     sink_sync sync = SINK_SYNC_FULL;
-    int rc = dbc_parse(&o, argc, argv, &level, &sync);
+    int rc = dbc_parse(&o, argc, argv, &sync);
     char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
     const char *topics[DBC_MAX_TOPICS];
     int ntopics = topic_list ? dbc_split_topics(topic_list, topics) : -1;
@@ -171,7 +164,6 @@ int main(int argc, char **argv) {
         cli_kv_free(&o.kafka);
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
-    log_init("db_consumer", level);
     signals_install();
 
     char err[1024];

@@ -40,11 +40,9 @@ static const char producer_exit_text[] =
 /* Parses the command line; returns -1 to go on, else the exit status. */
 static int producer_options(options *o, int argc, char **argv, int *first) {
     const cli_option opts[] = {
-        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
-         "Kafka bootstrap servers"},
-        {"kafka", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
-         "librdkafka setting (repeatable; env: ';'-separated)"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->level, "LEVEL", "error, warn, info or debug"},
+        CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG(&o->kafka),
+        CLI_OPT_LOG_LEVEL(&o->level),
         {"topic", 't', "GK_TOPIC", CLI_STRING, &o->topic, "TOPIC",
          "send every file to TOPIC instead of its record type's topic"},
         {"record", 'r', "GK_RECORD", CLI_STRING, &o->record, "TYPE",
@@ -72,12 +70,8 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         producer_exit_text};
     int rc = cli_parse(&prog, opts, argc, argv, first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
-    log_level level;
     pace_arrivals arr;
-    if (log_level_parse(o->level, &level) != 0) {
-        fprintf(stderr, "producer: --log-level: unknown level '%s'\n", o->level);
-        return GK_EXIT_USAGE;
-    }
+    if (cli_log_init("producer", o->level) != 0) return GK_EXIT_USAGE;
     if (pace_arrivals_parse(o->arrivals, &arr) != 0) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
         return GK_EXIT_USAGE;
@@ -94,7 +88,6 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         fprintf(stderr, "producer: no input files (try 'producer --help')\n");
         return GK_EXIT_USAGE;
     }
-    log_init("producer", level);
     return -1;
 }
 
