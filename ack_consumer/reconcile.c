@@ -3,6 +3,7 @@
 
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
 
@@ -179,6 +180,8 @@ static int rec_consume(rec_scan *sc) {
             return -1;
         }
         if (!m->err) sc->res->scanned++;
+        progress_update("reconciling: %" PRIu64 " acks read, %zu of %zu pending found",
+                        sc->res->scanned, sc->res->nfound, sc->n);
         if (p && !p->done && !m->err && m->offset < p->high) rec_match(sc, m);
         if (p && !p->done && next >= p->high) {
             p->done = true;
@@ -202,6 +205,7 @@ int ack_reconcile(const ack_reconcile_config *cfg, ack_state *st, const uint64_t
     } else if ((sc.rk = rec_consumer(cfg)) != NULL && rec_partitions(&sc) == 0) {
         rc = rec_ranges(&sc, st);
         if (rc == 0) rc = rec_consume(&sc);
+        progress_done();
     }
     if (sc.rk) {
         rd_kafka_resp_err_t err = rd_kafka_consumer_close(sc.rk);

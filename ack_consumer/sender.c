@@ -16,6 +16,7 @@
 
 #define SENDER_WAIT_MS 10000     /* one wait for the cluster before logging again */
 #define SENDER_TXN_TIMEOUT_MS 60000
+#define SENDER_MAX_SAMPLES 100000 /* latency samples kept for the exit report */
 
 typedef struct {
     ack_confirm *items;
@@ -33,6 +34,9 @@ struct ack_sender {
     uint64_t *unsure;
     size_t nunsure, capunsure;
     uint64_t delivered;
+    uint32_t *lat_us; /* produce -> confirmed (committed), first SENDER_MAX_SAMPLES acks */
+    size_t nlat;
+    int64_t txn_start_us;
     bool fatal_logged;
     bool closing; /* purged at exit: failures are expected, not news */
 };
@@ -65,6 +69,14 @@ static void sender_unsure(ack_sender *s, uint64_t id) {
     s->unsure[s->nunsure++] = id;
 }
 
+/* Notes how long an ack took from produce to confirmed. */
+static void sender_latency(ack_sender *s, int64_t since_us) {
+    if (!s->lat_us) s->lat_us = malloc(SENDER_MAX_SAMPLES * sizeof *s->lat_us);
+    if (!s->lat_us || s->nlat == SENDER_MAX_SAMPLES || since_us <= 0) return;
+    int64_t d = time_now_us() - since_us;
+    s->lat_us[s->nlat++] = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 /* Delivery report, served by rd_kafka_poll/flush in this thread. */
 static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
@@ -77,7 +89,12 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
             log_error("out of memory: ack of event %" PRIu64 " left for the next start", id);
             return;
         }
-        if (!s->transactional) s->delivered++;
+        if (!s->transactional) {
+            int64_t acked_us = -1;
+            if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &acked_us) == 0)
+                sender_latency(s, acked_us);
+            s->delivered++;
+        }
         return;
     }
     if (s->closing) return;
@@ -243,8 +260,11 @@ static int sender_produce(ack_sender *s, const ack_ready *r) {
  * every ack of it unsure (abort: readers with read_committed never see it). */
 static void sender_txn_settle(ack_sender *s, const ack_ready *items, size_t n, bool committed) {
     if (committed) {
-        for (size_t i = 0; i < s->txn_done.n; i++)
-            if (sender_confirm_push(&s->confirmed, s->txn_done.items[i]) == 0) s->delivered++;
+        for (size_t i = 0; i < s->txn_done.n; i++) {
+            if (sender_confirm_push(&s->confirmed, s->txn_done.items[i]) != 0) continue;
+            s->delivered++;
+            sender_latency(s, s->txn_start_us);
+        }
     } else {
         for (size_t i = 0; i < n; i++) sender_unsure(s, items[i].event_id);
     }
@@ -284,6 +304,7 @@ static int sender_txn_commit(ack_sender *s, const ack_ready *items, size_t n) {
 int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n) {
     if (n == 0) return 0;
     if (s->transactional) {
+        s->txn_start_us = time_now_us();
         rd_kafka_error_t *e = rd_kafka_begin_transaction(s->rk);
         if (e) {
             log_error("kafka begin transaction: %s", rd_kafka_error_string(e));
@@ -362,6 +383,21 @@ bool ack_sender_fatal(ack_sender *s) {
 
 uint64_t ack_sender_delivered(const ack_sender *s) { return s->delivered; }
 
+static int sender_cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void ack_sender_log_latency(ack_sender *s) {
+    if (s->nlat == 0) return;
+    qsort(s->lat_us, s->nlat, sizeof *s->lat_us, sender_cmp_u32);
+    log_info("ack confirm latency (produce -> %s) over %zu acks: p50 %.2f ms, p99 %.2f ms, "
+             "max %.2f ms",
+             s->transactional ? "committed" : "delivered", s->nlat,
+             s->lat_us[s->nlat / 2] / 1000.0, s->lat_us[s->nlat * 99 / 100] / 1000.0,
+             s->lat_us[s->nlat - 1] / 1000.0);
+}
+
 void ack_sender_destroy(ack_sender *s) {
     if (!s) return;
     if (s->rk) {
@@ -379,5 +415,6 @@ void ack_sender_destroy(ack_sender *s) {
     free(s->confirmed.items);
     free(s->txn_done.items);
     free(s->unsure);
+    free(s->lat_us);
     free(s);
 }

@@ -81,6 +81,9 @@ bool ack_sender_fatal(ack_sender *s);
 /* Acks confirmed delivered since the start. */
 uint64_t ack_sender_delivered(const ack_sender *s);
 
+/* Logs the produce -> confirmed latency of the acks so far (p50/p99/max). */
+void ack_sender_log_latency(ack_sender *s);
+
 /* Drops what is still queued and destroys the producer. NULL is allowed. */
 void ack_sender_destroy(ack_sender *s);
 

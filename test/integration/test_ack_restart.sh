@@ -4,7 +4,8 @@
 # produced, produced but not confirmed, confirmed but not recorded) and at
 # random moments while it works. After the restarts the ack topic must hold
 # exactly one ack per complete event: N messages, N distinct keys, 1..N.
-# Incomplete events get none; poison messages become dead letters once.
+# Incomplete events get none; poison messages become dead letters once. The
+# same again with acks sent in Kafka transactions (--transactional-id).
 source "$(dirname "$0")/lib.sh"
 
 N=2000   # complete events, produced in 5 chunks of 400
@@ -48,7 +49,7 @@ wait_assigned() { # wait_assigned LOG
   it_fail "ack_consumer was not assigned partitions within 30s: $(tail -n 5 "$1")"
 }
 
-acks_in_topic() { timeout 30 kcat -C -b "$B" -t ack -e -q -f '%k\n' | grep -c . || true; }
+acks_in_topic() { timeout 30 kcat -C -b "$B" -t "$ACK_TOPIC" -e -q -f '%k\n' | grep -c . || true; }
 
 # Incomplete events and two poison messages, once.
 gen 1 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t topic1 -K $'\t' -z lz4
@@ -56,62 +57,76 @@ gen 2 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t topic2 -K $'\t' -
 printf '900001\tnot json\n900002\t%s\n' "$(gen 2 900003 900003 | cut -f2)" |
   kcat -P -b "$B" -t topic2 -K $'\t' || it_fail "poison produce failed"
 
-# Round 1-3: a crash in each window, on purpose.
-round=0
-for point in decided:1 produced:1 delivered:40; do
-  round=$((round + 1))
-  chunk "$round"
-  it_start "ack$round" env GK_ACK_TEST_KILL="$point" "${ACK[@]}"
-  pid_var="PID_ack$round"
+# crash_round NAME POINT [CHUNK]: one run that kills itself at POINT
+# (GK_ACK_TEST_KILL), after producing chunk CHUNK if given.
+crash_round() {
+  [ -n "${3:-}" ] && chunk "$3"
+  it_start "$1" env GK_ACK_TEST_KILL="$2" "${ACK[@]}"
+  local pid_var="PID_$1"
   it_wait_exit "${!pid_var}" 90
-  it_expect "round $round ($point) killed itself" "$IT_RC" 137
-  it_log "after round $round: $(acks_in_topic) acks in the topic"
-done
+  it_expect "$1 ($2) killed itself" "$IT_RC" 137
+  it_log "after $1: $(acks_in_topic) acks in $ACK_TOPIC"
+}
 
-# Rounds 4-5: SIGKILL at a random moment while a chunk is being consumed.
-for round in 4 5; do
-  it_start "ack$round" "${ACK[@]}"
-  pid_var="PID_ack$round"
-  wait_assigned "$WORK/ack$round.log"
-  chunk "$round" &
-  producer=$!
+# random_round NAME [CHUNK]: SIGKILL at a random moment while it works (on
+# chunk CHUNK, produced meanwhile, or on the backlog).
+random_round() {
+  it_start "$1" "${ACK[@]}"
+  local pid_var="PID_$1" producer=
+  wait_assigned "$WORK/$1.log"
+  if [ -n "${2:-}" ]; then chunk "$2" & producer=$!; fi
   sleep "0.$((RANDOM % 6 + 1))"
   kill -KILL "${!pid_var}"
   it_wait_exit "${!pid_var}" 10
-  wait "$producer" || it_fail "chunk $round produce failed"
-  it_log "round $round: killed at random; $(acks_in_topic) acks in the topic"
-done
+  if [ -n "$producer" ]; then wait "$producer" || it_fail "chunk $2 produce failed"; fi
+  it_log "$1: killed at random; $(acks_in_topic) acks in $ACK_TOPIC"
+}
 
-# Final run: ten more complete events to process, then it exits once idle
-# with nothing in flight.
-produce_events "$((N + 51))" "$((N + 60))"
-it_start final "${ACK[@]}" --idle-exit 3
-it_wait_exit "$PID_final" 120
-it_expect "final run exit status" "$IT_RC" 0
-summary=$(grep '^ack_consumer: messages=' "$WORK/final.log" || true)
-[ -n "$summary" ] || it_fail "no summary line"
-it_log "final: $summary"
+# final_and_check PREFIX: a last run exits once idle with nothing in flight;
+# then the crash windows must have been hit and the ack topic must hold
+# exactly one ack per complete event.
+final_and_check() {
+  it_start "$1final" "${ACK[@]}" --idle-exit 3
+  local pid_var="PID_$1final"
+  it_wait_exit "${!pid_var}" 120
+  it_expect "$1final exit status" "$IT_RC" 0
+  local summary
+  summary=$(grep '^ack_consumer: messages=' "$WORK/$1final.log" || true)
+  [ -n "$summary" ] || it_fail "$1final: no summary line"
+  it_log "$1final: $summary"
 
-# The crash windows were really exercised: a restart found acks that the
-# killed process had delivered, and a restart had to send acks again.
-found=$(grep -ho 'reconciliation: [0-9]* of' "$WORK"/ack*.log "$WORK/final.log" |
-        awk '{s += $2} END {print s + 0}')
-resent=$(grep -ho 'sending [0-9]* again' "$WORK"/ack*.log "$WORK/final.log" |
-         awk '{s += $2} END {print s + 0}')
-[ "$found" -gt 0 ] || it_fail "no restart found an already delivered ack (window not hit)"
-[ "$resent" -gt 0 ] || it_fail "no restart had to send an ack again (window not hit)"
-it_log "ok: reconciliation found $found delivered acks and sent $resent again"
+  # A restart found acks the killed process had delivered, and one had to
+  # send acks again: both reconciliation outcomes were exercised.
+  local found resent
+  found=$(cat "$WORK/$1"*.log | grep -o 'reconciliation: [0-9]* of' | awk '{s += $2} END {print s + 0}')
+  resent=$(cat "$WORK/$1"*.log | grep -o 'sending [0-9]* again' | awk '{s += $2} END {print s + 0}')
+  [ "$found" -gt 0 ] || it_fail "$1: no restart found an already delivered ack (window not hit)"
+  [ "$resent" -gt 0 ] || it_fail "$1: no restart had to send an ack again (window not hit)"
+  it_log "ok: $1 reconciliation found $found delivered acks and sent $resent again"
 
-# Exactly one ack per complete event.
-N_TOTAL=$((N + 10))   # events N+51..N+60 were completed by the final run
-timeout 30 kcat -C -b "$B" -t ack -e -q -f '%k\n' >"$WORK/ack_keys.txt"
-it_expect "ack messages" "$(grep -c . "$WORK/ack_keys.txt")" "$N_TOTAL"
-it_expect "distinct ack keys" "$(sort -u "$WORK/ack_keys.txt" | grep -c .)" "$N_TOTAL"
+  timeout 30 kcat -C -b "$B" -t "$ACK_TOPIC" -e -q -f '%k\n' >"$WORK/$1keys.txt"
+  it_expect "$1 ack messages" "$(grep -c . "$WORK/$1keys.txt")" "$N_TOTAL"
+  it_expect "$1 distinct ack keys" "$(sort -u "$WORK/$1keys.txt" | grep -c .)" "$N_TOTAL"
+  sort "$WORK/$1keys.txt" >"$WORK/$1got.txt"
+  cmp -s "$WORK/want.txt" "$WORK/$1got.txt" ||
+    it_fail "$1 ack keys differ from the complete events: $(diff "$WORK/want.txt" "$WORK/$1got.txt" | head -5)"
+  it_log "ok: $1 ack keys are exactly the complete events"
+}
+
+N_TOTAL=$((N + 10))   # events N+51..N+60 are completed just before the final run
 { seq 1 "$N"; seq $((N + 51)) $((N + 60)); } | sort >"$WORK/want.txt"
-sort "$WORK/ack_keys.txt" >"$WORK/got.txt"
-cmp -s "$WORK/want.txt" "$WORK/got.txt" ||
-  it_fail "ack keys differ from the complete events: $(diff "$WORK/want.txt" "$WORK/got.txt" | head -5)"
-it_log "ok: ack keys are exactly the complete events"
+
+# Phase 1, idempotent producer: a crash in each window on purpose while the
+# chunks arrive, then at random moments, then the final run with ten more
+# complete events to process.
+ACK_TOPIC=ack
+crash_round plain1 decided:1 1
+crash_round plain2 produced:1 2
+crash_round plain3 delivered:40 3
+random_round plain4 4
+random_round plain5 5
+produce_events "$((N + 51))" "$((N + 60))"
+final_and_check plain
 
 # An ack carries the three topics' positions and the producer's header.
 one=$(timeout 30 kcat -C -b "$B" -t ack -e -q -c 1 -f '%h %s\n')
@@ -130,3 +145,16 @@ grep -q '"reason":"not valid JSON.*"key":"900001"' "$WORK/dead.jsonl" ||
 grep -q 'does not match the key 900002' "$WORK/dead.jsonl" ||
   it_fail "dead letter for key 900002 missing: $(cat "$WORK/dead.jsonl")"
 it_log "ok: dead letters recorded once"
+
+# Phase 2, acks in Kafka transactions (fixed transactional id), on the same
+# data as a backlog: a second consumer with its own cache, group and ack
+# topic goes through the same crashes.
+ACK_TOPIC=ack_txn
+ACK=("$GK_BIN/ack_consumer" -b "$B" --cache "$WORK/cache_txn" --batch 20 --group txn
+     --ack-topic "$ACK_TOPIC" --transactional-id genetika-ack-test
+     -X session.timeout.ms=3000 -X heartbeat.interval.ms=500)
+crash_round txn1 decided:1
+crash_round txn2 produced:1
+crash_round txn3 delivered:40
+random_round txn4
+final_and_check txn
