@@ -371,8 +371,7 @@ static int ackc_usage(const char *msg, const char *arg) {
 }
 
 /* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
-static int ackc_parse(ackc_options *o, int argc, char **argv, log_level *level,
-                      ack_sync_mode *sync) {
+static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *sync) {
     static const cli_program prog = {
         "ack_consumer", "[options]",
         "Consumes topic1..3 and, for every event id seen on all three, produces exactly one\n"
@@ -385,12 +384,9 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, log_level *level,
         "69 fatal Kafka error, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
         "raise --map-size), 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
-        {"bootstrap", 'b', "KAFKA_BOOTSTRAP", CLI_STRING, &o->bootstrap, "HOST:PORT",
-         "Kafka bootstrap servers"},
-        {"kafka-config", 'X', "KAFKA_CONFIG", CLI_KV, &o->kafka, "KEY=VALUE",
-         "librdkafka setting for every client, repeatable (env: ';'-separated)"},
-        {"log-level", 0, "GK_LOG_LEVEL", CLI_STRING, &o->log_level, "LEVEL",
-         "error, warn, info or debug"},
+        CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG(&o->kafka),
+        CLI_OPT_LOG_LEVEL(&o->log_level),
         {"cache", 0, "GK_CACHE", CLI_STRING, &o->cache, "DIR",
          "LMDB state directory (created if absent)"},
         {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
@@ -417,8 +413,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, log_level *level,
     int rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc != 0) return rc;
     if (first < argc) return ackc_usage("unexpected argument '", argv[first]);
-    if (log_level_parse(o->log_level, level) != 0)
-        return ackc_usage("--log-level: unknown level '", o->log_level);
+    if (cli_log_init("ack_consumer", o->log_level) != 0) return -1;
     if (strcmp(o->sync, "full") == 0)
         *sync = ACK_SYNC_FULL;
     else if (strcmp(o->sync, "process") == 0)
@@ -517,14 +512,12 @@ int main(int argc, char **argv) {
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = KAFKA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
                       .map_size = 1024, .batch = 10000, .idle_exit = 0};
-    log_level level = LOG_INFO;
     ack_sync_mode sync = ACK_SYNC_FULL;
-    int rc = ackc_parse(&o, argc, argv, &level, &sync);
+    int rc = ackc_parse(&o, argc, argv, &sync);
     if (rc != 0) {
         cli_kv_free(&o.kafka);
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
-    log_init("ack_consumer", level);
     signals_install();
     ack_state_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
     if (o.dump_dead) {
