@@ -75,6 +75,12 @@ static int sink_exec(sink *s, const char *sql, char *err, size_t errlen) {
 /* WAL lets readers (sqlite3 CLI, dashboards) query while we write. */
 static int sink_pragmas(sink *s, sink_sync sync, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
+    /* The busy timeout first: after a crash, opening the WAL may have to wait
+     * for a reader (e.g. the sqlite3 CLI) while it recovers the WAL index. */
+    if (sqlite3_busy_timeout(s->db, SINK_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: busy timeout: %s", s->path, sqlite3_errmsg(s->db));
+        return -1;
+    }
     if (sink_prepare(s, "PRAGMA journal_mode=WAL", &st, err, errlen) != 0) return -1;
     int rc = sqlite3_step(st);
     const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
@@ -84,10 +90,6 @@ static int sink_pragmas(sink *s, sink_sync sync, char *err, size_t errlen) {
                  mode ? mode : sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     if (!ok) return -1;
-    if (sqlite3_busy_timeout(s->db, SINK_BUSY_TIMEOUT_MS) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: busy timeout: %s", s->path, sqlite3_errmsg(s->db));
-        return -1;
-    }
     return sink_exec(s, sync == SINK_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL"
                                                  : "PRAGMA synchronous=FULL",
                      err, errlen);

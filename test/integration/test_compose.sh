@@ -38,7 +38,8 @@ for name in ("db_consumer", "ack_consumer", "producer"):
         env = dict(e.split("=", 1) for e in env)
     env = {k: local(v) for k, v in env.items() if k != "KAFKA_BOOTSTRAP"}
     argv = [local(a) for a in svc["command"]]
-    print("svc_%s() { env %s \"$GK_BIN/%s\" %s; }" % (
+    # exec: the service itself receives the signals the test sends.
+    print("svc_%s() { exec env %s \"$GK_BIN/%s\" %s; }" % (
         name, " ".join(shlex.quote("%s=%s" % kv) for kv in env.items()),
         argv[0], " ".join(shlex.quote(a) for a in argv[1:])))
 PY
@@ -49,7 +50,7 @@ mkdir -p "$WORK/vol/db" "$WORK/vol/cache"
 it_broker --partitions 3
 it_start db svc_db_consumer
 it_start ack svc_ack_consumer
-svc_producer >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
+(svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
 
 DB=$(sed -n 's/.*GK_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB"
