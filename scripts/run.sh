@@ -25,6 +25,8 @@ Options:
   --rows N               generate N events per file into out/data/ and use them
                          instead of data/sim_file{1,2,3}.xlsx
   --partitions N         partitions per topic of the embedded broker (default 3)
+  --rate EVENTS_PER_S    pace the producer at this many events per second per file
+                         (default: as fast as possible)
   --timeout SECONDS      give up waiting for the consumers after this long (default 120)
   --out DIR              output directory (default out)
   -h, --help             show this help
@@ -37,6 +39,7 @@ USAGE
 
 BOOTSTRAP=${KAFKA_BOOTSTRAP:-}
 ROWS=""
+RATE=0
 PARTITIONS=3
 TIMEOUT=120
 OUT=out
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --bootstrap) BOOTSTRAP=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -119,7 +123,7 @@ done
 
 say "producing $DATA/sim_file{1,2,3}.xlsx"
 set +e
-"$BIN/producer" "$DATA/sim_file1.xlsx" "$DATA/sim_file2.xlsx" "$DATA/sim_file3.xlsx" \
+"$BIN/producer" --rate "$RATE" "$DATA/sim_file1.xlsx" "$DATA/sim_file2.xlsx" "$DATA/sim_file3.xlsx" \
   >"$OUT/producer.summary" 2>"$LOGS/producer.log"
 rc=$?
 set -e

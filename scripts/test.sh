@@ -42,7 +42,9 @@ export GK_TEST_SCALE=${GK_TEST_SCALE:-short}
 
 deps_ensure run test || exit 1
 JOBS=$(nproc)
-CTEST_ARGS=(--output-on-failure --timeout 900)
+# Most test time is spent waiting (group joins, idle exits), so tests run
+# in parallel; each has its own broker, ports and work directory.
+CTEST_ARGS=(--output-on-failure --timeout 900 -j "${GK_TEST_JOBS:-4}")
 [ -n "$FILTER" ] && CTEST_ARGS+=(-R "$FILTER")
 
 step() { printf '\n==== %s\n' "$*"; }
