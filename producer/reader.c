@@ -21,6 +21,7 @@ typedef struct {
     schema_value *values;
     idset ids;
     pace pace;
+    char json[SCHEMA_MAX_MESSAGE_BYTES + 1]; /* the row being sent: reused, no malloc per row */
 } reader;
 
 /* Prints one problem of row (or rows first..last) as one line:
@@ -78,25 +79,23 @@ static int reader_row(reader *r, const xlsx_cell *cells, size_t ncells, uint32_t
         reader_check_dup(r, row, err, sizeof err) != 0)
         return reader_bad(r, row, row, err);
     size_t len = 0;
-    char *json = schema_encode_json(f->rec, r->values, &len);
-    if (!json) {
-        reader_report(r, row, row, "out of memory encoding the row", 0);
+    if (schema_encode_json_buf(f->rec, r->values, r->json, sizeof r->json, &len) != 0) {
+        /* row_convert checked every value: this is a bug, not bad input. */
+        reader_report(r, row, row, "internal error: a checked value cannot be encoded", 0);
         f->state = FILE_INTERNAL;
         atomic_store(&r->run->stop, 1);
         return -1;
     }
     if (len > SCHEMA_MAX_MESSAGE_BYTES) {
-        free(json);
         snprintf(err, sizeof err, "the row encodes to %zu bytes of JSON, more than the limit of %d",
                  len, SCHEMA_MAX_MESSAGE_BYTES);
         return reader_bad(r, row, row, err);
     }
     if (pace_wait(&r->pace, &r->run->stop) != 0) {
-        free(json);
         f->state = FILE_STOPPED;
         return -1;
     }
-    int rc = sender_send(r->run->snd, f, row, r->values[0].i, json, len, &r->run->stop, err,
+    int rc = sender_send(r->run->snd, f, row, r->values[0].i, r->json, len, &r->run->stop, err,
                          sizeof err);
     if (rc == 1) {
         f->state = FILE_STOPPED;

@@ -110,8 +110,8 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
     return 0;
 }
 
-int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, char *value, size_t len,
-                const atomic_int *stop, char *err, size_t errlen) {
+int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
+                size_t len, const atomic_int *stop, char *err, size_t errlen) {
     char key[24], produced[24], source[512];
     int klen = snprintf(key, sizeof key, "%" PRId64, id);
     int slen = snprintf(source, sizeof source, "%s:%u", f->base, row);
@@ -120,21 +120,18 @@ int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, char *val
         int plen = snprintf(produced, sizeof produced, "%" PRId64, time_now_us());
         rd_kafka_resp_err_t e = rd_kafka_producev(
             s->rk, RD_KAFKA_V_TOPIC(f->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
-            RD_KAFKA_V_VALUE(value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            /* F_COPY: librdkafka puts the value in the message's own allocation. */
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADER(KAFKA_HDR_PRODUCED_US, produced, plen),
             RD_KAFKA_V_HEADER(KAFKA_HDR_SOURCE, source, slen),
             RD_KAFKA_V_OPAQUE(SENDER_OPAQUE(f->index, row)), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            free(value);
             snprintf(err, errlen, "cannot produce to %s: %s", f->topic, rd_kafka_err2str(e));
             sender_record_failure(s, f, row, rd_kafka_err2str(e));
             return -1;
         }
-        if (atomic_load(stop)) {
-            free(value);
-            return 1;
-        }
+        if (atomic_load(stop)) return 1;
         rd_kafka_poll(s->rk, 10); /* let deliveries drain the queue */
     }
 }

@@ -18,14 +18,13 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
  * about topics the cluster does not know. Returns 0, or -1 after logging. */
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s);
 
-/* Queues one row as a message to f->topic: key = id in decimal, value (a
- * malloc'd buffer of len bytes, taken over in every case), headers
- * gk-produced-us and gk-source. While the local queue is full it polls and
+/* Queues one row as a message to f->topic: key = id in decimal, value (len
+ * bytes, copied), headers gk-produced-us and gk-source. While the local queue is full it polls and
  * retries. Returns 0 when queued, 1 if *stop was set while waiting (nothing
  * queued), -1 if librdkafka refused the message (recorded as a failed row,
  * reason in err). */
-int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, char *value, size_t len,
-                const atomic_int *stop, char *err, size_t errlen);
+int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
+                size_t len, const atomic_int *stop, char *err, size_t errlen);
 
 /* Serves delivery reports for up to timeout_ms. */
 void sender_poll(sender *s, int timeout_ms);

@@ -74,8 +74,17 @@ char *schema_upsert_sql(const schema_record *rec);
 int schema_check_value(const schema_column *col, const schema_value *v, char *err, size_t errlen);
 
 /* Encodes a full row (values[i] for columns[i]) as a compact JSON object; null
- * values are omitted. Returns a malloc'd string and its length in *len. */
+ * values are omitted, reals take their shortest round-trip form. Returns a
+ * malloc'd string and its length in *len, or NULL if out of memory or a value
+ * cannot be encoded (text that is not UTF-8, a real that is not finite). */
 char *schema_encode_json(const schema_record *rec, const schema_value *values, size_t *len);
+
+/* The same encoding without allocating: writes the text and a NUL into
+ * out[0..cap) if they fit (a cut-off prefix if not) and sets *len to the
+ * full length, so *len >= cap means out was too small. Returns 0, or -1 if a
+ * value cannot be encoded. */
+int schema_encode_json_buf(const schema_record *rec, const schema_value *values, char *out,
+                           size_t cap, size_t *len);
 
 /* Decodes a JSON object into values (ncolumns of them). Strings in values
  * borrow from *root, which the caller frees with json_decref() when done.

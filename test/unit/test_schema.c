@@ -4,6 +4,8 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +95,7 @@ START_TEST(json_round_trip) {
     char *js = schema_encode_json(r, in, &len);
     ck_assert_str_eq(js, "{\"event_id\":17,\"sample_id\":\"S-000017\",\"patient_id\":\"P-0042\","
                          "\"specimen_type\":\"blood \\\"EDTA\\\"\",\"collected_at\":"
-                         "\"2026-03-01T08:15:00\",\"volume_ml\":0.10000000000000001,"
+                         "\"2026-03-01T08:15:00\",\"volume_ml\":0.1,"
                          "\"consent_research\":true}");
     ck_assert_uint_eq(len, strlen(js));
     json_t *root = NULL;
@@ -105,6 +107,138 @@ START_TEST(json_round_trip) {
     ck_assert(out[7].is_null);
     json_decref(root);
     free(js);
+}
+END_TEST
+
+/* The JSON text of a row holding only event id 1 and volume_ml = d. */
+static char *encode_real(double d) {
+    schema_value v[8];
+    for (int i = 0; i < 8; i++) v[i] = (schema_value){.is_null = true};
+    v[0] = (schema_value){.i = 1};
+    v[5] = (schema_value){.d = d};
+    return schema_encode_json(&schema_records[0], v, NULL);
+}
+
+/* The reference form of a real: the first of %.15g, %.16g, %.17g that reads
+ * back exactly, ".0" when it has neither point nor exponent, and the exponent
+ * written like jansson does (no '+', no leading zeros). */
+static void reference_real(double d, char *out, size_t outlen) {
+    char buf[64];
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) strcat(buf, ".0");
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '-') *to++ = *from++;
+        else if (*from == '+') from++;
+        while (*from == '0' && from[1]) from++;
+        memmove(to, from, strlen(from) + 1);
+    }
+    snprintf(out, outlen, "{\"event_id\":1,\"volume_ml\":%s}", buf);
+}
+
+START_TEST(json_reals_shortest) {
+    static const struct {
+        double d;
+        const char *want;
+    } cases[] = {
+        {0.1, "0.1"}, {4.5, "4.5"}, {5.0, "5.0"}, {-2.25, "-2.25"}, {0.0, "0.0"},
+        {-0.0, "-0.0"}, {86.21, "86.21"}, {0.0001, "0.0001"}, {0.00015, "0.00015"},
+        {1e-5, "1e-5"}, {1e20, "1e20"}, {1e15, "1e15"}, {123456789012345.0, "123456789012345.0"},
+        {0.1 + 0.2, "0.30000000000000004"}, {1.0 / 3, "0.3333333333333333"},
+        {1.7976931348623157e308, "1.7976931348623157e308"}, {-1e-300, "-1e-300"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "{\"event_id\":1,\"volume_ml\":%s}", cases[i].want);
+        char *js = encode_real(cases[i].d);
+        ck_assert_str_eq(js, want);
+        free(js);
+    }
+    /* Random bit patterns and random short decimals against the reference. */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double d;
+        if (i % 2) {
+            memcpy(&d, &x, sizeof d);
+            if (!isfinite(d)) continue;
+        } else {
+            static const double scale[] = {1, 10, 100, 1000, 1e4, 1e6};
+            d = (double)(int64_t)(x % 2000000000000ull - 1000000000000ll) / scale[(x >> 50) % 6] /
+                (double)(1 + (x >> 60) % 4);
+        }
+        char want[128];
+        reference_real(d, want, sizeof want);
+        char *js = encode_real(d);
+        ck_assert_msg(strcmp(js, want) == 0, "%.17g: got %s, want %s", d, js, want);
+        ck_assert(strtod(strrchr(js, ':') + 1, NULL) == d);
+        free(js);
+    }
+    ck_assert_ptr_null(encode_real(NAN));
+    ck_assert_ptr_null(encode_real(INFINITY));
+}
+END_TEST
+
+/* Strings are escaped exactly as jansson's compact dump escapes them. */
+START_TEST(json_strings_like_jansson) {
+    static const char *const pieces[] = {"a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\b",
+                                         "\f", "\x01", "\x1f", "\x7f", "ü", "✓", "𝄞", "é"};
+    const size_t np = sizeof pieces / sizeof *pieces;
+    uint32_t x = 2463534242u;
+    for (int i = 0; i < 20000; i++) {
+        char text[256];
+        size_t len = 0;
+        for (int k = 0; k < i % 24; k++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            const char *p = pieces[x % np];
+            memcpy(text + len, p, strlen(p));
+            len += strlen(p);
+        }
+        if (i % 7 == 3) text[len++] = '\0'; /* NUL is escaped too */
+        schema_value v[8];
+        for (int k = 0; k < 8; k++) v[k] = (schema_value){.is_null = true};
+        v[7] = (schema_value){.s = text, .len = len};
+        char *js = schema_encode_json(&schema_records[0], v, NULL);
+        json_t *obj = json_object();
+        json_object_set_new(obj, "notes", json_stringn_nocheck(text, len));
+        char *want = json_dumps(obj, JSON_COMPACT);
+        ck_assert_str_eq(js, want);
+        free(js);
+        free(want);
+        json_decref(obj);
+    }
+}
+END_TEST
+
+START_TEST(json_encode_edges) {
+    const schema_record *r = &schema_records[0];
+    schema_value v[8];
+    for (int i = 0; i < 8; i++) v[i] = (schema_value){.is_null = true};
+    char *js = schema_encode_json(r, v, NULL);
+    ck_assert_str_eq(js, "{}");
+    free(js);
+    v[0] = (schema_value){.i = INT64_MIN};
+    v[6] = (schema_value){.i = 0};
+    js = schema_encode_json(r, v, NULL);
+    ck_assert_str_eq(js, "{\"event_id\":-9223372036854775808,\"consent_research\":false}");
+    free(js);
+    /* A buffer too small gets a cut-off prefix and the full length. */
+    char buf[16];
+    size_t len = 0;
+    ck_assert_int_eq(schema_encode_json_buf(r, v, buf, sizeof buf, &len), 0);
+    ck_assert_uint_eq(len, 58); /* {"event_id":-9223372036854775808,"consent_research":false} */
+    ck_assert(memcmp(buf, "{\"event_id\":-922", 16) == 0);
+    ck_assert_int_eq(schema_encode_json_buf(r, v, NULL, 0, &len), 0);
+    ck_assert_uint_eq(len, 58);
+    /* Text that is not UTF-8 cannot be encoded. */
+    v[7] = (schema_value){.s = "ok \xC3(", .len = 5};
+    ck_assert_ptr_null(schema_encode_json(r, v, NULL));
+    v[7] = (schema_value){.s = "cut \xE2\x9C", .len = 6};
+    ck_assert_int_eq(schema_encode_json_buf(r, v, buf, sizeof buf, &len), -1);
 }
 END_TEST
 
@@ -187,6 +321,9 @@ int main(void) {
     tcase_add_test(tc, datetime_forms);
     tcase_add_test(tc, utf8);
     tcase_add_test(tc, json_round_trip);
+    tcase_add_test(tc, json_reals_shortest);
+    tcase_add_test(tc, json_strings_like_jansson);
+    tcase_add_test(tc, json_encode_edges);
     tcase_add_test(tc, json_rejections);
     tcase_add_test(tc, check_value_rules);
     suite_add_tcase(s, tc);
