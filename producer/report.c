@@ -5,11 +5,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define REPORT_MAX_RANGES 50 /* keeps a "not delivered" line readable */
 
 report_totals report_sum(const producer_file *files, size_t nfiles, double seconds) {
     report_totals t = {.files = nfiles, .seconds = seconds};
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) t.peak_rss_kb = ru.ru_maxrss; /* Linux: KiB */
     for (size_t i = 0; i < nfiles; i++) {
         t.rows += files[i].sent;
         t.delivered += atomic_load(&files[i].delivered);
@@ -67,9 +70,10 @@ void report_summary(const report_totals *t, char *buf, size_t len) {
     double secs = t->seconds > 1e-6 ? t->seconds : 1e-6;
     snprintf(buf, len,
              "producer: files=%zu rows=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64
-             " skipped=%" PRIu64 " bytes=%" PRIu64 " seconds=%.2f msgs_per_s=%.0f mb_per_s=%.1f",
+             " skipped=%" PRIu64 " bytes=%" PRIu64 " seconds=%.2f msgs_per_s=%.0f mb_per_s=%.1f"
+             " peak_rss_kb=%ld",
              t->files, t->rows, t->delivered, t->failed, t->skipped, t->bytes, t->seconds,
-             (double)t->delivered / secs, (double)t->bytes / secs / 1e6);
+             (double)t->delivered / secs, (double)t->bytes / secs / 1e6, t->peak_rss_kb);
 }
 
 void report_error(const char *fmt, ...) {

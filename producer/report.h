@@ -12,9 +12,10 @@ typedef struct {
     size_t files;
     uint64_t rows, delivered, failed, skipped, bytes;
     double seconds;
+    long peak_rss_kb; /* the process's peak resident memory (getrusage), 0 if unknown */
 } report_totals;
 
-/* Adds up the files' counters; seconds is passed through. */
+/* Adds up the files' counters and reads the peak RSS; seconds is passed through. */
 report_totals report_sum(const producer_file *files, size_t nfiles, double seconds);
 
 /* Prints one account line per file to out:
@@ -30,7 +31,8 @@ void report_failed_rows(FILE *err, producer_file *files, size_t nfiles);
  * spaces. */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Formats the summary line (no newline): "producer: files=3 rows=150 ...". */
+/* Formats the summary line (no newline): "producer: files=3 rows=150 ...
+ * msgs_per_s=N mb_per_s=X peak_rss_kb=K". */
 void report_summary(const report_totals *t, char *buf, size_t len);
 
 #endif

@@ -49,6 +49,84 @@ static char *fmt(const uint32_t *rows, size_t n, size_t max) {
     return s;
 }
 
+/* A sheet's usual ids (ascending, one per row) take a few runs, not a
+ * table: memory stays flat whatever the number of rows. */
+START_TEST(idset_runs_stay_small) {
+    idset s;
+    idset_init(&s);
+    uint32_t first = 0;
+    for (int64_t i = 1; i <= 1000000; i++)
+        ck_assert_int_eq(idset_add(&s, i, (uint32_t)i + 1, NULL), 0);
+    ck_assert_uint_eq(idset_size(&s), 1000000);
+    ck_assert_uint_le(idset_bytes(&s), 4096);
+    /* A skipped row, a gap in the ids and a jump back each start something new. */
+    ck_assert_int_eq(idset_add(&s, 1000001, 1000003, NULL), 0); /* row 1000002 was skipped */
+    ck_assert_int_eq(idset_add(&s, 2000000, 1000004, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, 2000001, 1000005, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, 0, 1000006, NULL), 0);        /* below every run: table */
+    ck_assert_int_eq(idset_add(&s, 1999999, 1000007, NULL), 0);  /* in a gap: table */
+    ck_assert_int_eq(idset_add(&s, 2000002, 1000008, NULL), 0);  /* past all runs again */
+    ck_assert_uint_le(idset_bytes(&s), 4096 + 1024 * 12);
+    ck_assert_uint_eq(idset_size(&s), 1000006);
+    static const struct { int64_t id; uint32_t row; } dup[] = {
+        {1, 2}, {500000, 500001}, {1000000, 1000001}, {1000001, 1000003}, {2000000, 1000004},
+        {2000001, 1000005}, {0, 1000006}, {1999999, 1000007}, {2000002, 1000008}};
+    for (size_t i = 0; i < sizeof dup / sizeof *dup; i++) {
+        ck_assert_int_eq(idset_add(&s, dup[i].id, 1, &first), 1);
+        ck_assert_uint_eq(first, dup[i].row);
+    }
+    ck_assert_int_eq(idset_add(&s, 1500000, 2, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, 1000002, 3, NULL), 0);
+    ck_assert_uint_eq(idset_size(&s), 1000008);
+    idset_free(&s);
+    /* Runs at the ends of the int64 range. */
+    ck_assert_int_eq(idset_add(&s, INT64_MIN, 1, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, INT64_MIN + 1, 2, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, INT64_MAX - 1, 3, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, INT64_MAX, 4, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, INT64_MIN, 5, &first), 1);
+    ck_assert_uint_eq(first, 1);
+    ck_assert_int_eq(idset_add(&s, INT64_MAX, 5, &first), 1);
+    ck_assert_uint_eq(first, 4);
+    ck_assert_int_eq(idset_add(&s, -5, 6, NULL), 0);
+    ck_assert_int_eq(idset_add(&s, INT64_MIN + 1, 7, &first), 1);
+    ck_assert_uint_eq(first, 2);
+    ck_assert_uint_eq(idset_size(&s), 5);
+    idset_free(&s);
+}
+END_TEST
+
+/* Random ids against a plain array oracle. */
+START_TEST(idset_matches_oracle) {
+    enum { N = 20000 };
+    static int64_t seen[N];
+    static uint32_t seen_row[N];
+    size_t nseen = 0;
+    idset s;
+    idset_init(&s);
+    uint64_t x = 12345;
+    int64_t next = 1;
+    for (uint32_t row = 2; row < N; row++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t id = x % 4 ? next++ : (int64_t)(x % 30000); /* mostly runs, some strays */
+        uint32_t first = 0, want = 0;
+        int found = 0;
+        for (size_t i = 0; i < nseen; i++)
+            if (seen[i] == id) found = 1, want = seen_row[i];
+        int rc = idset_add(&s, id, row, &first);
+        ck_assert_int_eq(rc, found);
+        if (found) {
+            ck_assert_uint_eq(first, want);
+        } else {
+            seen[nseen] = id;
+            seen_row[nseen++] = row;
+        }
+    }
+    ck_assert_uint_eq(idset_size(&s), nseen);
+    idset_free(&s);
+}
+END_TEST
+
 START_TEST(rowlist_ranges) {
     static const uint32_t a[] = {45, 17, 18, 19, 40, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
                                  31, 32, 33, 34, 35, 36, 37, 38, 39};
@@ -152,6 +230,8 @@ int main(void) {
     Suite *s = suite_create("producer_util");
     TCase *tc = tcase_create("util");
     tcase_add_test(tc, idset_finds_duplicates);
+    tcase_add_test(tc, idset_runs_stay_small);
+    tcase_add_test(tc, idset_matches_oracle);
     tcase_add_test(tc, rowlist_ranges);
     tcase_add_test(tc, pace_constant_and_poisson);
     tcase_add_test(tc, pace_wait_keeps_the_rate);
