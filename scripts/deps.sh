@@ -10,8 +10,8 @@ DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev ch
 # Tests: coverage, kcat to inject raw messages, clang for the fuzzers, and
 # docker-compose only to validate docker-compose.yaml (no Docker engine is used).
 DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose"
-# Benchmarks: kcat as the producer's yardstick, hyperfine-free timing.
-DEPS_BENCH="kcat"
+# Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS.
+DEPS_BENCH="kcat time"
 
 deps_missing() {
   local missing=() pkg

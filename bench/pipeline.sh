@@ -1,0 +1,61 @@
+# pipeline.sh - one run of the whole pipeline, shared by the end-to-end,
+# latency and memory stages (sourced).
+#
+# A fresh broker; db_consumer and ack_consumer (as shipped, --idle-exit) are
+# started first and must own their partitions before the producer starts, so
+# everything is consumed live; then the producer sends the N-row data set.
+# The run fails if a consumer exits non-zero (76: it fell more than the
+# broker's 5 MiB per partition behind, i.e. did not keep up), if a table does
+# not hold exactly N rows or the ack topic exactly N distinct acks.
+#
+# Times (epoch): start = just before the producer process is started;
+# last ack = the largest timestamp (CreateTime, ms) on the ack topic;
+# last DB commit = db_consumer's "idle ... exiting" log line minus the idle
+# time: its idle clock starts at the last message it received, whose batch it
+# commits at once (accurate to its 100 ms poll, see bench/README.md).
+
+BENCH_IDLE_EXIT=${BENCH_IDLE_EXIT:-2} # seconds; scripts/bench.sh --quick uses 1
+
+# bench_pipeline TAG N [PRODUCER_ARGS...]: runs the pipeline on the N-row
+# data set. Leaves the broker running (BROKER_PID, BOOTSTRAP) for analysis.
+# Sets PIPE_START_NS, PIPE_PROD_END_NS, PIPE_DB_END_MS, PIPE_ACK_END_MS and
+# appends "service rows rss_kb" lines to $BENCH_RUN/rss.tsv.
+bench_pipeline() {
+  local tag=$1 n=$2; shift 2
+  local d=$BENCH_STAGE_DIR t got
+  bench_data "$n" || bench_fail "datagen failed"
+  local data=$BENCH_DATA
+  bench_broker "$tag" "$BENCH_PARTITIONS"
+  rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache"
+  bench_start "${tag}_db" 1800 "$BENCH_BIN/db_consumer" -b "$BOOTSTRAP" --db "$d/$tag.db" \
+    --idle-exit "$BENCH_IDLE_EXIT"
+  bench_start "${tag}_ack" 1800 "$BENCH_BIN/ack_consumer" -b "$BOOTSTRAP" --cache "$d/$tag.cache" \
+    --idle-exit "$BENCH_IDLE_EXIT"
+  bench_wait_assigned "${tag}_db" "${tag}_ack"
+  bench_run "${tag}_prod" 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" "$@" \
+    "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
+  eval "PIPE_START_NS=\$T0_${tag}_prod PIPE_PROD_END_NS=\$T1_${tag}_prod"
+  bench_check_rc "${tag}_prod"
+  bench_wait_exit "${tag}_db" 900
+  bench_wait_exit "${tag}_ack" 900
+  bench_check_rc "${tag}_db"
+  bench_check_rc "${tag}_ack"
+
+  for t in 1 2 3; do
+    got=$(sqlite3 -batch -noheader "$d/$tag.db" "SELECT count(*) FROM data$t")
+    [ "$got" = "$n" ] || bench_fail "$tag: data$t holds $got rows of $n"
+  done
+  timeout 300 kcat -C -b "$BOOTSTRAP" -t ack -o beginning -e -q -f '%k %T\n' \
+    >"$d/$tag.acks" 2>>"$d/kcat.err"
+  got=$(cut -d' ' -f1 "$d/$tag.acks" | sort -u | wc -l)
+  [ "$got" = "$n" ] || bench_fail "$tag: the ack topic holds $got distinct acks of $n events"
+  PIPE_ACK_END_MS=$(cut -d' ' -f2 "$d/$tag.acks" | sort -n | tail -n 1)
+  PIPE_DB_END_MS=$(bench_log_ms "$d/${tag}_db.err" "idle for [0-9]+s")
+  [ -n "$PIPE_DB_END_MS" ] || bench_fail "$tag: no idle-exit line in db_consumer's log"
+  PIPE_DB_END_MS=$((PIPE_DB_END_MS - BENCH_IDLE_EXIT * 1000))
+  rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache" "$d/$tag.acks"
+
+  printf 'producer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_prod")" >>"$BENCH_RUN/rss.tsv"
+  printf 'db_consumer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_db")" >>"$BENCH_RUN/rss.tsv"
+  printf 'ack_consumer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_ack")" >>"$BENCH_RUN/rss.tsv"
+}

@@ -1,0 +1,46 @@
+# stage_e2e.sh - stage 4: the whole pipeline, events per second end to end (sourced).
+#
+# Figure: N events / (max(last DB commit, last ack) - producer start), with
+# all services running together as shipped, consumers live (see pipeline.sh
+# for how each time is taken). One event is three messages in and one ack out.
+# Beside it, the CPU seconds all four processes (producer, broker, both
+# consumers) used, against the machine's budget over the same span: cores x
+# wall time. With every service on the same cores, that budget is the
+# physical limit of this stage.
+
+stage_e2e() {
+  local n=$BENCH_ROWS r start_ms end_ms rate=() prod=() dblag=() acklag=() cpu=() budget=()
+  local cores svc per
+  cores=$(nproc)
+  for r in $(seq "$BENCH_REPS"); do
+    bench_pipeline "e2e$r" "$n"
+    bench_broker_stop
+    start_ms=$((PIPE_START_NS / 1000000))
+    end_ms=$PIPE_DB_END_MS
+    [ "$PIPE_ACK_END_MS" -gt "$end_ms" ] && end_ms=$PIPE_ACK_END_MS
+    per=""
+    for svc in prod db ack; do per="$per $(bench_cpu_s "e2e${r}_$svc")"; done
+    per="$per $(bench_cpu_s "e2e$r")"
+    cpu+=("$(echo "$per" | awk '{ printf "%.1f", $1 + $2 + $3 + $4 }')")
+    budget+=("$(bench_div "$((cores * (end_ms - start_ms)))" 1000 %.1f)")
+    bench_detail end_to_end "cpu_s_producer_db_ack_broker_rep$r" "${per# }"
+    rate+=("$(bench_div "$n" "$((end_ms - start_ms))e-3")")
+    prod+=("$(bench_div "$((PIPE_PROD_END_NS / 1000000 - start_ms))" 1000 %.2f)")
+    dblag+=("$(bench_div "$((PIPE_DB_END_MS - start_ms))" 1000 %.2f)")
+    acklag+=("$(bench_div "$((PIPE_ACK_END_MS - start_ms))" 1000 %.2f)")
+    bench_log "end to end rep $r: ${rate[-1]} events/s (producer done at ${prod[-1]} s," \
+      "last DB commit at ${dblag[-1]} s, last ack at ${acklag[-1]} s);" \
+      "CPU s producer/db/ack/broker:$per of $cores x ${budget[-1]} s"
+  done
+  local m
+  m=$(bench_median "${rate[@]}")
+  bench_row end_to_end "events/s, first row read -> last ack and DB commit ($n events)" "events/s" \
+    "$m" "${rate[*]}" "" "" ">=100000" "$(bench_verdict "$m" ">=" 100000)"
+  bench_row end_to_end "seconds to the last ack" "s" "$(bench_median "${acklag[@]}")" "${acklag[*]}" \
+    "" "" "" ""
+  bench_row end_to_end "seconds to the last DB commit" "s" "$(bench_median "${dblag[@]}")" "${dblag[*]}" \
+    "" "" "" ""
+  bench_row end_to_end "CPU seconds used by all processes" "s" "$(bench_median "${cpu[@]}")" \
+    "${cpu[*]}" "$(bench_median "${budget[@]}")" "$cores cores x wall time" "" ""
+  bench_detail end_to_end producer_exit_s_reps "${prod[*]}"
+}

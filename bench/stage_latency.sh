@@ -1,0 +1,54 @@
+# stage_latency.sh - stage 5: ack delay under a paced load (sourced).
+#
+# The whole pipeline (pipeline.sh) with the producer paced at a fixed rate
+# (--rate R --arrivals constant) for --latency-seconds (at least 30 s in a
+# real run) at 1,000 and at 10,000 events/s; the data set has exactly
+# R x seconds events. ack_delay (the analysis tool) then reads the topics
+# and reports p50/p99/p99.9 of ack time - latest topic time, per event, and
+# checks that every event has exactly one ack (--expect). The producer's
+# achieved rate is checked too: a run that could not hold its rate is noted.
+
+stage_latency() {
+  local rate n r p50 p99 p999 wall achieved
+  for rate in $BENCH_LAT_RATES; do
+    n=$((rate * BENCH_LAT_SECONDS))
+    local a50=() a99=() a999=() arate=()
+    for r in $(seq "$BENCH_LAT_REPS"); do
+      local tag=lat${rate}_$r
+      bench_pipeline "$tag" "$n" --rate "$rate" --arrivals constant
+      bench_run "${tag}_delay" 900 "$BENCH_BIN/ack_delay" -b "$BOOTSTRAP" --expect "$n" \
+        --csv "" --plots "" --timeout 600
+      bench_broker_stop
+      bench_check_rc "${tag}_delay"
+      local out=$BENCH_STAGE_DIR/${tag}_delay.out
+      p50=$(bench_field "$out" p50_ms); p99=$(bench_field "$out" p99_ms); p999=$(bench_field "$out" p999_ms)
+      if [ -z "$p50" ] || [ -z "$p99" ] || [ -z "$p999" ]; then
+        bench_fail "$tag: no percentiles in ack_delay's summary"
+      fi
+      a50+=("$p50"); a99+=("$p99"); a999+=("$p999")
+      wall=$((PIPE_PROD_END_NS - PIPE_START_NS))
+      achieved=$(bench_div "$n" "$(bench_ns_to_s "$wall")")
+      arate+=("$achieved")
+      bench_log "latency $rate/s rep $r: p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms (producer held $achieved events/s)"
+    done
+    local t50="" t99="" v50="" v99=""
+    if [ "$rate" = 1000 ]; then
+      t50="<=1"; t99="<=5"
+      v50=$(bench_verdict "$(bench_median "${a50[@]}")" "<=" 1)
+      v99=$(bench_verdict "$(bench_median "${a99[@]}")" "<=" 5)
+    fi
+    bench_row latency "ack delay p50 at $rate events/s (${BENCH_LAT_SECONDS} s)" "ms" \
+      "$(bench_median "${a50[@]}")" "${a50[*]}" "" "" "$t50" "$v50"
+    bench_row latency "ack delay p99 at $rate events/s" "ms" "$(bench_median "${a99[@]}")" "${a99[*]}" \
+      "" "" "$t99" "$v99"
+    bench_row latency "ack delay p99.9 at $rate events/s" "ms" "$(bench_median "${a999[@]}")" \
+      "${a999[*]}" "" "" "" ""
+    local held
+    held=$(bench_median "${arate[@]}")
+    bench_detail latency "producer_events_per_s_at_$rate" "$held"
+    if [ "$(bench_verdict "$held" ">=" "$((rate * 95 / 100))")" != met ]; then
+      bench_detail latency "warning_$rate" "producer held only $held of $rate events/s"
+      bench_log "warning: at $rate events/s the producer held only $held events/s"
+    fi
+  done
+}
