@@ -15,6 +15,7 @@
 #include "common/xlsx.h"
 
 #include <libxml/parser.h>
+#include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 #include <zip.h>
 
@@ -35,6 +36,11 @@
 #define XLSX_MAX_STYLES (1u << 20)                  /* cellXfs entries kept */
 #define XLSX_DATE1904_OFFSET 1462.0                 /* 1904 serial -> 1900 serial */
 #define XLSX_STACK 8
+#define XLSX_FAST_MAX_TAG (64 * 1024) /* fast path: longest tag kept whole */
+#define XLSX_FAST_MAX_DEPTH 64        /* fast path: deepest element nesting */
+#define XLSX_FAST_MAX_NAME 256        /* fast path: longest name */
+#define XLSX_FAST_MAX_ATTRS 32        /* fast path: most attributes of a tag */
+#define XLSX_FAST_MAX_PREFIXES 64     /* fast path: namespace prefixes of the root */
 
 /* A growable byte buffer. */
 typedef struct {
@@ -65,6 +71,12 @@ typedef struct {
     xmlParserCtxtPtr ctxt;
     int finished;
 } xlsx_stream;
+
+/* One attribute of the tag the fast path is scanning: offsets into its window. */
+typedef struct {
+    size_t name, colon, name_end, value, value_end; /* colon: 0 if none */
+    int decode; /* the value has references or whitespace to normalise */
+} xlsx_fast_attr;
 
 /* Value kinds of the t attribute of <c>. */
 typedef enum { XT_NUMBER, XT_SHARED, XT_INLINE, XT_STR, XT_BOOL, XT_ERROR, XT_ISODATE } xlsx_ctype;
@@ -117,6 +129,24 @@ struct xlsx_reader {
     unsigned style;
     size_t text_off, row_text;
     char col_text[16]; /* the column as written, when it is too large to name */
+
+    /* Sheet fast path (see xlsx_fast_feed); libxml2 when fast is 0. */
+    int fast, fstarted;
+    int fast_only; /* GK_XLSX_PARSER=fast (tests): giving up is an error */
+    int fwhere; /* 0 before the root element, 1 inside it, 2 after it */
+    int fdefault_ns;
+    unsigned skip_until; /* libxml2 re-reading: rows up to this one were queued */
+    xlsx_buf fwin;       /* sheet bytes read; fpos is the next one to scan */
+    size_t fpos;
+    xlsx_buf fnames;     /* names of the open elements, fname_off[i] each */
+    size_t *fname_off, fname_cap;
+    int fdepth;
+    xlsx_buf fprefixes;  /* prefixes the root declared, NUL-terminated */
+    size_t *fprefix_off, fprefix_cap, fnprefixes;
+    xlsx_buf fscratch;   /* decoded attribute values */
+    xlsx_fast_attr fattrs[XLSX_FAST_MAX_ATTRS];
+    size_t nfattrs;
+    const xmlChar *fattr_ptrs[5 * XLSX_FAST_MAX_ATTRS];
 
     /* Row queue. */
     xlsx_qrow *qrows;
@@ -295,10 +325,27 @@ int xlsx_date_to_iso(double serial, char *buf, size_t len) {
     }
     unsigned hh = (unsigned)(msday / 3600000), mi = (unsigned)(msday / 60000 % 60);
     unsigned ss = (unsigned)(msday / 1000 % 60), mss = (unsigned)(msday % 1000);
-    int n =
-        mss ? snprintf(buf, len, "%04lld-%02u-%02uT%02u:%02u:%02u.%03u", y, m, d, hh, mi, ss, mss)
-            : snprintf(buf, len, "%04lld-%02u-%02uT%02u:%02u:%02u", y, m, d, hh, mi, ss);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    /* "YYYY-MM-DDTHH:MM:SS[.mmm]" by hand: snprintf was a visible per-row cost. */
+    size_t n = mss ? 23 : 19;
+    if (len <= n) return -1;
+    unsigned yy = (unsigned)y;
+    char *p = buf;
+    p[0] = (char)('0' + yy / 1000), p[1] = (char)('0' + yy / 100 % 10);
+    p[2] = (char)('0' + yy / 10 % 10), p[3] = (char)('0' + yy % 10);
+    const unsigned two[] = {m, d, hh, mi, ss};
+    const char sep[] = "-T::";
+    for (int i = 0; i < 5; i++) {
+        p[4 + 3 * i] = i == 0 ? '-' : sep[i - 1];
+        p[5 + 3 * i] = (char)('0' + two[i] / 10);
+        p[6 + 3 * i] = (char)('0' + two[i] % 10);
+    }
+    if (mss) {
+        p[19] = '.';
+        p[20] = (char)('0' + mss / 100), p[21] = (char)('0' + mss / 10 % 10);
+        p[22] = (char)('0' + mss % 10);
+    }
+    p[n] = '\0';
+    return 0;
 }
 
 /* Reads exactly n digits. */
@@ -928,7 +975,12 @@ static void xlsx_row_start(xlsx_reader *r, const xmlChar **attrs, int nattrs) {
 static void xlsx_row_end(xlsx_reader *r) {
     xlsx_qrow *q = &r->qrows[r->nqrows];
     q->count = r->nqcells - q->first;
-    if (q->width > 0) r->nqrows++; /* rows without cell elements are not reported */
+    if (q->rownum <= r->skip_until) { /* queued by the fast path already */
+        r->nqcells = q->first;
+        r->arena.len = r->row_text;
+    } else if (q->width > 0) {
+        r->nqrows++; /* rows without cell elements are not reported */
+    }
     r->prev_row = r->row;
     r->in_row = 0;
 }
@@ -1014,12 +1066,14 @@ static void xlsx_cell_start(xlsx_reader *r, const xmlChar **attrs, int nattrs) {
 }
 
 /* Parses a numeric value: a finite decimal number with nothing around it.
- * Plain decimals of at most 15 digits take an exact fast path: both the digits
- * and the power of ten are exact doubles, so one division rounds correctly;
- * anything else (exponents, long mantissas) goes to strtod. */
+ * Plain decimals whose digits make an integer up to 2^53 (at most 16 digits)
+ * take an exact fast path: the digits and the power of ten (up to 1e16) are
+ * exact doubles, so one division rounds correctly; anything else (exponents,
+ * long mantissas) goes to strtod. Date serials such as 45293.34791666667
+ * have 16 digits. */
 static int xlsx_parse_number(const char *s, size_t len, double *out) {
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
     size_t i = s[0] == '-' || s[0] == '+';
     uint64_t m = 0;
     int digits = 0, frac = -1;
@@ -1034,7 +1088,7 @@ static int xlsx_parse_number(const char *s, size_t len, double *out) {
             break;
         }
     }
-    if (i == len && digits > 0 && digits <= 15) {
+    if (i == len && digits > 0 && digits <= 16 && m <= (1ull << 53)) {
         double v = frac > 0 ? (double)m / pow10[frac] : (double)m;
         *out = s[0] == '-' ? -v : v;
         return 0;
@@ -1272,6 +1326,614 @@ static void xlsx_emit_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncell
     *rownum = q->rownum;
 }
 
+/* ------------------------------------------------------ sheet fast path
+ *
+ * libxml2 took most of the time of reading a big sheet. The fast path is a
+ * scanner for the plain, well-formed XML that spreadsheet writers produce:
+ * ASCII element and attribute names, no comments, CDATA, DOCTYPE or
+ * processing instructions, namespace prefixes on attributes only (declared on
+ * the root element). It calls the sheet's SAX handlers with the arguments
+ * they read from libxml2 (local names, attribute values with references
+ * decoded and whitespace normalised as libxml2 does; text with references
+ * decoded), so the rows and the errors the handlers raise are the same.
+ *
+ * It checks everything libxml2 would reject in that subset (names, nesting,
+ * attribute syntax and duplicates, undeclared prefixes, references, UTF-8 and
+ * XML characters, "]]>", what comes before and after the root element). On
+ * anything outside the subset, anything wrong, or a read error, it gives up:
+ * the rows completed so far stand, the row in progress is dropped, and
+ * libxml2 reads the sheet again from the start, skipping the rows already
+ * queued (skip_until), so unusual files and every error are handled exactly
+ * as libxml2 handles them. The environment can choose: GK_XLSX_PARSER=libxml2
+ * turns the fast path off, GK_XLSX_PARSER=fast (for tests) makes giving up an
+ * error instead. */
+
+#define XF_MORE 1   /* the window ends inside a token: read more */
+#define XF_GIVE_UP 2 /* let libxml2 read the sheet */
+
+/* Byte classes: text bytes that need a closer look, and name characters. */
+#define XC_TEXT_STOP 1 /* '<', '&', '\r', ']', non-ASCII, control characters */
+#define XC_NAME_START 2
+#define XC_NAME 4
+#define XC_SPACE 8
+static unsigned char xlsx_class[256];
+
+static void xlsx_class_init(void) {
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if (c == '<' || c == '&' || c == '\r' || c == ']' || c >= 0x80 ||
+            (c < 0x20 && c != '\t' && c != '\n'))
+            k |= XC_TEXT_STOP;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_') k |= XC_NAME_START;
+        if ((k & XC_NAME_START) || (c >= '0' && c <= '9') || c == '.' || c == '-') k |= XC_NAME;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') k |= XC_SPACE;
+        xlsx_class[c] = k;
+    }
+}
+
+/* Finds needle in hay[0..n) (memmem is a GNU extension). */
+static const char *xlsx_find(const char *hay, size_t n, const char *needle) {
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0) return hay + i;
+    return NULL;
+}
+
+/* Checks the UTF-8 sequence at s (n bytes available) that starts with a
+ * non-ASCII byte. Returns its length, 0 if more bytes are needed, or -1 if it
+ * is not UTF-8 or not an XML character (surrogates, U+FFFE, U+FFFF). */
+static int xlsx_fast_utf8(const unsigned char *s, size_t n) {
+    unsigned c = s[0], cp;
+    int len;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
+    else return -1;
+    for (int k = 1; k < len; k++) {
+        if ((size_t)k >= n) return 0;
+        if ((s[k] & 0xC0) != 0x80) return -1;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
+        return -1;
+    return len;
+}
+
+/* Writes code point cp as UTF-8; returns the length. */
+static int xlsx_fast_put_utf8(unsigned cp, char *out) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes the reference at s ('&', n bytes available) into out (4 bytes).
+ * Returns the reference's length and sets *outlen, 0 if more bytes are
+ * needed, or -1 if it is not a predefined entity or a character reference to
+ * an XML character. */
+static int xlsx_fast_ref(const char *s, size_t n, char *out, int *outlen) {
+    static const struct {
+        const char *name;
+        char c;
+    } pre[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
+    const char *semi = memchr(s, ';', n < 12 ? n : 12);
+    if (!semi) return n < 12 ? 0 : -1;
+    size_t len = (size_t)(semi - s) + 1;
+    if (s[1] != '#') {
+        for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+            if (strlen(pre[i].name) == len - 1 && memcmp(s + 1, pre[i].name, len - 1) == 0) {
+                out[0] = pre[i].c;
+                *outlen = 1;
+                return (int)len;
+            }
+        }
+        return -1;
+    }
+    int hex = s[2] == 'x';
+    size_t i = hex ? 3 : 2;
+    if (i >= len - 1) return -1;
+    unsigned cp = 0;
+    for (; i < len - 1; i++) {
+        char c = s[i];
+        int v = c >= '0' && c <= '9'            ? c - '0'
+                : hex && c >= 'a' && c <= 'f'   ? c - 'a' + 10
+                : hex && c >= 'A' && c <= 'F'   ? c - 'A' + 10
+                                                : -1;
+        if (v < 0) return -1;
+        cp = cp * (hex ? 16 : 10) + (unsigned)v;
+    }
+    if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
+        return -1;
+    *outlen = xlsx_fast_put_utf8(cp, out);
+    return (int)len;
+}
+
+/* Scans text up to the next '<' in the window, handing it to the handler in
+ * runs. Outside the root element only whitespace is allowed. */
+static int xlsx_fast_text(xlsx_reader *r, int eof) {
+    const unsigned char *w = (const unsigned char *)r->fwin.data;
+    size_t end = r->fwin.len, i = r->fpos, run = i;
+    int content = r->fwhere == 1;
+    for (;;) {
+        while (i < end && !(xlsx_class[w[i]] & XC_TEXT_STOP)) {
+            if (!content && !(xlsx_class[w[i]] & XC_SPACE)) return XF_GIVE_UP;
+            i++;
+        }
+        if (i > run && content) xlsx_sheet_chars(r, w + run, (int)(i - run));
+        r->fpos = run = i;
+        if (r->failed) return 0;
+        if (i == end) return 0;
+        unsigned char c = w[i];
+        if (c == '<') return 0;
+        if (!content && c != '\r') return XF_GIVE_UP;
+        if (c == '\r') {
+            /* Line ends in captured text are left to libxml2 ("\r\n" and "\r"
+             * become "\n"); elsewhere the handler ignores them. */
+            if (r->capture) return XF_GIVE_UP;
+            run = ++i;
+            continue;
+        }
+        if (c == ']') {
+            if (end - i < 3 && !eof) return XF_MORE;
+            if (end - i >= 3 && w[i + 1] == ']' && w[i + 2] == '>') return XF_GIVE_UP;
+            i++;
+            continue;
+        }
+        if (c == '&') {
+            char dec[4];
+            int dlen, n = xlsx_fast_ref((const char *)w + i, end - i, dec, &dlen);
+            if (n == 0) return eof ? XF_GIVE_UP : XF_MORE;
+            if (n < 0) return XF_GIVE_UP;
+            xlsx_sheet_chars(r, (const xmlChar *)dec, dlen);
+            i += (size_t)n;
+            r->fpos = run = i;
+            if (r->failed) return 0;
+            continue;
+        }
+        if (c < 0x80) return XF_GIVE_UP; /* a control character */
+        int n = xlsx_fast_utf8(w + i, end - i);
+        if (n == 0) return eof ? XF_GIVE_UP : XF_MORE;
+        if (n < 0) return XF_GIVE_UP;
+        i += (size_t)n;
+    }
+}
+
+/* Scans a name at w[i..end). Returns its end, or 0 if the window ends first;
+ * *colon gets the offset of a ':' (0: none), -1 in *bad if it is not a plain
+ * ASCII name (at most one colon, not at either end). */
+static size_t xlsx_fast_name(const unsigned char *w, size_t i, size_t end, size_t *colon,
+                             int *bad) {
+    size_t start = i;
+    *colon = 0;
+    *bad = 0;
+    if (i < end && !(xlsx_class[w[i]] & XC_NAME_START)) {
+        *bad = 1;
+        return i;
+    }
+    for (; i < end; i++) {
+        if (xlsx_class[w[i]] & XC_NAME) continue;
+        if (w[i] != ':') break;
+        if (*colon || i == start || i + 1 >= end || !(xlsx_class[w[i + 1]] & XC_NAME_START)) {
+            if (i + 1 >= end) return 0;
+            *bad = 1;
+            return i;
+        }
+        *colon = i;
+    }
+    if (i == end) return 0;
+    if (i - start > XLSX_FAST_MAX_NAME) *bad = 1;
+    return i;
+}
+
+/* Skips whitespace; returns the new offset. */
+static size_t xlsx_fast_space(const unsigned char *w, size_t i, size_t end) {
+    while (i < end && (xlsx_class[w[i]] & XC_SPACE)) i++;
+    return i;
+}
+
+/* Decodes an attribute value as libxml2 does (references replaced, except
+ * that an ampersand stays "&#38;"; each of tab, newline, carriage return and
+ * CR LF becoming one space) into out, which is never longer than the value.
+ * Returns the length, or -1 if a reference is invalid. */
+static long xlsx_fast_attr_value(const char *s, size_t n, char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        if (c == '&') {
+            int dlen, k = xlsx_fast_ref(s + i, n - i, out + o, &dlen);
+            if (k <= 0) return -1;
+            if (dlen == 1 && out[o] == '&') { /* libxml2 keeps an ampersand escaped */
+                memcpy(out + o, "&#38;", 5);
+                dlen = 5;
+            }
+            o += (size_t)dlen;
+            i += (size_t)k;
+        } else if (c == '\r' || c == '\n' || c == '\t') {
+            out[o++] = ' ';
+            i += c == '\r' && i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+        } else {
+            out[o++] = c;
+            i++;
+        }
+    }
+    return (long)o;
+}
+
+/* True if libxml2 takes v[0..n) as a namespace name without an error: empty,
+ * or a URI its own parser accepts. */
+static int xlsx_fast_uri_ok(const char *v, size_t n) {
+    if (n == 0) return 1;
+    char *copy = strndup(v, n);
+    xmlURIPtr uri = copy ? xmlParseURI(copy) : NULL;
+    free(copy);
+    if (!uri) return 0;
+    xmlFreeURI(uri);
+    return 1;
+}
+
+/* True if prefix p[0..n) was declared on the root element (or is "xml"). */
+static int xlsx_fast_prefix_known(const xlsx_reader *r, const char *p, size_t n) {
+    if (n == 3 && memcmp(p, "xml", 3) == 0) return 1;
+    for (size_t i = 0; i < r->fnprefixes; i++) {
+        const char *d = r->fprefixes.data + r->fprefix_off[i];
+        if (strlen(d) == n && memcmp(d, p, n) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Parses the attributes of the start tag whose name ends at i, up to and
+ * including '>' or "/>". Fills r->fattrs; sets *empty for "/>" and *after to
+ * the offset after the tag. Returns 0, XF_MORE or XF_GIVE_UP. */
+static int xlsx_fast_attrs(xlsx_reader *r, size_t i, int *empty, size_t *after) {
+    const unsigned char *w = (const unsigned char *)r->fwin.data;
+    size_t end = r->fwin.len;
+    r->nfattrs = 0;
+    for (;;) {
+        size_t j = xlsx_fast_space(w, i, end);
+        if (j == end) return XF_MORE;
+        if (w[j] == '>') {
+            *empty = 0;
+            *after = j + 1;
+            return 0;
+        }
+        if (w[j] == '/') {
+            if (j + 1 == end) return XF_MORE;
+            if (w[j + 1] != '>') return XF_GIVE_UP;
+            *empty = 1;
+            *after = j + 2;
+            return 0;
+        }
+        if (j == i) return XF_GIVE_UP; /* attributes need whitespace before them */
+        if (r->nfattrs == XLSX_FAST_MAX_ATTRS) return XF_GIVE_UP;
+        xlsx_fast_attr *a = &r->fattrs[r->nfattrs];
+        int bad;
+        a->name = j;
+        a->name_end = xlsx_fast_name(w, j, end, &a->colon, &bad);
+        if (bad) return XF_GIVE_UP;
+        if (a->name_end == 0) return XF_MORE;
+        j = xlsx_fast_space(w, a->name_end, end);
+        if (j == end) return XF_MORE;
+        if (w[j] != '=') return XF_GIVE_UP;
+        j = xlsx_fast_space(w, j + 1, end);
+        if (j == end) return XF_MORE;
+        unsigned char q = w[j];
+        if (q != '"' && q != '\'') return XF_GIVE_UP;
+        a->value = ++j;
+        a->decode = 0;
+        for (; j < end && w[j] != q; j++) {
+            unsigned char c = w[j];
+            if (c == '<') return XF_GIVE_UP;
+            if (c == '&' || c == '\t' || c == '\n' || c == '\r') {
+                a->decode = 1;
+            } else if (c >= 0x80) {
+                int n = xlsx_fast_utf8(w + j, end - j);
+                if (n == 0) return XF_MORE;
+                if (n < 0) return XF_GIVE_UP;
+                j += (size_t)n - 1;
+            } else if (c < 0x20) {
+                return XF_GIVE_UP;
+            }
+        }
+        if (j == end) return XF_MORE;
+        a->value_end = j;
+        r->nfattrs++;
+        i = j + 1;
+    }
+}
+
+/* Checks the attributes of a complete start tag (namespace declarations only
+ * on the root, prefixes declared, no two attributes with one local name) and
+ * builds libxml2's attribute array in r->fattr_ptrs, NUL-terminating names in
+ * the window. Returns the number of attributes passed on, or -1 to give up. */
+static int xlsx_fast_attr_array(xlsx_reader *r, int root) {
+    unsigned char *w = (unsigned char *)r->fwin.data;
+    size_t decode_room = 0;
+    int n = 0;
+    for (size_t k = 0; k < r->nfattrs; k++) {
+        xlsx_fast_attr *a = &r->fattrs[k];
+        size_t nlen = a->name_end - a->name;
+        int xmlns = (nlen == 5 && memcmp(w + a->name, "xmlns", 5) == 0) ||
+                    (a->colon && a->colon - a->name == 5 && memcmp(w + a->name, "xmlns", 5) == 0);
+        if (xmlns) {
+            /* Declarations only on the root, and not of the reserved names. */
+            const char *v = (const char *)w + a->value;
+            size_t vlen = a->value_end - a->value;
+            if (!root || a->decode || xlsx_find(v, vlen, "www.w3.org/XML/1998") ||
+                xlsx_find(v, vlen, "www.w3.org/2000/xmlns") || !xlsx_fast_uri_ok(v, vlen))
+                return -1;
+            if (a->colon) { /* xmlns:p="uri": a non-empty URI, p not reserved */
+                size_t plen = a->name_end - a->colon - 1;
+                if (a->value_end == a->value ||
+                    (plen >= 3 && strncasecmp((char *)w + a->colon + 1, "xml", 3) == 0) ||
+                    xlsx_fast_prefix_known(r, (char *)w + a->colon + 1, plen) ||
+                    r->fnprefixes == XLSX_FAST_MAX_PREFIXES)
+                    return -1;
+                if (xlsx_grow((void **)&r->fprefix_off, &r->fprefix_cap, r->fnprefixes + 1,
+                              sizeof *r->fprefix_off) != 0)
+                    return -1;
+                r->fprefix_off[r->fnprefixes++] = r->fprefixes.len;
+                if (xlsx_buf_append(&r->fprefixes, w + a->colon + 1, plen) != 0) return -1;
+                r->fprefixes.data[r->fprefixes.len++] = '\0';
+            } else if (r->fdefault_ns++) {
+                return -1; /* two default namespace declarations */
+            }
+            a->name = 0; /* not an attribute for SAX2 */
+            continue;
+        }
+        if (a->decode) decode_room += a->value_end - a->value;
+        n++;
+    }
+    /* Prefixes are checked once every declaration of the tag is known; two
+     * attributes with one local name may be duplicates in libxml2's eyes. */
+    for (size_t k = 0; k < r->nfattrs; k++) {
+        const xlsx_fast_attr *a = &r->fattrs[k];
+        if (a->name == 0) continue;
+        size_t ln = a->colon ? a->colon + 1 : a->name;
+        if (a->colon && !xlsx_fast_prefix_known(r, (char *)w + a->name, a->colon - a->name))
+            return -1;
+        for (size_t m = 0; m < k; m++) {
+            const xlsx_fast_attr *b = &r->fattrs[m];
+            if (b->name == 0) continue;
+            size_t lb = b->colon ? b->colon + 1 : b->name, nl = a->name_end - ln;
+            if (nl == b->name_end - lb && memcmp(w + ln, w + lb, nl) == 0) return -1;
+        }
+    }
+    r->fscratch.len = 0;
+    if (xlsx_buf_reserve(&r->fscratch, decode_room + 1) != 0) return -1;
+    const xmlChar **p = r->fattr_ptrs;
+    for (size_t k = 0; k < r->nfattrs; k++) {
+        xlsx_fast_attr *a = &r->fattrs[k];
+        if (a->name == 0) continue;
+        const char *v = (const char *)w + a->value;
+        size_t vlen = a->value_end - a->value;
+        if (a->decode) {
+            char *out = r->fscratch.data + r->fscratch.len;
+            long dl = xlsx_fast_attr_value(v, vlen, out);
+            if (dl < 0) return -1;
+            r->fscratch.len += (size_t)dl;
+            v = out;
+            vlen = (size_t)dl;
+        }
+        w[a->name_end] = '\0'; /* the byte after a name is '=' or a space, already read */
+        if (a->colon) w[a->colon] = '\0';
+        p[0] = w + (a->colon ? a->colon + 1 : a->name);
+        p[1] = a->colon ? w + a->name : NULL;
+        p[2] = NULL; /* the namespace URI: the handlers do not read it */
+        p[3] = (const xmlChar *)v;
+        p[4] = (const xmlChar *)v + vlen;
+        p += 5;
+    }
+    return n;
+}
+
+/* Scans one start tag at fpos ('<' and a name start) and calls the handlers. */
+static int xlsx_fast_start_tag(xlsx_reader *r) {
+    unsigned char *w = (unsigned char *)r->fwin.data;
+    size_t end = r->fwin.len, colon, after;
+    int bad, empty = 0;
+    size_t name = r->fpos + 1, name_end = xlsx_fast_name(w, name, end, &colon, &bad);
+    if (bad || colon) return XF_GIVE_UP; /* prefixed element names: libxml2 */
+    if (name_end == 0) return XF_MORE;
+    if (r->fwhere == 2 || r->fdepth == XLSX_FAST_MAX_DEPTH) return XF_GIVE_UP;
+    int rc = xlsx_fast_attrs(r, name_end, &empty, &after);
+    if (rc) return rc;
+    int nattrs = xlsx_fast_attr_array(r, r->fwhere == 0);
+    if (nattrs < 0) return XF_GIVE_UP;
+    /* Remember the name for its end tag before the window is changed. */
+    size_t nlen = name_end - name;
+    if (!empty) {
+        if (xlsx_grow((void **)&r->fname_off, &r->fname_cap, (size_t)r->fdepth + 1,
+                      sizeof *r->fname_off) != 0 ||
+            xlsx_buf_append(&r->fnames, w + name, nlen) != 0)
+            return XF_GIVE_UP;
+        r->fname_off[r->fdepth++] = r->fnames.len - nlen;
+    }
+    w[name_end] = '\0';
+    r->fpos = after;
+    r->fwhere = 1;
+    xlsx_sheet_start(r, w + name, NULL, NULL, 0, NULL, nattrs, 0, r->fattr_ptrs);
+    if (empty && !r->failed) {
+        xlsx_sheet_end(r, w + name, NULL, NULL);
+        if (r->fdepth == 0) r->fwhere = 2;
+    }
+    return 0;
+}
+
+/* Scans one end tag at fpos ("</") and calls the handler. */
+static int xlsx_fast_end_tag(xlsx_reader *r) {
+    unsigned char *w = (unsigned char *)r->fwin.data;
+    size_t end = r->fwin.len, colon;
+    int bad;
+    size_t name = r->fpos + 2, name_end = xlsx_fast_name(w, name, end, &colon, &bad);
+    if (bad || colon) return XF_GIVE_UP;
+    if (name_end == 0) return XF_MORE;
+    size_t j = xlsx_fast_space(w, name_end, end);
+    if (j == end) return XF_MORE;
+    if (w[j] != '>' || r->fdepth == 0) return XF_GIVE_UP;
+    size_t open = r->fname_off[r->fdepth - 1], nlen = name_end - name;
+    if (r->fnames.len - open != nlen || memcmp(r->fnames.data + open, w + name, nlen) != 0)
+        return XF_GIVE_UP; /* not the element that is open */
+    r->fnames.len = open;
+    r->fdepth--;
+    w[name_end] = '\0';
+    r->fpos = j + 1;
+    if (r->fdepth == 0) r->fwhere = 2;
+    xlsx_sheet_end(r, w + name, NULL, NULL);
+    return 0;
+}
+
+/* Checks an XML declaration at the very start of the sheet: version 1.0,
+ * encoding UTF-8 if any, standalone yes or no. */
+static int xlsx_fast_decl(xlsx_reader *r, int eof) {
+    const char *w = r->fwin.data;
+    size_t n = r->fwin.len;
+    const char *close = n > 6 ? xlsx_find(w, n < 512 ? n : 512, "?>") : NULL;
+    if (!close) return n < 512 && !eof ? XF_MORE : XF_GIVE_UP;
+    size_t len = (size_t)(close - w);
+    char decl[512];
+    for (size_t i = 0; i < len; i++) { /* printable ASCII and spaces only */
+        unsigned char c = (unsigned char)w[i];
+        if (c >= 0x7F || (c < 0x20 && !(xlsx_class[c] & XC_SPACE))) return XF_GIVE_UP;
+    }
+    memcpy(decl, w, len);
+    decl[len] = '\0';
+    /* The accepted forms, with either quote (spaces inside are not). */
+    const char *p = decl + 5;
+    if (memcmp(decl, "<?xml", 5) != 0 || !(xlsx_class[(unsigned char)*p] & XC_SPACE))
+        return XF_GIVE_UP;
+    static const char *const keys[] = {"version", "encoding", "standalone"};
+    int seen = 0;
+    for (int k = 0; k < 3; k++) {
+        const char *q = p;
+        while (*q && (xlsx_class[(unsigned char)*q] & XC_SPACE)) q++;
+        size_t kl = strlen(keys[k]);
+        if (q == p || strncmp(q, keys[k], kl) != 0) {
+            if (k == 0) return XF_GIVE_UP;
+            continue;
+        }
+        q += kl;
+        while (xlsx_class[(unsigned char)*q] & XC_SPACE) q++;
+        if (*q++ != '=') return XF_GIVE_UP;
+        while (xlsx_class[(unsigned char)*q] & XC_SPACE) q++;
+        char quote = *q++;
+        if (quote != '"' && quote != '\'') return XF_GIVE_UP;
+        const char *v = q;
+        while (*q && *q != quote) q++;
+        if (*q != quote) return XF_GIVE_UP;
+        size_t vl = (size_t)(q - v);
+        int ok = k == 0   ? vl == 3 && memcmp(v, "1.0", 3) == 0
+                 : k == 1 ? vl == 5 && strncasecmp(v, "UTF-8", 5) == 0
+                          : (vl == 3 && memcmp(v, "yes", 3) == 0) ||
+                                (vl == 2 && memcmp(v, "no", 2) == 0);
+        if (!ok) return XF_GIVE_UP;
+        p = q + 1;
+        seen |= 1 << k;
+    }
+    while (*p && (xlsx_class[(unsigned char)*p] & XC_SPACE)) p++;
+    if (*p || !(seen & 1)) return XF_GIVE_UP;
+    r->fpos = len + 2;
+    return 0;
+}
+
+/* Scans the window: text and tags until the window ends inside a token. */
+static int xlsx_fast_scan(xlsx_reader *r, int eof) {
+    if (!r->fstarted) {
+        if (r->fwin.len < 5 && !eof) return XF_MORE;
+        if (r->fwin.len >= 5 && memcmp(r->fwin.data, "<?xml", 5) == 0) {
+            int rc = xlsx_fast_decl(r, eof);
+            if (rc) return rc;
+        } else if (r->fwin.len >= 2 && r->fwin.data[0] == '<' && r->fwin.data[1] == '?') {
+            return XF_GIVE_UP;
+        }
+        r->fstarted = 1;
+    }
+    while (r->fpos < r->fwin.len && !r->failed) {
+        const char *w = r->fwin.data;
+        int rc;
+        if (w[r->fpos] != '<') {
+            rc = xlsx_fast_text(r, eof);
+        } else if (r->fpos + 1 == r->fwin.len) {
+            rc = XF_MORE;
+        } else if (w[r->fpos + 1] == '/') {
+            rc = xlsx_fast_end_tag(r);
+        } else if (xlsx_class[(unsigned char)w[r->fpos + 1]] & XC_NAME_START) {
+            rc = xlsx_fast_start_tag(r);
+        } else {
+            rc = XF_GIVE_UP; /* comments, CDATA, DOCTYPE, processing instructions */
+        }
+        if (rc == XF_MORE && (eof || r->fwin.len - r->fpos > XLSX_FAST_MAX_TAG)) rc = XF_GIVE_UP;
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Reads the next chunk of the sheet into the window and scans it. Returns 1
+ * while there is more, 0 at the end of the sheet, -1 after an error (a
+ * handler's), XF_GIVE_UP for libxml2 to take over. */
+static int xlsx_fast_feed(xlsx_reader *r) {
+    xlsx_buf *b = &r->fwin;
+    if (r->fpos) {
+        memmove(b->data, b->data + r->fpos, b->len - r->fpos);
+        b->len -= r->fpos;
+        r->fpos = 0;
+    }
+    if (xlsx_buf_reserve(b, XLSX_CHUNK + 1) != 0) return XF_GIVE_UP;
+    zip_int64_t n = zip_fread(r->ss.zf, b->data + b->len, XLSX_CHUNK);
+    if (n < 0) return XF_GIVE_UP; /* libxml2's reading reports it at the same place */
+    b->len += (size_t)n;
+    int eof = n == 0;
+    int rc = xlsx_fast_scan(r, eof);
+    if (r->failed) return -1;
+    if (rc == XF_GIVE_UP) return XF_GIVE_UP;
+    if (!eof) return 1;
+    if (r->fwhere != 2 || r->fpos != b->len) return XF_GIVE_UP; /* libxml2 says what is wrong */
+    r->ss.finished = 1;
+    return 0;
+}
+
+/* Hands the sheet over to libxml2: the row in progress is dropped, the
+ * completed ones stay queued, and libxml2 reads the sheet from the start,
+ * skipping rows up to the last completed one. Returns 0, or -1 (recorded). */
+static int xlsx_fast_fallback(xlsx_reader *r) {
+    if (r->in_row) {
+        r->nqcells = r->qrows[r->nqrows].first;
+        r->arena.len = r->row_text;
+    }
+    r->skip_until = r->prev_row;
+    r->fast = 0;
+    r->depth = r->skip = 0;
+    r->sp = r->capture = 0;
+    r->row = r->prev_row = r->col = r->next_col = 0;
+    r->in_row = r->in_cell = r->has_value = 0;
+    r->row_text = r->arena.len;
+    xlsx_stream_close(&r->ss);
+    int rc = xlsx_stream_open(r, &r->ss, r->sheet_part);
+    if (rc > 0) xlsx_fail_file(r, "sheet '%s': part %s is missing", r->sheet, r->sheet_part);
+    if (rc != 0) return -1;
+    r->ss.name = r->sheet_part;
+    r->xml_err[0] = '\0';
+    r->xml_line = 0;
+    return 0;
+}
+
 int xlsx_next_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncells, unsigned *rownum) {
     xmlSAXHandler sax;
     xlsx_sax_init(&sax, xlsx_sheet_start, xlsx_sheet_end, xlsx_sheet_chars);
@@ -1283,9 +1945,15 @@ int xlsx_next_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncells, unsig
         if (r->failed) return -1;
         if (r->ss.finished) return 0;
         xlsx_queue_reset(r);
-        if (xlsx_stream_feed(r, &r->ss, &sax, 1) < 0) {
-            /* Rows completed before the error are still handed out first. */
-            continue;
+        /* Rows completed before an error are still handed out first. */
+        if (r->fast) {
+            if (xlsx_fast_feed(r) != XF_GIVE_UP) continue;
+            if (r->fast_only)
+                xlsx_fail(r, "the fast path gave up at byte %zu of the window", r->fpos);
+            else
+                xlsx_fast_fallback(r);
+        } else {
+            xlsx_stream_feed(r, &r->ss, &sax, 1);
         }
     }
 }
@@ -1296,7 +1964,10 @@ int xlsx_next_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncells, unsig
  * workbook per thread. */
 static pthread_once_t xlsx_init_once = PTHREAD_ONCE_INIT;
 
-static void xlsx_init(void) { xmlInitParser(); }
+static void xlsx_init(void) {
+    xmlInitParser();
+    xlsx_class_init();
+}
 
 xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t errlen) {
     pthread_once(&xlsx_init_once, xlsx_init);
@@ -1342,6 +2013,9 @@ xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t er
     r->xml_err[0] = '\0';
     r->xml_line = 0;
     r->want_sheet = NULL;
+    const char *parser = getenv("GK_XLSX_PARSER");
+    r->fast = !parser || strcmp(parser, "libxml2") != 0;
+    r->fast_only = parser && strcmp(parser, "fast") == 0;
     return r;
 }
 
@@ -1371,5 +2045,11 @@ void xlsx_close(xlsx_reader *r) {
     free(r->qrows);
     free(r->qcells);
     free(r->arena.data);
+    free(r->fwin.data);
+    free(r->fnames.data);
+    free(r->fname_off);
+    free(r->fprefixes.data);
+    free(r->fprefix_off);
+    free(r->fscratch.data);
     free(r);
 }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,255 @@ START_TEST(test_date_to_iso) {
 }
 END_TEST
 
+/* ------------------------------------------- fast path against libxml2 */
+
+/* Everything a reader hands out for path with GK_XLSX_PARSER=parser: each
+ * row and cell, then how reading ended, with the error text. malloc'd. */
+static char *transcript(const char *path, const char *parser) {
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ck_assert_ptr_nonnull(f);
+    setenv("GK_XLSX_PARSER", parser, 1);
+    char err[512];
+    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
+    unsetenv("GK_XLSX_PARSER");
+    if (!r) {
+        fprintf(f, "open: %s\n", err);
+        fclose(f);
+        return out;
+    }
+    const xlsx_cell *c;
+    size_t n;
+    unsigned row;
+    int rc;
+    while ((rc = xlsx_next_row(r, &c, &n, &row)) == 1) {
+        fprintf(f, "row %u:", row);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, " %d/%a", (int)c[i].type, c[i].number);
+            if (c[i].type == XLSX_STRING || c[i].type == XLSX_ERROR) {
+                fputc('[', f);
+                fwrite(c[i].str, 1, c[i].len, f);
+                fputc(']', f);
+            }
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "end %d: %s\n", rc, rc < 0 ? xlsx_error(r) : "");
+    xlsx_close(r);
+    fclose(f);
+    return out;
+}
+
+static const char DIFF_STYLES[] =
+    "<styleSheet xmlns=\"" NS_MAIN "\"><numFmts count=\"1\"><numFmt numFmtId=\"164\" "
+    "formatCode=\"yyyy-mm-dd\"/></numFmts><cellXfs count=\"2\"><xf numFmtId=\"0\"/>"
+    "<xf numFmtId=\"164\"/></cellXfs></styleSheet>";
+static const char DIFF_SST[] = "<sst xmlns=\"" NS_MAIN "\"><si><t>shared</t></si>"
+                               "<si><t>two &amp; more</t></si></sst>";
+
+/* Writes a workbook whose sheet part is sheet[0..len). */
+static const char *diff_book(const char *name, const char *sheet, size_t len) {
+    zentry e[] = {{"xl/workbook.xml", WORKBOOK, 0},
+                  {"xl/_rels/workbook.xml.rels", RELS, 0},
+                  {"xl/worksheets/data.xml", sheet, len ? len : 1},
+                  {"xl/styles.xml", DIFF_STYLES, 0},
+                  {"xl/sharedStrings.xml", DIFF_SST, 0}};
+    if (len == 0) e[2].data = " "; /* libzip wants a non-empty buffer here */
+    const char *path = tpath(name);
+    write_zip(path, e, 5);
+    return path;
+}
+
+/* Reads sheet[0..len) with both parsers and fails on any difference, leaving
+ * the sheet in $TMPDIR/xlsx_diff_failure.xml. */
+static void diff_check(const char *sheet, size_t len, const char *what) {
+    const char *path = diff_book("diff.xlsx", sheet, len);
+    char *fast = transcript(path, "auto"), *slow = transcript(path, "libxml2");
+    if (strcmp(fast, slow) != 0) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s/xlsx_diff_failure.xml",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        FILE *f = fopen(keep, "wb");
+        if (f) {
+            fwrite(sheet, 1, len, f);
+            fclose(f);
+        }
+        ck_abort_msg("%s: the fast path differs from libxml2 (sheet kept in %s)\n"
+                     "--- fast:\n%.2000s\n--- libxml2:\n%.2000s", what, keep, fast, slow);
+    }
+    free(fast);
+    free(slow);
+}
+
+#define DIFF_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n"
+#define DIFF_ROOT                                                                                  \
+    "<worksheet xmlns=\"" NS_MAIN "\" xmlns:r=\"" NS_REL "\" "                                    \
+    "xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/2006\" "                    \
+    "mc:Ignorable=\"x14ac\" xmlns:x14ac=\"http://schemas.microsoft.com/office/2009/9/ac\">"
+
+/* Sheets the fast path reads on its own: Excel's and datagen's forms. */
+static const char *const diff_fast_seeds[] = {
+    DIFF_HEAD DIFF_ROOT "<dimension ref=\"A1:D3\"/><sheetViews><sheetView workbookViewId=\"0\"/>"
+    "</sheetViews><sheetData><row r=\"1\" spans=\"1:4\" x14ac:dyDescent=\"0.25\">"
+    "<c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c><c r=\"C1\" s=\"1\">"
+    "<v>45293.34791666667</v></c><c r=\"D1\" t=\"b\"><v>1</v></c></row>"
+    "<row r=\"3\"><c r=\"A3\"><v>-1.5E-3</v></c><c r=\"B3\" t=\"e\"><v>#N/A</v></c>"
+    "<c r=\"C3\"><f>A3*2</f><v>-3E-3</v></c><c r=\"D3\" t=\"str\"><f>\"x\"</f><v>x</v></c></row>"
+    "</sheetData><pageMargins left=\"0.7\" right=\"0.7\"/></worksheet>",
+
+    "<?xml version='1.0' encoding='utf-8'?>\n<worksheet xmlns='" NS_MAIN "'><sheetData>"
+    "<row r=\"2\" ><c r = \"A2\"  t=\"inlineStr\" ><is><t>low DNA (&lt;50 ng) &amp; 260/280 "
+    "&gt; 1.6 &quot;q&quot; &apos;a&apos;</t></is></c><c r=\"B2\" t=\"inlineStr\"><is>"
+    "<t xml:space=\"preserve\">  K\xc3\xb6ln \xe2\x9c\x93 \xf0\x9f\x98\x80 &#233;&#x1F600;&#10;"
+    "</t></is></c><c r=\"C2\" t=\"inlineStr\"><is><r><rPr><b/><sz val=\"11\"/></rPr><t>bo</t>"
+    "</r><r><t>ld</t></r><rPh sb=\"0\"><t>P</t></rPh></is></c><c r=\"D2\"/><c r=\"E2\" s=\"1\">"
+    "<v>45000</v></c><c r=\"F2\" t=\"inlineStr\"><is><t>a_x000D_b ]] ] &gt;</t></is></c></row>"
+    "<row r=\"4\"/><row r=\"5\"><c r=\"A5\"><v>1</v></c></row></sheetData></worksheet>\n\n",
+
+    "<worksheet xmlns=\"" NS_MAIN "\">\r\n  <sheetData>\r\n    <row r=\"1\">\r\n      <c r=\"A1\">"
+    "<v>1</v></c>\r\n      <c r=\"B1\" t=\"inlineStr\"><is><t>x\ny\tz</t></is></c>\r\n    </row>"
+    "\r\n  </sheetData>\r\n</worksheet>\r\n",
+};
+
+/* Sheets the fast path hands to libxml2 (or that libxml2 rejects). */
+static const char *const diff_slow_seeds[] = {
+    "<worksheet xmlns=\"" NS_MAIN "\"><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c></row>"
+    "<!-- a comment --><row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t><![CDATA[<x>]]></t></is>"
+    "</c></row></sheetData></worksheet>",
+    "<x:worksheet xmlns:x=\"" NS_MAIN "\"><x:sheetData><x:row r=\"1\"><x:c r=\"A1\"><x:v>2</x:v>"
+    "</x:c></x:row></x:sheetData></x:worksheet>",
+    "<worksheet xmlns=\"" NS_MAIN "\"><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\">"
+    "<is><t>a\r\nb</t></is></c><c r=\"B1\" t=\"\ns\"><v>0</v></c></row><row r=\"2\">"
+    "<c r=\"A2\" t=\"s&#x0A;\"><v>0</v></c></row></sheetData><?pi x?></worksheet>",
+    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><worksheet xmlns=\"" NS_MAIN "\"><sheetData>"
+    "<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>caf\xe9</t></is></c></row></sheetData>"
+    "</worksheet>",
+    "<?xml version=\"1.0\"?><!DOCTYPE w><worksheet xmlns=\"" NS_MAIN "\"><sheetData>"
+    "<row r=\"1\"><c r=\"A1\"><v>1</v></c></row></sheetData></worksheet>",
+    "<worksheet xmlns=\"" NS_MAIN "\"><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c></row>"
+    "<row r=\"2\"><c r=\"A2\"><v>2</v></c></row></sheetData></worksheet><extra/>",
+};
+
+/* Tokens that mutations insert: XML syntax, references, bad bytes. */
+static const char *const diff_tokens[] = {
+    "<", ">", "&", ";", "\"", "'", "/", ":", "=", " ", "\r", "\n", "\t", "\x01", "\x7f",
+    "\xc3", "\xa9", "\xff", "\xef\xbf\xbe", "]]>", "]", "<!--x-->", "<?p?>", "&amp;", "&#0;",
+    "&#x41;", "&#xD800;", "&lt", "</c>", "</row>", "<v>", "<c r=\"A9\">", "<row r=\"9\">",
+    "x:", "xmlns:q=\"u\" ", "q:a=\"1\" ", "a=\"1\" ", "xml:space=\"preserve\" ", "t=\"s\" ",
+    "<![CDATA[x]]>", "\xef\xbb\xbf", "<?xml version=\"1.0\"?>",
+};
+
+/* One random edit of doc (len bytes, room for 64 more): delete, insert a
+ * token, duplicate a slice or cut the end. Returns the new length. */
+static size_t diff_mutate(char *doc, size_t len, uint64_t *x) {
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    size_t at = len ? (size_t)(*x >> 8) % len : 0;
+    switch (*x % 8) {
+    case 0:
+    case 1: { /* delete 1-4 bytes */
+        size_t n = 1 + (*x >> 40) % 4;
+        if (at + n > len) n = len - at;
+        memmove(doc + at, doc + at + n, len - at - n);
+        return len - n;
+    }
+    case 2: /* cut */
+        return at;
+    case 3: { /* duplicate a slice of up to 48 bytes */
+        size_t n = 1 + (*x >> 40) % 48;
+        if (at + n > len) n = len - at;
+        size_t to = (size_t)(*x >> 20) % (len + 1);
+        char tmp[48];
+        memcpy(tmp, doc + at, n);
+        memmove(doc + to + n, doc + to, len - to);
+        memcpy(doc + to, tmp, n);
+        return len + n;
+    }
+    default: { /* insert a token */
+        const char *t = diff_tokens[(*x >> 40) % (sizeof diff_tokens / sizeof *diff_tokens)];
+        size_t n = strlen(t);
+        memmove(doc + at + n, doc + at, len - at);
+        memcpy(doc + at, t, n);
+        return len + n;
+    }
+    }
+}
+
+/* Mutates each seed many times and compares the parsers on every mutant. */
+static void diff_fuzz(const char *seed, size_t seedlen, int rounds, uint64_t x) {
+    size_t cap = seedlen + 64 * 4 + 64;
+    char *doc = malloc(cap);
+    for (int i = 0; i < rounds; i++) {
+        memcpy(doc, seed, seedlen);
+        size_t len = seedlen;
+        int edits = 1 + (int)(x % 3);
+        for (int k = 0; k < edits && len + 64 < cap; k++) len = diff_mutate(doc, len, &x);
+        char what[64];
+        snprintf(what, sizeof what, "mutant %d", i);
+        diff_check(doc, len, what);
+    }
+    free(doc);
+}
+
+/* A long sheet, so that tokens straddle the reader's 64 KiB chunks. */
+static char *diff_long_sheet(size_t *len) {
+    size_t cap = 400000, o = 0;
+    char *s = malloc(cap);
+    o += (size_t)snprintf(s, cap, DIFF_HEAD DIFF_ROOT "<sheetData>");
+    for (int i = 1; o + 600 < cap - 100; i++)
+        o += (size_t)snprintf(s + o, cap - o,
+                              "<row r=\"%d\" x14ac:dyDescent=\"0.25\"><c r=\"A%d\"><v>%d</v></c>"
+                              "<c r=\"B%d\" t=\"inlineStr\"><is><t>S-%06d &amp; caf\xc3\xa9 "
+                              "&#x2713;</t></is></c><c r=\"C%d\" s=\"1\"><v>45293.%d</v></c>"
+                              "<c r=\"D%d\" t=\"s\"><v>%d</v></c></row>",
+                              i, i, i, i, i, i, i, i, i % 2);
+    o += (size_t)snprintf(s + o, cap - o, "</sheetData></worksheet>");
+    *len = o;
+    return s;
+}
+
+START_TEST(test_fast_path_is_used) {
+    /* Typical sheets never need libxml2: GK_XLSX_PARSER=fast reads them. */
+    for (size_t i = 0; i < sizeof diff_fast_seeds / sizeof *diff_fast_seeds; i++) {
+        const char *path = diff_book("seed.xlsx", diff_fast_seeds[i], strlen(diff_fast_seeds[i]));
+        char *fast = transcript(path, "fast"), *slow = transcript(path, "libxml2");
+        ck_assert_msg(strcmp(fast, slow) == 0, "seed %zu:\n%s\n---\n%s", i, fast, slow);
+        ck_assert_msg(strstr(fast, "end 0") != NULL, "seed %zu: %s", i, fast);
+        free(fast);
+        free(slow);
+    }
+    size_t len;
+    char *sheet = diff_long_sheet(&len);
+    const char *path = diff_book("long.xlsx", sheet, len);
+    char *fast = transcript(path, "fast"), *slow = transcript(path, "libxml2");
+    ck_assert(strcmp(fast, slow) == 0);
+    ck_assert(strstr(fast, "end 0") != NULL);
+    free(fast);
+    free(slow);
+    free(sheet);
+    /* And unusual ones are still read, by libxml2, with the same result. */
+    for (size_t i = 0; i < sizeof diff_slow_seeds / sizeof *diff_slow_seeds; i++)
+        diff_check(diff_slow_seeds[i], strlen(diff_slow_seeds[i]), "slow seed");
+}
+END_TEST
+
+START_TEST(test_fast_path_matches_libxml2) {
+    /* Random edits of every seed: the same rows and the same error text. */
+    const char *env = getenv("GK_XLSX_DIFF_ROUNDS");
+    int rounds = env ? atoi(env) : 300;
+    const char *seed = getenv("GK_XLSX_DIFF_SEED");
+    uint64_t x = seed ? strtoull(seed, NULL, 0) : 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < sizeof diff_fast_seeds / sizeof *diff_fast_seeds; i++)
+        diff_fuzz(diff_fast_seeds[i], strlen(diff_fast_seeds[i]), rounds, x + i);
+    for (size_t i = 0; i < sizeof diff_slow_seeds / sizeof *diff_slow_seeds; i++)
+        diff_fuzz(diff_slow_seeds[i], strlen(diff_slow_seeds[i]), rounds / 3, x + 100 + i);
+    size_t len;
+    char *sheet = diff_long_sheet(&len);
+    diff_fuzz(sheet, len, rounds / 10, x + 200);
+    free(sheet);
+}
+END_TEST
+
 /* ---------------------------------------------------------- streaming */
 
 /* Runs this test binary as "--read-rss FILE" in a fresh process and returns
@@ -751,6 +1001,11 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, test_column_name);
     tcase_add_test(tc, test_date_to_iso);
     suite_add_tcase(s, tc);
+    TCase *diff = tcase_create("fast_path");
+    tcase_set_timeout(diff, 300);
+    tcase_add_test(diff, test_fast_path_is_used);
+    tcase_add_test(diff, test_fast_path_matches_libxml2);
+    suite_add_tcase(s, diff);
     TCase *big = tcase_create("streaming");
     tcase_set_timeout(big, 120);
     tcase_add_test(big, test_streaming_memory);
