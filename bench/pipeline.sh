@@ -14,7 +14,12 @@
 # time: its idle clock starts at the last message it received, whose batch it
 # commits at once (accurate to its 100 ms poll, see bench/README.md).
 
-BENCH_IDLE_EXIT=${BENCH_IDLE_EXIT:-2} # seconds; scripts/bench.sh --quick uses 1
+# The consumers' --idle-exit, in seconds (--quick: 2). Generous, because an
+# idle exit is a heuristic: a consumer that sees no message for this long
+# while every partition is at its end stops, even if the producer is only
+# slow. A consumer that stops before the producer has finished is reported
+# as such (the run fails: the data would be incomplete).
+BENCH_IDLE_EXIT=${BENCH_IDLE_EXIT:-5}
 
 # bench_pipeline TAG N [PRODUCER_ARGS...]: runs the pipeline on the N-row
 # data set. Leaves the broker running (BROKER_PID, BOOTSTRAP) for analysis.
@@ -36,6 +41,16 @@ bench_pipeline() {
     "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
   eval "PIPE_START_NS=\$T0_${tag}_prod PIPE_PROD_END_NS=\$T1_${tag}_prod"
   bench_check_rc "${tag}_prod"
+  for t in db ack; do
+    local pid
+    eval "pid=\$PID_${tag}_$t"
+    kill -0 "$pid" 2>/dev/null && continue
+    bench_wait "${tag}_$t"
+    bench_check_rc "${tag}_$t"
+    bench_fail "$tag: ${tag}_$t stopped before the producer had finished:" \
+      "$(grep -h -m1 -o 'idle for .*' "$d/${tag}_$t.err" || echo 'no idle-exit line')" \
+      "- $(head -n 1 "$d/${tag}_$t.out")"
+  done
   bench_wait_exit "${tag}_db" 900
   bench_wait_exit "${tag}_ack" 900
   bench_check_rc "${tag}_db"

@@ -104,7 +104,7 @@ if [ "$QUICK" = 1 ]; then # smoke sizes, unless given explicitly
   [ -n "${SET[--partitions]:-}" ] || BENCH_PARTITIONS=4
   [ -n "${SET[--extract-partitions]:-}" ] || BENCH_EXTRACT_PARTITIONS=4
   [ -n "${SET[--latency-rates]:-}" ] || BENCH_LAT_RATES=1000
-  BENCH_IDLE_EXIT=1
+  BENCH_IDLE_EXIT=2
 fi
 for v in BENCH_ROWS BENCH_REPS BENCH_PARTITIONS BENCH_PREFILL BENCH_LAT_SECONDS BENCH_LAT_REPS \
   BENCH_MEM_SMALL BENCH_EXTRACT_PARTITIONS BENCH_SEED; do
