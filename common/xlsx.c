@@ -1543,6 +1543,13 @@ static size_t xlsx_fast_name(const unsigned char *w, size_t i, size_t end, size_
     return i;
 }
 
+/* True if a[0..n) equals b[0..n). Names are short: a loop beats calling memcmp. */
+static int xlsx_same(const unsigned char *a, const unsigned char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 /* Skips whitespace; returns the new offset. */
 static size_t xlsx_fast_space(const unsigned char *w, size_t i, size_t end) {
     while (i < end && (xlsx_class[w[i]] & XC_SPACE)) i++;
@@ -1713,7 +1720,7 @@ static int xlsx_fast_attr_array(xlsx_reader *r, int root) {
             const xlsx_fast_attr *b = &r->fattrs[m];
             if (b->name == 0) continue;
             size_t lb = b->colon ? b->colon + 1 : b->name, nl = a->name_end - ln;
-            if (nl == b->name_end - lb && memcmp(w + ln, w + lb, nl) == 0) return -1;
+            if (nl == b->name_end - lb && xlsx_same(w + ln, w + lb, nl)) return -1;
         }
     }
     r->fscratch.len = 0;
@@ -1789,7 +1796,8 @@ static int xlsx_fast_end_tag(xlsx_reader *r) {
     if (j == end) return XF_MORE;
     if (w[j] != '>' || r->fdepth == 0) return XF_GIVE_UP;
     size_t open = r->fname_off[r->fdepth - 1], nlen = name_end - name;
-    if (r->fnames.len - open != nlen || memcmp(r->fnames.data + open, w + name, nlen) != 0)
+    if (r->fnames.len - open != nlen ||
+        !xlsx_same((const unsigned char *)r->fnames.data + open, w + name, nlen))
         return XF_GIVE_UP; /* not the element that is open */
     r->fnames.len = open;
     r->fdepth--;
