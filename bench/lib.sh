@@ -53,6 +53,12 @@ bench_cpu_s() {
   awk -v u="$(bench_field "$f" user_s)" -v s="$(bench_field "$f" sys_s)" 'BEGIN { printf "%.2f", u + s }'
 }
 
+# bench_cpu_sum NAME...: CPU seconds of several runs together.
+bench_cpu_sum() {
+  local n
+  for n in "$@"; do bench_cpu_s "$n"; echo; done | awk '{ t += $1 } END { printf "%.2f", t }'
+}
+
 # bench_log_ms FILE REGEX: epoch milliseconds of the last log line matching REGEX
 # (log lines start with an ISO 8601 UTC timestamp with milliseconds).
 bench_log_ms() {

@@ -10,7 +10,7 @@
 # ack_consumer cannot acknowledge events faster than they can be read.
 
 stage_ack() {
-  local n=$BENCH_PREFILL r got rate=() rss=() lrate=()
+  local n=$BENCH_PREFILL r got rate=() rss=() lrate=() cpu=() lcpu=()
   local d=$BENCH_STAGE_DIR
   bench_prefill "$n"
   for r in $(seq "$BENCH_REPS"); do
@@ -27,6 +27,7 @@ stage_ack() {
     rss+=("$(bench_div "$(bench_rss_kb "ack$r")" 1024 %.1f)")
     bench_read_topics "read$r" "$n"
     lrate+=("$(bench_div "$n" "$(bench_ns_to_s "$READ_WALL_NS")")")
+    cpu+=("$(bench_cpu_s "ack$r")"); lcpu+=("$(bench_cpu_sum "read${r}_1" "read${r}_2" "read${r}_3")")
     bench_log "ack_consumer rep $r: ${rate[-1]} events/s, ${rss[-1]} MiB; kcat -C read ${lrate[-1]} events/s"
   done
   bench_broker_stop
@@ -34,6 +35,8 @@ stage_ack() {
   m=$(bench_median "${rate[@]}"); k=$(bench_median "${lrate[@]}")
   bench_row ack_consumer "events/s acked ($n events, pre-filled)" "events/s" "$m" "${rate[*]}" \
     "$k" "kcat -C read of the 3 topics" "" ""
+  bench_row ack_consumer "CPU seconds, user + system (lower is better)" "s" "$(bench_median "${cpu[@]}")" \
+    "${cpu[*]}" "$(bench_median "${lcpu[@]}")" "kcat -C read of the 3 topics" "" ""
   bench_row ack_consumer "peak RSS ($n events)" "MiB" "$(bench_median "${rss[@]}")" "${rss[*]}" \
     "" "" "" ""
 }

@@ -12,7 +12,7 @@
 
 stage_db() {
   local n=$BENCH_PREFILL total=$((3 * BENCH_PREFILL)) r t db got wall
-  local rate=() outside=() rss=() lrate=()
+  local rate=() outside=() rss=() lrate=() cpu=() lcpu=()
   local d=$BENCH_STAGE_DIR
   bench_prefill "$n"
   for r in $(seq "$BENCH_REPS"); do
@@ -62,6 +62,7 @@ stage_db() {
     rm -f "$db" "$db-wal" "$db-shm"
     eval "wall=\$((T1_import$r - T0_import$r))"
     lrate+=("$(bench_div "$total" "$(bench_ns_to_s "$wall")")")
+    cpu+=("$(bench_cpu_s "db$r")"); lcpu+=("$(bench_cpu_s "import$r")")
     bench_log "db_consumer rep $r: ${rate[-1]} rows/s (outside ${o:-?}), ${rss[-1]} MiB; sqlite3 .import ${lrate[-1]} rows/s"
   done
   bench_broker_stop
@@ -71,6 +72,8 @@ stage_db() {
   ratio=$(bench_div "$m" "$k" %.2f)
   bench_row db_consumer "rows/s committed ($n events x 3, pre-filled)" "rows/s" "$m" "${rate[*]}" \
     "$k" "sqlite3 .import, same rows" ">=0.5x" "$(bench_verdict "$ratio" ">=" 0.5)"
+  bench_row db_consumer "CPU seconds, user + system (lower is better)" "s" "$(bench_median "${cpu[@]}")" \
+    "${cpu[*]}" "$(bench_median "${lcpu[@]}")" "sqlite3 .import, same rows" "" ""
   bench_row db_consumer "peak RSS ($n events x 3)" "MiB" "$(bench_median "${rss[@]}")" "${rss[*]}" \
     "" "" "" ""
   bench_detail db_consumer outside_rows_per_s "$(bench_median "${outside[@]}")"

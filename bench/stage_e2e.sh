@@ -10,7 +10,7 @@
 
 stage_e2e() {
   local n=$BENCH_ROWS r start_ms end_ms rate=() prod=() dblag=() acklag=() cpu=() budget=()
-  local cores svc per
+  local cores svc per a_p a_d a_a a_b us=() us_p=() us_d=() us_a=() us_b=()
   cores=$(nproc)
   for r in $(seq "$BENCH_REPS"); do
     bench_pipeline "e2e$r" "$n"
@@ -24,6 +24,10 @@ stage_e2e() {
     cpu+=("$(echo "$per" | awk '{ printf "%.1f", $1 + $2 + $3 + $4 }')")
     budget+=("$(bench_div "$((cores * (end_ms - start_ms)))" 1000 %.1f)")
     bench_detail end_to_end "cpu_s_producer_db_ack_broker_rep$r" "${per# }"
+    us+=("$(bench_div "${cpu[-1]}e6" "$n" %.1f)")
+    read -r a_p a_d a_a a_b <<<"$per"
+    us_p+=("$(bench_div "${a_p}e6" "$n" %.1f)"); us_d+=("$(bench_div "${a_d}e6" "$n" %.1f)")
+    us_a+=("$(bench_div "${a_a}e6" "$n" %.1f)"); us_b+=("$(bench_div "${a_b}e6" "$n" %.1f)")
     rate+=("$(bench_div "$n" "$((end_ms - start_ms))e-3")")
     prod+=("$(bench_div "$((PIPE_PROD_END_NS / 1000000 - start_ms))" 1000 %.2f)")
     dblag+=("$(bench_div "$((PIPE_DB_END_MS - start_ms))" 1000 %.2f)")
@@ -42,5 +46,12 @@ stage_e2e() {
     "" "" "" ""
   bench_row end_to_end "CPU seconds used by all processes" "s" "$(bench_median "${cpu[@]}")" \
     "${cpu[*]}" "$(bench_median "${budget[@]}")" "$cores cores x wall time" "" ""
+  # 100,000 events/s on these cores leaves cores / 100,000 s of CPU per event.
+  bench_row end_to_end "CPU us per event, all processes (lower is better)" "us" "$(bench_median "${us[@]}")" \
+    "${us[*]}" "$(bench_div "${cores}e6" 100000 %.1f)" "$cores cores / 100,000 events/s" "" ""
+  bench_detail end_to_end cpu_us_per_event_producer "$(bench_median "${us_p[@]}")"
+  bench_detail end_to_end cpu_us_per_event_db_consumer "$(bench_median "${us_d[@]}")"
+  bench_detail end_to_end cpu_us_per_event_ack_consumer "$(bench_median "${us_a[@]}")"
+  bench_detail end_to_end cpu_us_per_event_broker "$(bench_median "${us_b[@]}")"
   bench_detail end_to_end producer_exit_s_reps "${prod[*]}"
 }

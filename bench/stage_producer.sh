@@ -60,7 +60,7 @@ bench_extract_values() {
 
 stage_producer() {
   local n=$BENCH_ROWS msgs=$((3 * BENCH_ROWS)) r wall bytes
-  local rate=() mbps=() rss=() self=() krate=() kmbps=()
+  local rate=() mbps=() rss=() self=() krate=() kmbps=() cpu=() kcpu=()
   bench_data "$n" || bench_fail "datagen failed"
   local data=$BENCH_DATA
   local have_values=1 kbytes=""
@@ -106,6 +106,8 @@ stage_producer() {
     eval "wall=\$(( \$(bench_now_ns) - T0_kcat${r}_1 ))"
     bench_broker_stop
     for t in 1 2 3; do bench_check_rc "kcat${r}_$t"; done
+    cpu+=("$(bench_cpu_s "prod$r")")
+    kcpu+=("$(bench_cpu_sum "kcat${r}_1" "kcat${r}_2" "kcat${r}_3")")
     krate+=("$(bench_div "$msgs" "$(bench_ns_to_s "$wall")")")
     kmbps+=("$(bench_div "$kbytes" "$(bench_ns_to_s "$wall")e6" %.1f)")
     bench_log "producer rep $r: ${rate[-1]} msgs/s, ${mbps[-1]} MB/s, ${rss[-1]} MiB peak RSS; kcat -P ${krate[-1]} msgs/s"
@@ -117,6 +119,8 @@ stage_producer() {
     "kcat -P, same values" ">=0.5x" "$(bench_verdict "$ratio" ">=" 0.5)"
   bench_row producer "MB/s of keys + values" "MB/s" "$(bench_median "${mbps[@]}")" "${mbps[*]}" \
     "$(bench_median "${kmbps[@]}")" "kcat -P, same values" "" ""
+  bench_row producer "CPU seconds, user + system (lower is better)" "s" "$(bench_median "${cpu[@]}")" \
+    "${cpu[*]}" "$(bench_median "${kcpu[@]}")" "kcat -P, same values" "" ""
   bench_row producer "peak RSS ($n rows x 3)" "MiB" "$(bench_median "${rss[@]}")" "${rss[*]}" \
     "" "" "" ""
   bench_detail producer self_reported_msgs_per_s "$(bench_median "${self[@]}")"
