@@ -367,8 +367,15 @@ static int consume_loop(consume_state *st) {
             break;
         }
         if (!m) {
+            bool flushed = st->nbatch > 0;
             int rc = consume_flush(st);
             if (rc) return rc;
+            /* A slow commit is not idle time, and messages may have arrived
+             * during it: poll again before judging idleness. */
+            if (flushed) {
+                st->last_activity_us = time_mono_us();
+                continue;
+            }
             if (consume_idle_done(st)) {
                 log_info("idle for %lds with every partition at its end: exiting",
                          st->cfg->idle_exit_s);
