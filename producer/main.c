@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Command-line settings. */
@@ -166,13 +167,18 @@ static int producer_start(producer_run *run, producer_file *files, size_t n) {
     return 0;
 }
 
-/* Serves delivery reports until every reader has finished; stops the readers
- * on a signal or a fatal client error. Returns 1 after a fatal error. */
+/* Watches the readers until every one has finished: stops them on a signal
+ * or a fatal client error, serves the delivery reports they leave (while
+ * paced or blocked), shows progress. Returns 1 after a fatal error. */
 static int producer_serve(producer_run *run, producer_file *files, size_t n) {
     int fatal = 0;
     int64_t t0 = time_mono_us();
     while (atomic_load(&run->running) > 0) {
-        sender_poll(run->snd, 50);
+        /* Not a blocking poll: the readers serve reports as they send, and a
+         * main thread waiting in rd_kafka_poll() would take them over (and
+         * free their messages, contending for their malloc arena). */
+        sender_poll(run->snd, 0);
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
         char why[512];
         if (!signals_run && !atomic_load(&run->stop)) {
             log_info("signal %d: stop reading, flushing what was queued", signals_received());

@@ -73,7 +73,8 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
     s->files = files;
     s->nfiles = nfiles;
     s->topics = calloc(nfiles ? nfiles : 1, sizeof *s->topics);
-    rd_kafka_conf_t *conf = s->topics ? kafka_conf_new(bootstrap, sender_defaults, overrides) : NULL;
+    rd_kafka_conf_t *conf =
+        s->topics ? kafka_conf_new(bootstrap, sender_defaults, overrides) : NULL;
     if (!conf) {
         sender_destroy(s);
         return NULL;
@@ -152,7 +153,14 @@ int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const cha
             RD_KAFKA_V_HEADER(KAFKA_HDR_PRODUCED_US, produced, (ssize_t)plen),
             RD_KAFKA_V_HEADER(KAFKA_HDR_SOURCE, source, (ssize_t)slen),
             RD_KAFKA_V_OPAQUE(SENDER_OPAQUE(f->index, row)), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* Serve the reports that are ready here: a message is freed where
+             * its report is served, and freeing in the thread that allocated
+             * it spares malloc's arena lock the contention with the main
+             * thread (that contention was ~40% of rd_kafka_producev). */
+            rd_kafka_poll(s->rk, 0);
+            return 0;
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             snprintf(err, errlen, "cannot produce to %s: %s", f->topic, rd_kafka_err2str(e));
             sender_record_failure(s, f, row, rd_kafka_err2str(e));

@@ -19,10 +19,11 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s);
 
 /* Queues one row as a message to f->topic: key = id in decimal, value (len
- * bytes, copied), headers gk-produced-us and gk-source. While the local queue is full it polls and
- * retries. Returns 0 when queued, 1 if *stop was set while waiting (nothing
- * queued), -1 if librdkafka refused the message (recorded as a failed row,
- * reason in err). */
+ * bytes, copied), headers gk-produced-us and gk-source. While the local queue
+ * is full it polls and retries. Returns 0 when queued, 1 if *stop was set
+ * while waiting (nothing queued), -1 if librdkafka refused the message
+ * (recorded as a failed row, reason in err). Also serves the delivery reports
+ * that are ready. */
 int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
                 size_t len, const atomic_int *stop, char *err, size_t errlen);
 
