@@ -24,8 +24,9 @@ for n in 1 2 3; do
   sent=$(echo "$line" | grep -o 'sent=[0-9]*' | cut -d= -f2)
   [[ "$line" == *"delivered=$sent failed=0"* ]] || it_fail "file $n not all delivered: $line"
   [[ "$line" == *"run stopped"* ]] || it_fail "file $n not marked stopped: $line"
-  # --rate 500 for ~1.5 s: well short of 2000 rows (unpaced, all would be out in a blink).
-  [ "$sent" -gt 100 ] && [ "$sent" -lt 1000 ] || it_fail "file $n sent $sent: not paced or not stopped"
+  # --rate 500 for ~1.5 s: well short of 2000 rows (unpaced, all would be out
+  # in a blink). A thread starved by a loaded machine may have sent few.
+  [ "$sent" -gt 0 ] && [ "$sent" -lt 1000 ] || it_fail "file $n sent $sent: not paced or not stopped"
   it_expect "topic$n holds what file $n sent" "$(held "topic$n")" "$sent"
 done
 
