@@ -56,6 +56,7 @@
 #define ACKC_RECONCILE_EVERY_US 1000000 /* retry of failed deliveries */
 #define ACKC_RECONCILE_TIMEOUT_MS 120000
 #define ACKC_DRAIN_MS 10000
+#define ACKC_COMMIT_SAMPLES 100000 /* state transaction durations kept for the exit report */
 
 /* Test-only fault injection: GK_ACK_TEST_KILL=POINT:N makes the process
  * SIGKILL itself - a crash - the first time POINT is passed with at least N
@@ -86,6 +87,9 @@ typedef struct {
     int64_t next_reconcile_us;
     uint64_t dead_letters, recovered, resent, decided;
     int64_t first_batch_us, last_work_us; /* busy span, for the rate */
+    const char *sync_name; /* --sync, for the report */
+    uint32_t *commit_us; /* durations of the first ACKC_COMMIT_SAMPLES transactions */
+    size_t ncommit;
 } ackc_ctx;
 
 /* ------------------------------------------------------------------------ */
@@ -112,6 +116,29 @@ static size_t ackc_scan_from(const ack_confirm *conf, size_t n, ack_part_offset 
     return k;
 }
 
+/* Notes how long a state transaction with messages took: it lies on every
+ * ack's path (LMDB commit, two fsyncs with --sync full), so the exit report
+ * shows how much of the ack delay is spent here rather than in Kafka. */
+static void ackc_note_commit(ackc_ctx *c, int64_t us) {
+    if (!c->commit_us) c->commit_us = malloc(ACKC_COMMIT_SAMPLES * sizeof *c->commit_us);
+    if (!c->commit_us || c->ncommit == ACKC_COMMIT_SAMPLES) return;
+    c->commit_us[c->ncommit++] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int ackc_cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Logs the state transaction durations (p50/p99/max). */
+static void ackc_log_commits(ackc_ctx *c) {
+    if (c->ncommit == 0) return;
+    qsort(c->commit_us, c->ncommit, sizeof *c->commit_us, ackc_cmp_u32);
+    log_info("state transactions with messages (%s): %zu, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+             c->sync_name, c->ncommit, c->commit_us[c->ncommit / 2] / 1000.0,
+             c->commit_us[c->ncommit * 99 / 100] / 1000.0, c->commit_us[c->ncommit - 1] / 1000.0);
+}
+
 /* One state transaction: the messages c->msgs[0..nmsgs), every confirmation
  * the sender holds plus found[], and scan_from (ends[] if given, else derived
  * when quiet). Then produces the acks it decided. Returns 0 or -1 (logged). */
@@ -136,7 +163,9 @@ static int ackc_apply(ackc_ctx *c, const char *cluster_id, size_t nmsgs, const a
                    ends ? nends : nsf};
     ack_batch_result res;
     char err[1024];
+    int64_t t0 = time_mono_us();
     int rc = ack_state_apply_batch(c->state, &b, &c->ready, &res, err, sizeof err);
+    if (nmsgs) ackc_note_commit(c, time_mono_us() - t0);
     free(all);
     free(sf);
     if (rc != 0) {
@@ -503,6 +532,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
     int drc = ackc_drain(c); /* no-op after a normal drain; covers early exits */
     if (rc == 0) rc = drc;
     ack_sender_log_latency(c->sender);
+    ackc_log_commits(c);
     ackc_summary(c, &cs, (double)(time_mono_us() - start) / 1e6);
     return rc;
 }
@@ -530,11 +560,13 @@ int main(int argc, char **argv) {
     snprintf(rec_group, sizeof rec_group, "%s-reconcile", o.group);
     c.rec = (ack_reconcile_config){o.bootstrap, &o.kafka, o.ack_topic, rec_group,
                                    ACKC_RECONCILE_TIMEOUT_MS};
+    c.sync_name = o.sync;
     c.msgs = calloc((size_t)o.batch, sizeof *c.msgs);
     rc = c.msgs ? ackc_run(&c, &o, &so) : GK_EXIT_SOFTWARE;
     ack_sender_destroy(c.sender);
     ack_state_close(c.state);
     ack_ready_list_free(&c.ready);
+    free(c.commit_us);
     free(c.msgs);
     cli_kv_free(&o.kafka);
     return rc;

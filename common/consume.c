@@ -18,6 +18,11 @@
 #include <string.h>
 
 #define CONSUME_POLL_MS 100        /* poll wait when the batch is empty */
+/* Kafka's copy of the offsets is informational (the store has the real
+ * ones): committing it after every store transaction cost the broker one
+ * OffsetCommit per batch (hundreds a second). Once a second is plenty for
+ * monitoring; a revoke and the close commit what is left. */
+#define CONSUME_KAFKA_COMMIT_US 1000000
 #define CONSUME_META_TIMEOUT_MS 10000 /* watermarks, committed offsets */
 #define CONSUME_CLUSTERID_TIMEOUT_MS 30000
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
@@ -30,8 +35,11 @@ typedef struct {
     consume_stats *stats;
     char *cluster_id;                       /* fetched on the first assignment */
     rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF */
+    rd_kafka_topic_partition_list_t *uncommitted; /* stored, not yet committed to Kafka */
+    int64_t kafka_commit_us; /* last Kafka offset commit (monotonic) */
     rd_kafka_message_t **batch;
     size_t nbatch;
+    int64_t batch_start_us; /* when the open batch got its first message (monotonic) */
     int64_t last_activity_us; /* last message or assignment (monotonic) */
     bool resumed; /* the store had offsets at an assignment: it has done work before */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
@@ -41,26 +49,40 @@ typedef struct {
 /* Batches                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Builds the list of next offsets (last offset + 1) of every partition present
- * in the batch. Messages of a partition arrive in offset order, so the last
- * one seen wins. */
-static rd_kafka_topic_partition_list_t *consume_batch_offsets(consume_state *st) {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+/* Notes the next offset (last offset + 1) of every partition present in the
+ * batch in st->uncommitted. Messages of a partition arrive in offset order,
+ * so the last one seen wins. Returns 0, or -1 if out of memory. */
+static int consume_note_offsets(consume_state *st) {
+    if (!st->uncommitted && !(st->uncommitted = rd_kafka_topic_partition_list_new(16)))
+        return -1;
     for (size_t i = 0; i < st->nbatch; i++) {
         const rd_kafka_message_t *m = st->batch[i];
         const char *topic = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *p =
-            rd_kafka_topic_partition_list_find(list, topic, m->partition);
-        if (!p) p = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+            rd_kafka_topic_partition_list_find(st->uncommitted, topic, m->partition);
+        if (!p) p = rd_kafka_topic_partition_list_add(st->uncommitted, topic, m->partition);
         p->offset = m->offset + 1;
     }
-    return list;
+    return 0;
 }
 
-/* Hands the pending batch to the store, then commits the same offsets to
- * Kafka. Kafka's copy is only informational, so it is asynchronous (a broker
- * outage must not hold up a shutdown; consumer_close waits for commits in
- * flight) and its failure is a warning. Returns 0 or GK_EXIT_IOERR. */
+/* Commits the offsets stored since the last call to Kafka. Kafka's copy is
+ * only informational, so it is asynchronous (a broker outage must not hold up
+ * a shutdown; consumer_close waits for commits in flight) and its failure is
+ * a warning. */
+static void consume_commit_kafka(consume_state *st) {
+    st->kafka_commit_us = time_mono_us();
+    if (!st->uncommitted || st->uncommitted->cnt == 0) return;
+    rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, st->uncommitted, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_warn("kafka offset commit (informational; the store has the offsets): %s",
+                 rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(st->uncommitted);
+    st->uncommitted = NULL;
+}
+
+/* Hands the pending batch to the store; its offsets go to Kafka with the
+ * next periodic commit. Returns 0 or GK_EXIT_IOERR. */
 static int consume_flush(consume_state *st) {
     if (st->nbatch == 0) return 0;
     if (st->h->commit_batch(st->ctx, st->cluster_id ? st->cluster_id : "", st->batch,
@@ -69,12 +91,9 @@ static int consume_flush(consume_state *st) {
                   st->nbatch);
         return GK_EXIT_IOERR;
     }
-    rd_kafka_topic_partition_list_t *offsets = consume_batch_offsets(st);
-    rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, offsets, 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("kafka offset commit (informational; the store has the offsets): %s",
-                 rd_kafka_err2str(err));
-    rd_kafka_topic_partition_list_destroy(offsets);
+    if (consume_note_offsets(st) != 0)
+        log_warn("out of memory: kafka offset commit skipped (informational)");
+    if (time_mono_us() - st->kafka_commit_us >= CONSUME_KAFKA_COMMIT_US) consume_commit_kafka(st);
 
     st->stats->messages += st->nbatch;
     st->stats->batches++;
@@ -138,6 +157,23 @@ static int64_t consume_stored_offset(consume_state *st, const rd_kafka_topic_par
     return stored;
 }
 
+/* The first offset of p's log. librdkafka resolves a symbolic BEGINNING
+ * with an offset query that, for a partition it has only just created (the
+ * first assignment), finds no leader yet and is retried only after a fixed
+ * 500 ms: a pipeline started at once would hold its first events that long.
+ * A concrete offset starts fetching at once. Should retention remove that
+ * offset before the fetch, auto.offset.reset=error reports it as data loss,
+ * as it should. Returns BEGINNING if the watermarks cannot be read. */
+static int64_t consume_log_start(consume_state *st, const rd_kafka_topic_partition_t *p) {
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        st->rk, p->topic, p->partition, &low, &high, CONSUME_META_TIMEOUT_MS);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && low >= 0) return low;
+    log_warn("%s [%" PRId32 "]: cannot query watermarks (%s); starting at the beginning", p->topic,
+             p->partition, rd_kafka_err2str(err));
+    return RD_KAFKA_OFFSET_BEGINNING;
+}
+
 /* Sets every partition's start offset: the store's, else the group's
  * committed one, else the beginning of the log. Returns 0 or -1. */
 static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
@@ -165,7 +201,7 @@ static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *
             rd_kafka_topic_partition_list_find(ask, p->topic, p->partition);
         p->offset = c && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0
                         ? c->offset
-                        : RD_KAFKA_OFFSET_BEGINNING;
+                        : consume_log_start(st, p);
     }
     rd_kafka_topic_partition_list_destroy(ask);
     return 0;
@@ -213,6 +249,7 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
 static void consume_revoke(consume_state *st) {
     int rc = consume_flush(st);
     if (rc && !st->rc) st->rc = rc;
+    consume_commit_kafka(st);
     rd_kafka_resp_err_t err = rd_kafka_assign(st->rk, NULL);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_error("kafka unassign failed: %s", rd_kafka_err2str(err));
@@ -290,7 +327,13 @@ static rd_kafka_t *consume_open(consume_state *st) {
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "error"}, /* a lost position must stop us, never skip */
         {"enable.partition.eof", "true"},
-        {"fetch.wait.max.ms", "5"}, /* the mock broker's long-poll never wakes early */
+        /* The embedded broker (librdkafka's mock) never cuts a fetch's wait
+         * short when data arrives: a message that lands during an empty
+         * fetch waits for the rest of it (half of this on average). 1 ms
+         * costs an idle consumer ~1,000 empty fetches/s (a few % of a core
+         * here); a real Kafka answers as soon as data comes, so there it is
+         * only extra requests: raise it with -X for a big cluster. */
+        {"fetch.wait.max.ms", "1"},
         {"isolation.level", "read_committed"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
         /* A restarted or crashed member is noticed in seconds, not 45 s: the
@@ -350,6 +393,15 @@ static bool consume_idle_done(const consume_state *st) {
     return !st->h->quiescent || st->h->quiescent(st->ctx);
 }
 
+/* How long poll may wait: for a new batch, CONSUME_POLL_MS; for an open
+ * one, nothing (adaptive batches) or what is left of batch_wait_ms. */
+static int consume_poll_ms(const consume_state *st) {
+    if (st->nbatch == 0) return CONSUME_POLL_MS;
+    if (st->cfg->batch_wait_ms <= 0) return 0;
+    int64_t left_us = st->batch_start_us + st->cfg->batch_wait_ms * 1000 - time_mono_us();
+    return left_us > 0 ? (int)((left_us + 999) / 1000) : 0;
+}
+
 /* Polls, batches and flushes until stopped. Returns the exit code. */
 static int consume_loop(consume_state *st) {
     int64_t start_us = time_mono_us();
@@ -360,13 +412,14 @@ static int consume_loop(consume_state *st) {
             int rc = st->h->tick(st->ctx);
             if (rc) return rc;
         }
-        rd_kafka_message_t *m =
-            rd_kafka_consumer_poll(st->rk, st->nbatch ? 0 : CONSUME_POLL_MS);
+        int wait_ms = consume_poll_ms(st);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, wait_ms);
         if (st->rc) { /* set by the rebalance callback served inside poll */
             if (m) rd_kafka_message_destroy(m);
             break;
         }
         if (!m) {
+            if (st->nbatch && wait_ms > 0) continue; /* the batch is still open */
             bool flushed = st->nbatch > 0;
             int rc = consume_flush(st);
             if (rc) return rc;
@@ -392,6 +445,7 @@ static int consume_loop(consume_state *st) {
         }
         consume_mark_end(st, rd_kafka_topic_name(m->rkt), m->partition, NULL);
         st->last_activity_us = time_mono_us();
+        if (st->nbatch == 0) st->batch_start_us = time_mono_us();
         st->batch[st->nbatch++] = m;
         if (st->nbatch >= max_batch) {
             int rc = consume_flush(st);
@@ -409,6 +463,7 @@ static int consume_finish(consume_state *st, int rc) {
     if (rc == 0) rc = consume_flush(st);
     for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
     st->nbatch = 0;
+    consume_commit_kafka(st); /* what was stored, also after an error */
     if (st->h->drain) {
         int drc = st->h->drain(st->ctx);
         if (rc == 0) rc = drc;
@@ -441,6 +496,7 @@ int consume_run(const consume_config *cfg, const consume_handlers *h, void *ctx,
     rc = consume_finish(&st, rc);
     progress_done();
     if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);
+    if (st.uncommitted) rd_kafka_topic_partition_list_destroy(st.uncommitted);
     free(st.cluster_id);
     free(st.batch);
     return rc;

@@ -10,7 +10,10 @@
  *
  * Batches are adaptive: a batch ends when no message is immediately available
  * or max_batch is reached, so latency stays low at low rates and transactions
- * grow large at high rates.
+ * grow large at high rates. A service whose latency matters less (db_consumer)
+ * can hold each batch open for batch_wait_ms, which turns hundreds of small
+ * fsync'ed transactions a second into a few large ones: less disk and CPU
+ * taken from the services whose latency is measured.
  *
  * Data loss is never silent: auto.offset.reset is "error", so a position that
  * has fallen out of the log (e.g. the embedded broker's 5 MiB retention) stops
@@ -33,6 +36,8 @@ typedef struct {
     const char *const *topics;
     size_t ntopics;
     long max_batch;   /* most messages per store transaction */
+    long batch_wait_ms; /* 0: a batch ends when nothing is waiting; else it stays
+                           open up to this long after its first message */
     long idle_exit_s; /* 0: run until signalled; else exit once idle this long (see consume_run) */
     const char *what; /* noun for progress/log lines, e.g. "rows" */
 } consume_config;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test_consume_timing.sh - the consumer loop's timing choices (common/consume.c):
+#  - a fresh group starts every partition at a concrete offset, not at
+#    librdkafka's symbolic BEGINNING (whose lookup stalls a partition created
+#    at assignment for 500 ms, holding the first events of a run);
+#  - db_consumer's --batch-wait gathers a second of traffic into a few
+#    transactions, while ack_consumer commits as soon as nothing is waiting;
+#  - the Kafka copy of the offsets, now committed periodically rather than
+#    per batch, is complete after a clean stop: a consumer of the same group
+#    without a store of its own starts at the end of every partition.
+. "$(dirname "$0")/lib.sh"
+
+N=300
+"$GK_BIN/datagen" --rows $N --out "$WORK/data" 2>"$WORK/datagen.log" || it_fail "datagen failed"
+
+it_broker --partitions 3
+it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --batch-wait 2000 --idle-exit 3
+it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --idle-exit 3
+it_wait_assigned db ack
+
+for s in db ack; do
+  line=$(grep "assigned 9 partition" "$WORK/$s.log" | head -n1)
+  case $line in *@beginning*) it_fail "$s starts at a symbolic offset: $line" ;; esac
+  it_expect "$s partitions starting at offset 0" "$(grep -o 'topic[123]\[[0-2]\]@0\b' <<<"$line" | wc -l)" 9
+done
+
+# One second of traffic: 300 events/s, 900 messages.
+"$GK_BIN/producer" --rate $N "$WORK/data/sim_file1.xlsx" "$WORK/data/sim_file2.xlsx" \
+  "$WORK/data/sim_file3.xlsx" >"$WORK/producer.out" 2>"$WORK/producer.log" ||
+  it_fail "producer exited with $?"
+it_wait_exit "$PID_db" 120
+it_expect "db_consumer exit status" "$IT_RC" 0
+it_wait_exit "$PID_ack" 120
+it_expect "ack_consumer exit status" "$IT_RC" 0
+it_check_exact $N "$WORK/genetika.db"
+
+# The summary line (stdout) is in the service's log: "PROG: messages=... batches=N ...".
+batches() { sed -n "s/^$1: .* batches=\([0-9]*\) .*/\1/p" "$WORK/$2.log"; }
+db_batches=$(batches db_consumer db)
+ack_batches=$(batches ack_consumer ack)
+it_log "transactions: db_consumer $db_batches, ack_consumer $ack_batches"
+[ -n "$db_batches" ] && [ "$db_batches" -ge 1 ] && [ "$db_batches" -le 3 ] ||
+  it_fail "db_consumer --batch-wait 2000 used $db_batches transactions for one second of traffic"
+[ -n "$ack_batches" ] && [ "$ack_batches" -ge 20 ] ||
+  it_fail "ack_consumer gathered one second of traffic into only $ack_batches transactions"
+
+# The group's committed offsets cover every message: a member with an empty
+# store starts at the end of each partition (3 x N messages in all).
+it_start db2 "$GK_BIN/db_consumer" --db "$WORK/other.db"
+it_wait_assigned db2
+line=$(grep "assigned 9 partition" "$WORK/db2.log" | head -n1)
+it_expect "committed offsets, summed" "$(grep -o '@[0-9]*' <<<"$line" | tr -d @ | awk '{s += $1} END {print s}')" $((3 * N))
+kill -TERM "$PID_db2"
+it_wait_exit "$PID_db2" 30
+it_expect "second db_consumer exit status" "$IT_RC" 0
+it_log "PASS"
