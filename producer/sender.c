@@ -34,7 +34,13 @@ static const kafka_default sender_defaults[] = {
     {"linger.ms", "1"},               /* ack delay is measured from produce time */
     {"partitioner", "murmur2_random"}, /* Java-compatible: same key, same partition in topic1..3 */
     {"message.timeout.ms", "300000"}, /* rides out broker outages of tens of seconds */
-    {"queue.buffering.max.messages", "1000000"},
+    /* Messages queued or in flight, over all files. Small, so that memory
+     * is flat whatever the size of the files (a 10,000-row run already
+     * reaches the bound): measured on the embedded broker, 1,500 gave
+     * 13.3 MiB at 10,000 rows and 14.3 MiB at 1,000,000 (200,000 msgs/s),
+     * 10,000 gave 14.8 and 26.2 MiB (268,000 msgs/s). A reader that finds
+     * the queue full waits for deliveries (sender_send). */
+    {"queue.buffering.max.messages", "1500"},
     {NULL, NULL},
 };
 
