@@ -308,7 +308,7 @@ static int sink_write_one(sink *s, const sink_msg *m, sink_stats *add) {
     const schema_record *rec = sink_map(m, values, &root, reason, sizeof reason);
     if (!rec) return sink_dead_letter(s, m, reason, add);
     int rc = sink_upsert(s, m, rec, values, add);
-    json_decref(root); /* after the step: the text values borrow from it */
+    json_decref(root); /* after the step: text values borrow from it or from the message */
     return rc;
 }
 

@@ -1,9 +1,9 @@
 /* codec.c - validation of values and the JSON form of a row (see schema.h).
  *
  * The JSON form is what travels on topic1..3: a compact object whose keys are
- * the schema's column names. Decoding is strict - unknown fields, duplicate
- * keys, wrong types and out-of-range values are rejected with a reason - so
- * that anything stored downstream is exactly what the schema describes. */
+ * the schema's column names. Values are checked here (schema_check_value) so
+ * that anything stored downstream is exactly what the schema describes;
+ * decoding, which is strict, is in decode.c. */
 #include "schema/schema.h"
 
 #include <math.h>
@@ -134,7 +134,8 @@ int schema_check_value(const schema_column *col, const schema_value *v, char *er
     }
     case SCHEMA_DATETIME:
         if (!schema_datetime_valid(v->s, v->len)) {
-            snprintf(err, errlen, "field '%s': '%.40s' is not an ISO 8601 datetime", col->name,
+            snprintf(err, errlen, "field '%s': '%.*s' is not an ISO 8601 datetime", col->name,
+                     schema_utf8_valid(v->s, v->len) ? (int)(v->len < 40 ? v->len : 40) : 15,
                      schema_utf8_valid(v->s, v->len) ? v->s : "(invalid UTF-8)");
             return -1;
         }
@@ -341,90 +342,4 @@ char *schema_encode_json(const schema_record *rec, const schema_value *values, s
         schema_encode_json_buf(rec, values, out, n + 1, &n);
     if (len) *len = n;
     return out;
-}
-
-/* Reads one JSON field into v according to the column's type. */
-static int schema_decode_field(const schema_column *c, json_t *j, schema_value *v, char *err,
-                               size_t errlen) {
-    memset(v, 0, sizeof *v);
-    if (json_is_null(j)) {
-        v->is_null = true;
-        return 0;
-    }
-    const char *want = NULL;
-    switch (c->type) {
-    case SCHEMA_INT:
-        if (json_is_integer(j)) { v->i = json_integer_value(j); return 0; }
-        want = "an integer";
-        break;
-    case SCHEMA_REAL:
-        if (json_is_number(j)) { v->d = json_number_value(j); return 0; }
-        want = "a number";
-        break;
-    case SCHEMA_TEXT:
-    case SCHEMA_DATETIME:
-        if (json_is_string(j)) {
-            v->s = json_string_value(j);
-            v->len = json_string_length(j);
-            return 0;
-        }
-        want = c->type == SCHEMA_TEXT ? "a string" : "a datetime string";
-        break;
-    case SCHEMA_BOOL:
-        if (json_is_boolean(j)) { v->i = json_is_true(j); return 0; }
-        want = "true or false";
-        break;
-    }
-    static const char *const kinds[] = {"an object", "an array", "a string", "an integer",
-                                        "a number", "true", "false", "null"};
-    snprintf(err, errlen, "field '%s': expected %s, got %s", c->name, want, kinds[json_typeof(j)]);
-    return -1;
-}
-
-int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
-                       schema_value *values, json_t **root, char *err, size_t errlen) {
-    *root = NULL;
-    if (!buf || len == 0) {
-        snprintf(err, errlen, "empty message value");
-        return -1;
-    }
-    if (len > SCHEMA_MAX_MESSAGE_BYTES) {
-        snprintf(err, errlen, "message of %zu bytes exceeds the limit of %d", len,
-                 SCHEMA_MAX_MESSAGE_BYTES);
-        return -1;
-    }
-    json_error_t jerr;
-    json_t *obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        snprintf(err, errlen, "not valid JSON: %s at byte %d", jerr.text, jerr.position);
-        return -1;
-    }
-    if (!json_is_object(obj)) {
-        snprintf(err, errlen, "not a JSON object");
-        json_decref(obj);
-        return -1;
-    }
-    for (size_t i = 0; i < rec->ncolumns; i++) values[i] = (schema_value){.is_null = true};
-    const char *key;
-    json_t *val;
-    json_object_foreach(obj, key, val) {
-        int idx = schema_column_index(rec, key);
-        if (idx < 0) {
-            snprintf(err, errlen, "unknown field '%.64s' for %s", key, rec->name);
-            json_decref(obj);
-            return -1;
-        }
-        if (schema_decode_field(&rec->columns[idx], val, &values[idx], err, errlen) != 0) {
-            json_decref(obj);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < rec->ncolumns; i++) {
-        if (schema_check_value(&rec->columns[i], &values[i], err, errlen) != 0) {
-            json_decref(obj);
-            return -1;
-        }
-    }
-    *root = obj;
-    return 0;
 }

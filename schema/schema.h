@@ -45,7 +45,7 @@ typedef struct {
     bool is_null;
     int64_t i;       /* SCHEMA_INT, SCHEMA_BOOL */
     double d;        /* SCHEMA_REAL */
-    const char *s;   /* SCHEMA_TEXT, SCHEMA_DATETIME: borrowed, NUL-terminated */
+    const char *s;   /* SCHEMA_TEXT, SCHEMA_DATETIME: borrowed; len bytes, maybe no NUL */
     size_t len;
 } schema_value;
 
@@ -86,12 +86,19 @@ char *schema_encode_json(const schema_record *rec, const schema_value *values, s
 int schema_encode_json_buf(const schema_record *rec, const schema_value *values, char *out,
                            size_t cap, size_t *len);
 
-/* Decodes a JSON object into values (ncolumns of them). Strings in values
- * borrow from *root, which the caller frees with json_decref() when done.
- * Unknown fields, wrong types, missing required fields and invalid values are
- * errors. Returns 0, or -1 with a one-line reason in err. */
+/* Decodes a JSON object into values (ncolumns of them). Unknown fields,
+ * duplicate keys, wrong types, missing required fields and invalid values are
+ * errors. Text values borrow either from buf or from *root, which the caller
+ * frees with json_decref() when done (it is NULL when the plain form was read
+ * without jansson); they are not NUL-terminated: use len. Returns 0, or -1 with
+ * a one-line reason in err and nothing to free. */
 int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
                        schema_value *values, json_t **root, char *err, size_t errlen);
+
+/* The same decoding through jansson only: the reference schema_decode_json
+ * falls back to, and what tests compare its fast path with. */
+int schema_decode_json_jansson(const schema_record *rec, const char *buf, size_t len,
+                               schema_value *values, json_t **root, char *err, size_t errlen);
 
 /* Checks that an ISO 8601 datetime has the accepted form
  * YYYY-MM-DD[THH:MM[:SS[.f{1,6}]]][Z|+HH:MM|-HH:MM] with valid ranges. */

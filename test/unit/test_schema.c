@@ -300,6 +300,86 @@ START_TEST(json_rejections) {
 }
 END_TEST
 
+/* Decodes text both ways (fast path with fallback, and jansson alone) and
+ * checks that they agree; returns whether the fast path took it (no root). */
+static bool decode_both(const schema_record *r, const char *text, int want_rc) {
+    schema_value a[16], b[16];
+    json_t *ra = NULL, *rb = NULL;
+    char ea[256] = "", eb[256] = "";
+    int rc = schema_decode_json(r, text, strlen(text), a, &ra, ea, sizeof ea);
+    int rc_ref = schema_decode_json_jansson(r, text, strlen(text), b, &rb, eb, sizeof eb);
+    ck_assert_msg(rc == want_rc, "'%s': rc %d, wanted %d (%s)", text, rc, want_rc, ea);
+    ck_assert_int_eq(rc, rc_ref);
+    if (rc != 0) ck_assert_str_eq(ea, eb);
+    for (size_t i = 0; rc == 0 && i < r->ncolumns; i++) {
+        ck_assert_int_eq(a[i].is_null, b[i].is_null);
+        if (a[i].is_null) continue;
+        switch (r->columns[i].type) {
+        case SCHEMA_REAL: ck_assert(memcmp(&a[i].d, &b[i].d, sizeof a[i].d) == 0); break;
+        case SCHEMA_TEXT:
+        case SCHEMA_DATETIME:
+            ck_assert_uint_eq(a[i].len, b[i].len);
+            ck_assert(memcmp(a[i].s, b[i].s, a[i].len) == 0);
+            break;
+        default: ck_assert_int_eq(a[i].i, b[i].i);
+        }
+    }
+    bool fast = rc == 0 && ra == NULL;
+    json_decref(ra);
+    json_decref(rb);
+    return fast;
+}
+
+START_TEST(json_fast_path_agrees) {
+    const schema_record *r = &schema_records[1]; /* sequencing_qc: every type */
+    const char *rest = "\"run_id\":\"R-1\",\"instrument\":\"N\",\"lane\":2,\"q30_pct\":91.5,"
+                       "\"mean_coverage\":30,\"sequenced_at\":\"2026-03-01T08:00:00Z\","
+                       "\"passed_qc\":true}";
+    char buf[512];
+    /* The producer's form, and plain variants: taken without jansson. */
+    snprintf(buf, sizeof buf, "{\"event_id\":1,\"read_count\":5,%s", rest);
+    ck_assert(decode_both(r, buf, 0));
+    snprintf(buf, sizeof buf, " {\t\"event_id\" : 9223372036854775807 ,\"read_count\":-0,%s\r\n",
+             rest);
+    ck_assert(decode_both(r, buf, 0));
+    snprintf(buf, sizeof buf, "{\"event_id\":3,\"read_count\":-9223372036854775808,%s", rest);
+    ck_assert(decode_both(r, buf, 0));
+    ck_assert(decode_both(r, "{\"event_id\":4,\"read_count\":1,\"run_id\":\"R\",\"instrument\":"
+                             "\"N\",\"lane\":1,\"q30_pct\":-0.0,\"mean_coverage\":1E-400,"
+                             "\"sequenced_at\":\"2026-03-01\",\"passed_qc\":false}", 0));
+    /* Escapes go to jansson and decode the same. */
+    ck_assert(!decode_both(r, "{\"event_id\":5,\"read_count\":1,\"run_id\":\"R\\u002d1\","
+                              "\"instrument\":\"N\",\"lane\":1,\"q30_pct\":1,\"mean_coverage\":1,"
+                              "\"sequenced_at\":\"2026-03-01\",\"passed_qc\":false}", 0));
+    /* Refusals: the same reason either way. */
+    const char *bad[] = {
+        "{\"event_id\":9223372036854775808,\"read_count\":5,%s", /* int64 overflow */
+        "{\"event_id\":1,\"read_count\":5.0,%s",                 /* real for an integer */
+        "{\"event_id\":01,\"read_count\":5,%s",                  /* leading zero */
+        "{\"event_id\":1,\"read_count\":1e999,%s",               /* real overflow */
+        "{\"event_id\":1,\"read_count\":5,\"lane\":3,%s",        /* duplicate key */
+        "{\"event_id\":1,\"read_count\":5,\"Lane\":3,%s",        /* unknown key */
+        "{\"event_id\":1,\"read_count\":5 %s",                   /* missing comma */
+        "{\"event_id\":1,\"read_count\":5,%s,",                  /* trailing garbage */
+        "{\"event_id\":1,\"read_count\":[5],%s",                 /* nesting */
+        "{\"event_id\":-1,\"read_count\":5,%s",                  /* invalid value */
+        "{\"event_id\":1,\"read_count\":tru,%s",                 /* bad literal */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(buf, sizeof buf, bad[i], rest);
+#pragma GCC diagnostic pop
+        decode_both(r, buf, -1);
+    }
+    ck_assert(!decode_both(r, "{\"event_id\":1}", -1)); /* required fields missing */
+    /* A raw control character inside a string. */
+    snprintf(buf, sizeof buf, "{\"event_id\":1,\"read_count\":5,\"run_id\":\"R\x01\",%s",
+             strchr(rest, ',') + 1);
+    decode_both(r, buf, -1);
+}
+END_TEST
+
 START_TEST(check_value_rules) {
     schema_column id = {SCHEMA_EVENT_ID, SCHEMA_INT, true, 0};
     schema_column real = {"q", SCHEMA_REAL, false, 0};
@@ -325,6 +405,7 @@ int main(void) {
     tcase_add_test(tc, json_strings_like_jansson);
     tcase_add_test(tc, json_encode_edges);
     tcase_add_test(tc, json_rejections);
+    tcase_add_test(tc, json_fast_path_agrees);
     tcase_add_test(tc, check_value_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
