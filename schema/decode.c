@@ -248,11 +248,14 @@ static bool fast_value(fast_in *in, const schema_column *c, schema_value *v) {
     }
 }
 
-/* The column a key names, or -1. */
-static int fast_column(const schema_record *rec, const char *key, size_t len) {
-    for (size_t i = 0; i < rec->ncolumns; i++) {
+/* The column a key names, or -1. The producer writes keys in column order,
+ * so the search starts at the column after the previous key's (hint). */
+static int fast_column(const schema_record *rec, const char *key, size_t len, size_t hint) {
+    for (size_t k = 0; k < rec->ncolumns; k++) {
+        size_t i = (hint + k) % rec->ncolumns;
         const char *name = rec->columns[i].name;
-        if (strncmp(name, key, len) == 0 && name[len] == '\0') return (int)i;
+        if (name[0] == key[0] && strncmp(name, key, len) == 0 && name[len] == '\0')
+            return (int)i;
     }
     return -1;
 }
@@ -263,6 +266,7 @@ static bool fast_decode(const schema_record *rec, const char *buf, size_t len,
                         schema_value *values) {
     fast_in in = {buf, buf + len};
     uint64_t seen = 0;
+    size_t next = 0; /* where the next key is looked for first */
     if (rec->ncolumns > 64) return false;
     for (size_t i = 0; i < rec->ncolumns; i++) values[i] = (schema_value){.is_null = true};
     if (!fast_char(&in, '{')) return false;
@@ -274,9 +278,10 @@ static bool fast_decode(const schema_record *rec, const char *buf, size_t len,
             const char *key;
             size_t klen;
             if (!fast_string(&in, &key, &klen) || !fast_char(&in, ':')) return false;
-            int idx = fast_column(rec, key, klen);
+            int idx = klen ? fast_column(rec, key, klen, next) : -1;
             if (idx < 0 || (seen & (UINT64_C(1) << idx))) return false;
             seen |= UINT64_C(1) << idx;
+            next = (size_t)idx + 1;
             if (!fast_value(&in, &rec->columns[idx], &values[idx])) return false;
             fast_ws(&in);
             if (in.p >= in.end) return false;
