@@ -31,7 +31,10 @@ static const kafka_default sender_defaults[] = {
     {"enable.idempotence", "true"},   /* retries never duplicate or reorder */
     {"acks", "all"},
     {"compression.codec", "lz4"},     /* the embedded broker keeps only 5 MiB per partition */
-    {"linger.ms", "1"},               /* ack delay is measured from produce time */
+    /* The ack delay counts from the produce call: 0 sends at once (1 ms
+     * cost 1.2 ms of p50 at 1,000 events/s); under load messages still
+     * batch while earlier requests are in flight (throughput unchanged). */
+    {"linger.ms", "0"},
     {"partitioner", "murmur2_random"}, /* Java-compatible: same key, same partition in topic1..3 */
     {"message.timeout.ms", "300000"}, /* rides out broker outages of tens of seconds */
     /* Messages queued or in flight, over all files. Small, so that memory
