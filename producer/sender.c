@@ -3,6 +3,7 @@
 
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/numtext.h"
 #include "common/progress.h"
 #include "common/timeutil.h"
 
@@ -129,32 +130,17 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
     return 0;
 }
 
-/* Writes v in decimal at buf (room for 20 characters); returns the length.
- * snprintf was a visible share of the per-message cost. */
-static size_t sender_itoa(char *buf, int64_t v) {
-    char tmp[20];
-    size_t n = 0, o = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) buf[o++] = '-';
-    while (n) buf[o++] = tmp[--n];
-    return o;
-}
-
 int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
                 size_t len, const atomic_int *stop, char *err, size_t errlen) {
     char key[24], produced[24], source[512];
-    size_t klen = sender_itoa(key, id);
+    size_t klen = numtext_i64(key, id);
     size_t blen = strlen(f->base);
     if (blen > sizeof source - 24) blen = sizeof source - 24;
     memcpy(source, f->base, blen);
     source[blen] = ':';
-    size_t slen = blen + 1 + sender_itoa(source + blen + 1, row);
+    size_t slen = blen + 1 + numtext_i64(source + blen + 1, row);
     for (;;) {
-        size_t plen = sender_itoa(produced, time_now_us());
+        size_t plen = numtext_i64(produced, time_now_us());
         rd_kafka_resp_err_t e = rd_kafka_producev(
             s->rk, RD_KAFKA_V_RKT(s->topics[f->index]), RD_KAFKA_V_KEY(key, klen),
             /* F_COPY: librdkafka puts the value in the message's own allocation. */
