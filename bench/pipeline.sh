@@ -22,7 +22,7 @@
 BENCH_IDLE_EXIT=${BENCH_IDLE_EXIT:-5}
 
 # bench_pipeline TAG N [PRODUCER_ARGS...]: runs the pipeline on the N-row
-# data set. Leaves the broker running (BROKER_PID, BOOTSTRAP) for analysis.
+# data set; PIPE_ACK_ARGS (words), if set, are extra ack_consumer options. Leaves the broker running (BROKER_PID, BOOTSTRAP) for analysis.
 # Sets PIPE_START_NS, PIPE_PROD_END_NS, PIPE_DB_END_MS, PIPE_ACK_END_MS and
 # appends "service rows rss_kb" lines to $BENCH_RUN/rss.tsv.
 bench_pipeline() {
@@ -34,8 +34,9 @@ bench_pipeline() {
   rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache"
   bench_start "${tag}_db" 1800 "$BENCH_BIN/db_consumer" -b "$BOOTSTRAP" --db "$d/$tag.db" \
     --idle-exit "$BENCH_IDLE_EXIT"
+  # shellcheck disable=SC2086 # PIPE_ACK_ARGS is a list of words
   bench_start "${tag}_ack" 1800 "$BENCH_BIN/ack_consumer" -b "$BOOTSTRAP" --cache "$d/$tag.cache" \
-    --idle-exit "$BENCH_IDLE_EXIT"
+    --idle-exit "$BENCH_IDLE_EXIT" ${PIPE_ACK_ARGS:-}
   bench_wait_assigned "${tag}_db" "${tag}_ack"
   bench_run "${tag}_prod" 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" "$@" \
     "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
