@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,13 @@ int main(int argc, char **argv) {
     producer_run run = {.skip_invalid = o.skip_invalid, .rate = o.rate, .seed = (uint64_t)o.seed};
     pace_arrivals_parse(o.arrivals, &run.arrivals);
     if (!files) return GK_EXIT_SOFTWARE;
+    /* Every message is allocated by a reading thread and freed when its
+     * delivery is reported; glibc gave the freed top of each thread's heap
+     * back to the kernel and took it again for the next messages, with a
+     * TLB shootdown each time (perf: 5 % in madvise). Keeping up to 64 MiB
+     * free at the top measured +22 % msgs/s at the same peak RSS (13.7 MiB,
+     * 1,000,000 rows). */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     signals_install();
     status = producer_open_files(&o, &run, files, n, argv + first);
     if (status < 0) {
