@@ -9,15 +9,18 @@
 # achieved rate is checked too: a run that could not hold its rate is noted.
 #
 # One more run at 1,000 events/s is NOT as shipped, to show what the target
-# would cost: ack_consumer with --sync process (no fsync: a power loss can
-# lose acknowledged state) and -X fetch.wait.max.ms=0 (busy polling the
-# broker: a core's worth of CPU while idle). Its rows say so.
+# would cost: the producer without linger (tiny batches at high rates, which
+# slow the consumers), ack_consumer with --sync process (no fsync: a power
+# loss can lose acknowledged state) and -X fetch.wait.max.ms=0 (busy polling
+# the broker: a core's worth of CPU while idle). Its rows say so.
 
-# bench_latency_run TAG RATE: one paced pipeline run and its analysis; sets
-# LAT_P50 LAT_P99 LAT_P999 and LAT_HELD (events/s the producer achieved).
+# bench_latency_run TAG RATE [PRODUCER_ARGS...]: one paced pipeline run and
+# its analysis; sets LAT_P50 LAT_P99 LAT_P999 and LAT_HELD (events/s the
+# producer achieved).
 bench_latency_run() {
   local tag=$1 rate=$2 n=$(($2 * BENCH_LAT_SECONDS)) out wall
-  bench_pipeline "$tag" "$n" --rate "$rate" --arrivals constant
+  shift 2
+  bench_pipeline "$tag" "$n" --rate "$rate" --arrivals constant "$@"
   bench_run "${tag}_delay" 900 "$BENCH_BIN/ack_delay" -b "$BOOTSTRAP" --expect "$n" \
     --csv "" --plots "" --timeout 600
   bench_broker_stop
@@ -62,8 +65,9 @@ stage_latency() {
     fi
   done
   case " $BENCH_LAT_RATES " in *" 1000 "*) ;; *) return 0 ;; esac
-  local what="ack_consumer --sync process -X fetch.wait.max.ms=0, NOT as shipped"
-  PIPE_ACK_ARGS="--sync process -X fetch.wait.max.ms=0" bench_latency_run lat1000_relaxed 1000
+  local what="producer -X linger.ms=0, ack_consumer --sync process -X fetch.wait.max.ms=0: NOT as shipped"
+  PIPE_ACK_ARGS="--sync process -X fetch.wait.max.ms=0" bench_latency_run lat1000_relaxed 1000 \
+    -X linger.ms=0
   bench_log "latency 1000/s ($what): p50 $LAT_P50 ms, p99 $LAT_P99 ms, p99.9 $LAT_P999 ms"
   bench_row latency "ack delay p50 at 1000 events/s ($what)" "ms" "$LAT_P50" "$LAT_P50" "" "" "" ""
   bench_row latency "ack delay p99 at 1000 events/s ($what)" "ms" "$LAT_P99" "$LAT_P99" "" "" "" ""

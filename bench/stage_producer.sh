@@ -2,7 +2,7 @@
 #
 # Figure: xlsx rows -> acknowledged Kafka messages per second (and MB/s of
 # keys + values), the producer started as shipped (acks=all, idempotence,
-# lz4, linger.ms=0), timed from outside: process start to exit, so opening the
+# lz4, linger.ms=2), timed from outside: process start to exit, so opening the
 # workbooks, connecting and the final flush all count.
 # Limit: kcat -P sending the producer's exact keys and JSON values (read back
 # from the first repetition's broker and cached) with the same settings, one kcat per topic run concurrently (the producer
@@ -100,7 +100,7 @@ stage_producer() {
     bench_broker "kb$r" "$BENCH_PARTITIONS"
     for t in 1 2 3; do
       bench_start "kcat${r}_$t" 900 kcat -P -b "$BOOTSTRAP" -t "topic$t" -K '\t' -z lz4 \
-        -X linger.ms=0 -X enable.idempotence=true -X acks=all -l "$BENCH_VALUES/topic$t.tsv"
+        -X linger.ms=2 -X enable.idempotence=true -X acks=all -l "$BENCH_VALUES/topic$t.tsv"
     done
     for t in 1 2 3; do bench_wait "kcat${r}_$t"; done
     eval "wall=\$(( \$(bench_now_ns) - T0_kcat${r}_1 ))"
