@@ -265,22 +265,7 @@ static int ackc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message
                              size_t n) {
     ackc_ctx *c = ctx;
     ack_sender_poll(c->sender, 0); /* let fresh confirmations ride along */
-    for (size_t i = 0; i < n; i++) {
-        const rd_kafka_message_t *m = msgs[i];
-        int64_t produced_us = -1;
-        if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &produced_us) != 0) produced_us = -1;
-        c->msgs[i] = (ack_msg){
-            .topic = rd_kafka_topic_name(m->rkt),
-            .partition = m->partition,
-            .offset = m->offset,
-            .key = m->key,
-            .key_len = m->key_len,
-            .value = m->payload,
-            .value_len = m->len,
-            .ts_ms = kafka_msg_timestamp_ms(m),
-            .produced_us = produced_us,
-        };
-    }
+    for (size_t i = 0; i < n; i++) c->msgs[i] = kafka_msg_view(msgs[i], true);
     /* An empty cluster id means "unknown": never clear the state for that. */
     return ackc_apply(c, *cluster_id ? cluster_id : NULL, n, NULL, 0, NULL, 0);
 }

@@ -19,6 +19,8 @@
  * in host byte order: the cache is local to one machine. */
 #ifndef GK_ACK_STATE_H
 #define GK_ACK_STATE_H
+#include "common/msg.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,19 +50,10 @@ typedef struct {
     ack_seen topics[ACK_N_TOPICS];
 } ack_event;
 
-/* One consumed message in neutral form (main.c adapts rd_kafka_message_t, so
- * that the state logic is testable without Kafka). key/value may be NULL. */
-typedef struct {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    const void *key;
-    size_t key_len;
-    const void *value;
-    size_t value_len;
-    int64_t ts_ms;       /* -1 if none */
-    int64_t produced_us; /* -1 if the header is absent */
-} ack_msg;
+/* One consumed message in plain form (common/msg.h: main.c adapts
+ * rd_kafka_message_t, so that the state logic is testable without Kafka).
+ * key/value may be NULL. */
+typedef msg_view ack_msg;
 
 /* An ack that was confirmed delivered at partition/offset of the ack topic. */
 typedef struct {

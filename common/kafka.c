@@ -97,3 +97,20 @@ int kafka_topic_index(const char *topic) {
         if (strcmp(topic, kafka_data_topics[i]) == 0) return i;
     return -1;
 }
+
+msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us) {
+    msg_view v = {
+        .topic = rd_kafka_topic_name(m->rkt),
+        .partition = m->partition,
+        .offset = m->offset,
+        .key = m->key,
+        .key_len = m->key_len,
+        .value = m->payload,
+        .value_len = m->len,
+        .ts_ms = kafka_msg_timestamp_ms(m),
+        .produced_us = -1,
+    };
+    if (with_produced_us && kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &v.produced_us) != 0)
+        v.produced_us = -1;
+    return v;
+}

@@ -7,8 +7,10 @@
 #ifndef GK_KAFKA_H
 #define GK_KAFKA_H
 #include "common/cli.h"
+#include "common/msg.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Header names the pipeline puts on its messages. */
@@ -43,6 +45,11 @@ int kafka_header_int64(const rd_kafka_message_t *m, const char *name, int64_t *o
 
 /* Returns the message's timestamp in ms (CreateTime/LogAppendTime) or -1. */
 int64_t kafka_msg_timestamp_ms(const rd_kafka_message_t *m);
+
+/* The plain form of a consumed message (msg.h); its pointers borrow from m.
+ * The gk-produced-us header is parsed only if with_produced_us (it costs an
+ * allocation per message in librdkafka); otherwise produced_us is -1. */
+msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us);
 
 /* Index (0..2) of a data topic name, or -1. */
 int kafka_topic_index(const char *topic);

@@ -6,6 +6,7 @@
 #include "common/cli.h"
 #include "common/consume.h"
 #include "common/exitcodes.h"
+#include "common/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
@@ -38,18 +39,7 @@ static int dbc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message_
                             size_t n) {
     dbc_ctx *c = ctx;
     if (!c->first_batch_us) c->first_batch_us = time_mono_us();
-    for (size_t i = 0; i < n; i++) {
-        const rd_kafka_message_t *m = msgs[i];
-        c->msgs[i] = (sink_msg){
-            .topic = rd_kafka_topic_name(m->rkt),
-            .partition = m->partition,
-            .offset = m->offset,
-            .key = m->key,
-            .key_len = m->key_len,
-            .value = m->payload,
-            .value_len = m->len,
-        };
-    }
+    for (size_t i = 0; i < n; i++) c->msgs[i] = kafka_msg_view(msgs[i], false);
     int rc = sink_write_batch(c->sink, cluster_id, c->msgs, n, &c->stats);
     c->last_batch_us = time_mono_us();
     return rc;

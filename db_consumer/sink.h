@@ -7,6 +7,7 @@
  * message, so it can be tested without a broker. */
 #ifndef GK_SINK_H
 #define GK_SINK_H
+#include "common/msg.h"
 #include "schema/schema.h"
 
 #include <stddef.h>
@@ -20,16 +21,9 @@ typedef struct sink sink;
  * too, so nothing is lost or duplicated either way. */
 typedef enum { SINK_SYNC_FULL = 0, SINK_SYNC_NORMAL } sink_sync;
 
-/* One Kafka message as the sink sees it. Pointers are borrowed for the call. */
-typedef struct {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    const void *key; /* NULL if the message has no key */
-    size_t key_len;
-    const void *value; /* NULL for an empty value (tombstone) */
-    size_t value_len;
-} sink_msg;
+/* One Kafka message as the sink sees it (common/msg.h; ts_ms and produced_us
+ * are not used). Pointers are borrowed for the call. */
+typedef msg_view sink_msg;
 
 /* Counters, added to by every committed batch (a rolled-back batch adds nothing). */
 typedef struct {

@@ -103,12 +103,12 @@ static sink_msg good(msgbuf *b, int topic, int32_t partition, int64_t offset, in
     good_json(b->value, sizeof b->value, topic, id);
     static const char *const names[] = {"topic1", "topic2", "topic3"};
     return (sink_msg){names[topic], partition, offset, b->key, strlen(b->key),
-                      b->value, strlen(b->value)};
+                      b->value, strlen(b->value), -1, -1};
 }
 
 static sink_msg raw(const char *topic, int64_t offset, const char *key, const char *value,
                     size_t value_len) {
-    return (sink_msg){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len};
+    return (sink_msg){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len, -1, -1};
 }
 
 START_TEST(test_tables_created) {
