@@ -410,7 +410,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          "full (fsync each commit: survives power loss) or process (survives a crash of "
          "this process only; faster)"},
         {"map-size", 0, "GK_MAP_SIZE", CLI_INT, &o->map_size, "MIB",
-         "most the LMDB state may grow to (about 4,000 events per MiB)"},
+         "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
         {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
         {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
          "exit once caught up, no ack in flight, and idle this long (0: run until signalled)"},

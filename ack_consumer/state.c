@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,12 @@
 
 _Static_assert(ACK_N_TOPICS == SCHEMA_N_RECORDS, "one seen bit per record type");
 _Static_assert(sizeof(ack_event) == 104, "ack_event is an on-disk format");
+/* An ACKED event is stored as its first 8 bytes only (version, seen, state):
+ * its topics are never read again, and the state keeps every event id for
+ * good (a re-sent row must not be acked twice), so 104 bytes per event
+ * would fill the map ~4x sooner. */
+#define ST_ACKED_SIZE 8
+_Static_assert(offsetof(ack_event, topics) == ST_ACKED_SIZE, "the compact record is the header");
 
 #define ST_LOCK_FILE "ack_consumer.lock"
 #define ST_META_CLUSTER "cluster_id"
@@ -310,12 +317,20 @@ static int st_get_event(ack_state *s, MDB_txn *txn, uint64_t id, ack_event *ev, 
     int rc = mdb_get(txn, s->events, &k, &v);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return st_err(s, err, errlen, "read event", rc);
-    if (v.mv_size != sizeof *ev || ((const uint8_t *)v.mv_data)[0] != ACK_EVENT_VERSION) {
+    bool compact = v.mv_size == ST_ACKED_SIZE;
+    if ((v.mv_size != sizeof *ev && !compact) ||
+        ((const uint8_t *)v.mv_data)[0] != ACK_EVENT_VERSION ||
+        (compact && ((const uint8_t *)v.mv_data)[2] != ACK_ACKED)) {
         snprintf(err, errlen, "event %" PRIu64 ": stored record has an unknown format "
                  "(%zu bytes); was the cache written by another version?", id, v.mv_size);
         return -1;
     }
-    memcpy(ev, v.mv_data, sizeof *ev);
+    if (compact) {
+        memcpy(ev, v.mv_data, ST_ACKED_SIZE);
+        for (int i = 0; i < ACK_N_TOPICS; i++) ev->topics[i] = (ack_seen){-1, -1, -1, -1, 0};
+    } else {
+        memcpy(ev, v.mv_data, sizeof *ev);
+    }
     return 1;
 }
 
@@ -323,8 +338,14 @@ static int st_put_event(ack_state *s, MDB_txn *txn, uint64_t id, const ack_event
                         size_t errlen) {
     unsigned char kb[8];
     st_key_id(id, kb);
-    MDB_val k = {8, kb}, v = {sizeof *ev, (void *)ev};
-    int rc = mdb_put(txn, s->events, &k, &v, 0);
+    bool compact = ev->state == ACK_ACKED;
+    MDB_val k = {8, kb}, v = {compact ? ST_ACKED_SIZE : sizeof *ev, (void *)ev};
+    /* Shrinking a record in place leaves its page as sparse as before;
+     * deleting it first lets LMDB merge sparse pages (it rebalances on
+     * delete only). */
+    int rc = compact ? mdb_del(txn, s->events, &k, NULL) : 0;
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (rc == 0) rc = mdb_put(txn, s->events, &k, &v, 0);
     return rc ? st_err(s, err, errlen, "write event", rc) : 0;
 }
 

@@ -173,6 +173,8 @@ START_TEST(redelivery_makes_no_second_ack) {
     ack_event ev;
     ck_assert_int_eq(ack_state_get_event(s, 42, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_ACKED);
+    ck_assert_uint_eq(ev.seen, ACK_SEEN_ALL);
+    ck_assert_int_eq(ev.topics[0].offset, -1); /* stored compact: the topics are dropped */
     ack_ready_list_free(&ready);
     ack_state_close(s);
 }
