@@ -134,10 +134,10 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
 
 int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
                 size_t len, const atomic_int *stop, char *err, size_t errlen) {
-    char key[24], produced[24], source[512];
+    char key[NUMTEXT_I64_MAX], produced[NUMTEXT_I64_MAX], source[512];
     size_t klen = numtext_i64(key, id);
-    size_t blen = strlen(f->base);
-    if (blen > sizeof source - 24) blen = sizeof source - 24;
+    size_t blen = strlen(f->base); /* "base:row", base cut to leave room for ":row" */
+    if (blen > sizeof source - 1 - NUMTEXT_I64_MAX) blen = sizeof source - 1 - NUMTEXT_I64_MAX;
     memcpy(source, f->base, blen);
     source[blen] = ':';
     size_t slen = blen + 1 + numtext_i64(source + blen + 1, row);

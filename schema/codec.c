@@ -6,6 +6,8 @@
  * decoding, which is strict, is in decode.c. */
 #include "schema/schema.h"
 
+#include "common/numtext.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +136,10 @@ int schema_check_value(const schema_column *col, const schema_value *v, char *er
     }
     case SCHEMA_DATETIME:
         if (!schema_datetime_valid(v->s, v->len)) {
+            bool utf8 = schema_utf8_valid(v->s, v->len);
             snprintf(err, errlen, "field '%s': '%.*s' is not an ISO 8601 datetime", col->name,
-                     schema_utf8_valid(v->s, v->len) ? (int)(v->len < 40 ? v->len : 40) : 15,
-                     schema_utf8_valid(v->s, v->len) ? v->s : "(invalid UTF-8)");
+                     utf8 ? (int)(v->len < 40 ? v->len : 40) : 15,
+                     utf8 ? v->s : "(invalid UTF-8)");
             return -1;
         }
         return 0;
@@ -174,15 +177,8 @@ static void enc_char(enc_out *o, char c) {
 
 /* Writes a 64-bit integer in decimal. */
 static void enc_int(enc_out *o, int64_t v) {
-    char buf[24];
-    size_t i = sizeof buf;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) buf[--i] = '-';
-    enc_put(o, buf + i, sizeof buf - i);
+    char buf[NUMTEXT_I64_MAX];
+    enc_put(o, buf, numtext_i64(buf, v));
 }
 
 /* Writes the escape of an ASCII byte that needs one (RFC 8259 section 7). */

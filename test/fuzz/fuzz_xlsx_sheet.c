@@ -7,6 +7,7 @@
  * GK_XLSX_PARSER=libxml2. Any difference in the rows, cells or error text
  * handed out is a finding (abort), as are crashes and sanitizer reports. */
 #include "common/xlsx.h"
+#include "test/unit/xlsx_transcript.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -54,37 +55,8 @@ static void fuzz_write(const uint8_t *data, size_t size) {
 
 /* Everything the reader hands out with GK_XLSX_PARSER=parser. malloc'd. */
 static char *fuzz_transcript(const char *parser) {
-    char *out = NULL, err[512];
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    if (!f) abort();
-    setenv("GK_XLSX_PARSER", parser, 1);
-    xlsx_reader *r = xlsx_open(fuzz_path, NULL, err, sizeof err);
-    unsetenv("GK_XLSX_PARSER");
-    if (!r) {
-        fprintf(f, "open: %s\n", err);
-        fclose(f);
-        return out;
-    }
-    const xlsx_cell *c;
-    size_t n;
-    unsigned row;
-    int rc;
-    while ((rc = xlsx_next_row(r, &c, &n, &row)) == 1) {
-        fprintf(f, "row %u:", row);
-        for (size_t i = 0; i < n; i++) {
-            fprintf(f, " %d/%a", (int)c[i].type, c[i].number);
-            if (c[i].type == XLSX_STRING || c[i].type == XLSX_ERROR) {
-                fputc('[', f);
-                fwrite(c[i].str, 1, c[i].len, f);
-                fputc(']', f);
-            }
-        }
-        fputc('\n', f);
-    }
-    fprintf(f, "end %d: %s\n", rc, rc < 0 ? xlsx_error(r) : "");
-    xlsx_close(r);
-    fclose(f);
+    char *out = xlsx_transcript(fuzz_path, parser);
+    if (!out) abort();
     return out;
 }
 

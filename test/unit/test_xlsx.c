@@ -6,6 +6,7 @@
  * reads a 20,000 and a 200,000 row sheet in fresh processes and bounds the
  * difference of their peak RSS (VmHWM). */
 #include "common/xlsx.h"
+#include "test/unit/xlsx_transcript.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -649,41 +650,10 @@ END_TEST
 
 /* ------------------------------------------- fast path against libxml2 */
 
-/* Everything a reader hands out for path with GK_XLSX_PARSER=parser: each
- * row and cell, then how reading ended, with the error text. malloc'd. */
+/* xlsx_transcript (xlsx_transcript.c) for path with GK_XLSX_PARSER=parser. */
 static char *transcript(const char *path, const char *parser) {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    ck_assert_ptr_nonnull(f);
-    setenv("GK_XLSX_PARSER", parser, 1);
-    char err[512];
-    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
-    unsetenv("GK_XLSX_PARSER");
-    if (!r) {
-        fprintf(f, "open: %s\n", err);
-        fclose(f);
-        return out;
-    }
-    const xlsx_cell *c;
-    size_t n;
-    unsigned row;
-    int rc;
-    while ((rc = xlsx_next_row(r, &c, &n, &row)) == 1) {
-        fprintf(f, "row %u:", row);
-        for (size_t i = 0; i < n; i++) {
-            fprintf(f, " %d/%a", (int)c[i].type, c[i].number);
-            if (c[i].type == XLSX_STRING || c[i].type == XLSX_ERROR) {
-                fputc('[', f);
-                fwrite(c[i].str, 1, c[i].len, f);
-                fputc(']', f);
-            }
-        }
-        fputc('\n', f);
-    }
-    fprintf(f, "end %d: %s\n", rc, rc < 0 ? xlsx_error(r) : "");
-    xlsx_close(r);
-    fclose(f);
+    char *out = xlsx_transcript(path, parser);
+    ck_assert_ptr_nonnull(out);
     return out;
 }
 
