@@ -1,8 +1,9 @@
 /* main.c - producer: sends the rows of sim_fileN.xlsx files to Kafka.
  *
- * One reader thread per file and one shared idempotent rd_kafka_t. The main
- * thread serves delivery reports, watches for signals and fatal errors, and
- * in the end flushes and gives an exact account of what went out. */
+ * One reader thread per file, each with its own idempotent rd_kafka_t. The
+ * main thread watches for signals and fatal errors, serves the delivery
+ * reports of files whose reader has ended, and in the end flushes and gives
+ * an exact account of what went out. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
 #include "common/kafka.h"
@@ -68,7 +69,9 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         "producer", "[options] FILE...",
         "Reads xlsx files (sim_fileN.xlsx -> topicN) and sends each row as a JSON message keyed\n"
         "by its event id, with headers gk-produced-us and gk-source. Every row is validated\n"
-        "against the record type; the first invalid row stops the run unless --skip-invalid.",
+        "against the record type; the first invalid row stops the run unless --skip-invalid.\n"
+        "Each file has its own Kafka client; -X settings apply to each (queue.buffering.max.messages\n"
+        "bounds the messages in flight per file).",
         producer_exit_text};
     int rc = cli_parse(&prog, opts, argc, argv, first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
@@ -175,10 +178,11 @@ static int producer_serve(producer_run *run, producer_file *files, size_t n) {
     int fatal = 0;
     int64_t t0 = time_mono_us();
     while (atomic_load(&run->running) > 0) {
-        /* Not a blocking poll: the readers serve reports as they send, and a
-         * main thread waiting in rd_kafka_poll() would take them over (and
-         * free their messages, contending for their malloc arena). */
-        sender_poll(run->snd, 0);
+        /* A reader serves its own client's reports as it sends; taking them
+         * over here would free its messages in this thread, contending for
+         * its malloc arena. Only ended readers' clients are served here. */
+        for (size_t i = 0; i < n; i++)
+            if (atomic_load(&files[i].finished)) sender_poll(run->snd, &files[i]);
         nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
         char why[512];
         if (!signals_run && !atomic_load(&run->stop)) {

@@ -44,6 +44,7 @@ typedef struct {
     uint32_t last_read; /* sheet row number of the last row read */
     uint32_t bad_row;   /* the row that stopped it (FILE_BAD_ROW, FILE_READ_ERROR) */
     uint64_t skipped;   /* invalid rows skipped (--skip-invalid) */
+    atomic_int finished; /* set by the reader thread as it ends */
 
     /* Delivery: updated from delivery reports. */
     atomic_uint_fast64_t delivered, failed, bytes;

@@ -183,6 +183,7 @@ void *reader_main(void *arg) {
     }
     if (f->state == FILE_INTERNAL) atomic_store(&r.run->stop, 1);
     reader_done(&r);
+    atomic_store(&f->finished, 1);
     atomic_fetch_sub(&r.run->running, 1);
     return NULL;
 }

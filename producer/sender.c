@@ -11,11 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sender {
+/* One client per file: each reader thread produces through its own
+ * rd_kafka_t and serves that client's delivery reports itself, so a message
+ * is allocated and freed by the same thread and the readers share no
+ * librdkafka queue or lock. With one client shared by three readers, each
+ * reader freed the others' messages (malloc arena lock contention, futex
+ * wake-ups) and the run took 12.4-13.3 s for 3 x 1,000,000 rows where three
+ * separate clients take about 7.5 s (embedded broker, 16 partitions). */
+typedef struct {
     rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt; /* a handle spares a lookup by name per message */
+} sender_client;
+
+struct sender {
     producer_file *files;
     size_t nfiles;
-    rd_kafka_topic_t **topics; /* per file: a handle spares a lookup by name per message */
+    sender_client *clients; /* one per file, same index */
     atomic_uint_fast64_t failures_logged;
 };
 
@@ -40,12 +51,14 @@ static const kafka_default sender_defaults[] = {
     {"linger.ms", "2"},
     {"partitioner", "murmur2_random"}, /* Java-compatible: same key, same partition in topic1..3 */
     {"message.timeout.ms", "300000"}, /* rides out broker outages of tens of seconds */
-    /* Messages queued or in flight, over all files. Small, so that memory
-     * is flat whatever the size of the files (a 10,000-row run already
-     * reaches the bound): measured on the embedded broker, 1,500 gave
-     * 13.3 MiB at 10,000 rows and 14.3 MiB at 1,000,000 (200,000 msgs/s),
-     * 10,000 gave 14.8 and 26.2 MiB (268,000 msgs/s). A reader that finds
-     * the queue full waits for deliveries (sender_send). */
+    /* Messages queued or in flight per client (per file). Small, so that
+     * memory is flat whatever the size of the files (a 10,000-row run already
+     * reaches the bound). Measured with three files on the embedded broker
+     * (16 partitions), peak RSS at 10,000 and at 1,000,000 rows per file:
+     * 500 gave 13.8-14.1 and 13.9-14.0 MiB but 8.5-8.7 s for the big run,
+     * 1,500 gave 15.8-16.1 and 16.7-16.9 MiB and 7.3-7.5 s, 3,000 gave
+     * 17.5-17.6 and 20.4 MiB and 7.8-8.1 s. A reader that finds the queue
+     * full waits for deliveries (sender_send). */
     {"queue.buffering.max.messages", "1500"},
     {NULL, NULL},
 };
@@ -78,30 +91,37 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     atomic_fetch_add(&f->bytes, m->len + m->key_len);
 }
 
+/* Creates the client of file f. Returns 0, or -1 after logging. */
+static int sender_client_new(sender *s, sender_client *c, const char *bootstrap,
+                             const cli_kv_list *overrides, const producer_file *f) {
+    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, sender_defaults, overrides);
+    if (!conf) return -1;
+    rd_kafka_conf_set_dr_msg_cb(conf, sender_dr_cb);
+    rd_kafka_conf_set_opaque(conf, s);
+    c->rk = kafka_new(RD_KAFKA_PRODUCER, conf);
+    if (!c->rk) return -1;
+    c->rkt = rd_kafka_topic_new(c->rk, f->topic, NULL);
+    if (!c->rkt) {
+        log_error("topic %s: %s", f->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    return 0;
+}
+
 sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer_file *files,
                    size_t nfiles) {
     sender *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->files = files;
     s->nfiles = nfiles;
-    s->topics = calloc(nfiles ? nfiles : 1, sizeof *s->topics);
-    rd_kafka_conf_t *conf =
-        s->topics ? kafka_conf_new(bootstrap, sender_defaults, overrides) : NULL;
-    if (!conf) {
-        sender_destroy(s);
-        return NULL;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, sender_dr_cb);
-    rd_kafka_conf_set_opaque(conf, s);
-    s->rk = kafka_new(RD_KAFKA_PRODUCER, conf);
-    if (!s->rk) {
+    s->clients = calloc(nfiles ? nfiles : 1, sizeof *s->clients);
+    if (!s->clients) {
+        log_error("out of memory creating the producer");
         sender_destroy(s);
         return NULL;
     }
     for (size_t i = 0; i < nfiles; i++) {
-        s->topics[i] = rd_kafka_topic_new(s->rk, files[i].topic, NULL);
-        if (!s->topics[i]) {
-            log_error("topic %s: %s", files[i].topic, rd_kafka_err2str(rd_kafka_last_error()));
+        if (sender_client_new(s, &s->clients[i], bootstrap, overrides, &files[i]) != 0) {
             sender_destroy(s);
             return NULL;
         }
@@ -111,7 +131,10 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
 
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s) {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 1, NULL, &md, (int)(timeout_s * 1000));
+    if (s->nfiles == 0) return 0;
+    /* Every client has the same bootstrap: one asks for all. */
+    rd_kafka_resp_err_t e =
+        rd_kafka_metadata(s->clients[0].rk, 1, NULL, &md, (int)(timeout_s * 1000));
     if (e) {
         log_error("broker unusable: no metadata within %.0f s: %s", timeout_s, rd_kafka_err2str(e));
         return -1;
@@ -141,10 +164,11 @@ int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const cha
     memcpy(source, f->base, blen);
     source[blen] = ':';
     size_t slen = blen + 1 + numtext_i64(source + blen + 1, row);
+    sender_client *c = &s->clients[f->index];
     for (;;) {
         size_t plen = numtext_i64(produced, time_now_us());
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            s->rk, RD_KAFKA_V_RKT(s->topics[f->index]), RD_KAFKA_V_KEY(key, klen),
+            c->rk, RD_KAFKA_V_RKT(c->rkt), RD_KAFKA_V_KEY(key, klen),
             /* F_COPY: librdkafka puts the value in the message's own allocation. */
             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADER(KAFKA_HDR_PRODUCED_US, produced, (ssize_t)plen),
@@ -153,9 +177,9 @@ int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const cha
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* Serve the reports that are ready here: a message is freed where
              * its report is served, and freeing in the thread that allocated
-             * it spares malloc's arena lock the contention with the main
-             * thread (that contention was ~40% of rd_kafka_producev). */
-            rd_kafka_poll(s->rk, 0);
+             * it spares malloc's arena lock the contention with the other
+             * threads. */
+            rd_kafka_poll(c->rk, 0);
             return 0;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -164,47 +188,67 @@ int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const cha
             return -1;
         }
         if (atomic_load(stop)) return 1;
-        rd_kafka_poll(s->rk, 10); /* let deliveries drain the queue */
+        rd_kafka_poll(c->rk, 10); /* let deliveries drain the queue */
     }
 }
 
-void sender_poll(sender *s, int timeout_ms) { rd_kafka_poll(s->rk, timeout_ms); }
+void sender_poll(sender *s, const producer_file *f) { rd_kafka_poll(s->clients[f->index].rk, 0); }
 
 int sender_fatal(sender *s, char *buf, size_t len) {
-    rd_kafka_resp_err_t e = rd_kafka_fatal_error(s->rk, buf, len);
-    if (!e) return 0;
-    size_t n = strlen(buf);
-    snprintf(buf + n, len > n ? len - n : 0, " (%s)", rd_kafka_err2name(e));
-    return 1;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(s->clients[i].rk, buf, len);
+        if (!e) continue;
+        size_t n = strlen(buf);
+        snprintf(buf + n, len > n ? len - n : 0, " (%s, %s)", rd_kafka_err2name(e),
+                 s->files[i].topic);
+        return 1;
+    }
+    return 0;
 }
 
-long sender_outstanding(sender *s) { return rd_kafka_outq_len(s->rk); }
+long sender_outstanding(sender *s) {
+    long n = 0;
+    for (size_t i = 0; i < s->nfiles; i++) n += rd_kafka_outq_len(s->clients[i].rk);
+    return n;
+}
+
+/* Purges what client c still holds and waits (up to until_us) for the failed
+ * delivery reports of the purged messages. */
+static void sender_purge(sender_client *c, int64_t until_us) {
+    rd_kafka_resp_err_t e = rd_kafka_purge(c->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (e) log_error("purge: %s", rd_kafka_err2str(e));
+    while (rd_kafka_outq_len(c->rk) > 0 && time_mono_us() < until_us) rd_kafka_poll(c->rk, 100);
+}
 
 long sender_flush(sender *s, double timeout_s) {
+    /* The clients deliver in their own threads whoever waits: flushing them
+     * one after another under one deadline waits as long as the slowest. */
     int64_t deadline = time_mono_us() + (int64_t)(timeout_s * 1e6);
-    while (rd_kafka_outq_len(s->rk) > 0 && time_mono_us() < deadline) {
-        int64_t left_ms = (deadline - time_mono_us()) / 1000;
-        rd_kafka_resp_err_t e = rd_kafka_flush(s->rk, left_ms < 200 ? (int)left_ms + 1 : 200);
-        if (e && e != RD_KAFKA_RESP_ERR__TIMED_OUT)
-            log_warn("flush: %s", rd_kafka_err2str(e));
-        progress_update("producer: flushing, %d messages outstanding", rd_kafka_outq_len(s->rk));
+    for (size_t i = 0; i < s->nfiles; i++) {
+        rd_kafka_t *rk = s->clients[i].rk;
+        while (rd_kafka_outq_len(rk) > 0 && time_mono_us() < deadline) {
+            int64_t left_ms = (deadline - time_mono_us()) / 1000;
+            rd_kafka_resp_err_t e = rd_kafka_flush(rk, left_ms < 200 ? (int)left_ms + 1 : 200);
+            if (e && e != RD_KAFKA_RESP_ERR__TIMED_OUT) log_warn("flush: %s", rd_kafka_err2str(e));
+            progress_update("producer: flushing, %ld messages outstanding", sender_outstanding(s));
+        }
     }
-    if (rd_kafka_outq_len(s->rk) == 0) return 0;
-    log_warn("flush timeout after %.0f s: purging %d undelivered messages (those in flight may "
-             "still have been written)", timeout_s, rd_kafka_outq_len(s->rk));
-    rd_kafka_resp_err_t e = rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    if (e) log_error("purge: %s", rd_kafka_err2str(e));
+    long left = sender_outstanding(s);
+    if (left == 0) return 0;
+    log_warn("flush timeout after %.0f s: purging %ld undelivered messages (those in flight may "
+             "still have been written)", timeout_s, left);
     /* Purged messages still get their (failed) delivery reports through poll. */
     int64_t until = time_mono_us() + 5000000;
-    while (rd_kafka_outq_len(s->rk) > 0 && time_mono_us() < until) rd_kafka_poll(s->rk, 100);
-    return rd_kafka_outq_len(s->rk);
+    for (size_t i = 0; i < s->nfiles; i++) sender_purge(&s->clients[i], until);
+    return sender_outstanding(s);
 }
 
 void sender_destroy(sender *s) {
     if (!s) return;
-    for (size_t i = 0; s->topics && i < s->nfiles; i++)
-        if (s->topics[i]) rd_kafka_topic_destroy(s->topics[i]);
-    if (s->rk) rd_kafka_destroy(s->rk);
-    free(s->topics);
+    for (size_t i = 0; s->clients && i < s->nfiles; i++) {
+        if (s->clients[i].rkt) rd_kafka_topic_destroy(s->clients[i].rkt);
+        if (s->clients[i].rk) rd_kafka_destroy(s->clients[i].rk);
+    }
+    free(s->clients);
     free(s);
 }

@@ -1,5 +1,6 @@
-/* sender.h - the producer's Kafka side: one shared idempotent rd_kafka_t,
- * asynchronous sends with headers, delivery accounting per file and row. */
+/* sender.h - the producer's Kafka side: one idempotent rd_kafka_t per file
+ * (used by that file's reader thread), asynchronous sends with headers,
+ * delivery accounting per file and row. */
 #ifndef GK_PRODUCER_SENDER_H
 #define GK_PRODUCER_SENDER_H
 #include "common/cli.h"
@@ -27,10 +28,10 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
 int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
                 size_t len, const atomic_int *stop, char *err, size_t errlen);
 
-/* Serves delivery reports for up to timeout_ms. */
-void sender_poll(sender *s, int timeout_ms);
+/* Serves the delivery reports of f's client that are ready, without waiting. */
+void sender_poll(sender *s, const producer_file *f);
 
-/* Returns 1 and a reason in buf if the client hit a fatal error, else 0. */
+/* Returns 1 and a reason in buf if a client hit a fatal error, else 0. */
 int sender_fatal(sender *s, char *buf, size_t len);
 
 /* Waits up to timeout_s for every queued message to be delivered or fail,
@@ -41,7 +42,7 @@ long sender_flush(sender *s, double timeout_s);
 /* Messages queued or in flight. */
 long sender_outstanding(sender *s);
 
-/* Destroys the client (call after sender_flush). NULL is allowed. */
+/* Destroys the clients (call after sender_flush). NULL is allowed. */
 void sender_destroy(sender *s);
 
 #endif
