@@ -54,4 +54,23 @@ stage_e2e() {
   bench_detail end_to_end cpu_us_per_event_ack_consumer "$(bench_median "${us_a[@]}")"
   bench_detail end_to_end cpu_us_per_event_broker "$(bench_median "${us_b[@]}")"
   bench_detail end_to_end producer_exit_s_reps "${prod[*]}"
+  stage_e2e_floor "$cores"
+}
+
+# stage_e2e_floor CORES: what one event costs at kcat's efficiency, from the
+# limits the producer and ack_consumer stages of this run measured (nothing
+# if either did not run): its three messages sent once (kcat -P) and read
+# twice (kcat -C: the pipeline has two consumers), with no broker, SQLite or
+# LMDB work counted. Above CORES / 100,000 us, 100,000 events/s cannot be
+# reached on these cores whatever the services themselves do.
+stage_e2e_floor() {
+  local rows=$BENCH_RUN/rows.tsv kp kc floor
+  kp=$(awk -F'\t' '$1 == "producer" && $2 ~ /^CPU seconds/ { print $6 }' "$rows" 2>/dev/null)
+  kc=$(awk -F'\t' '$1 == "ack_consumer" && $2 ~ /^CPU seconds/ { print $6 }' "$rows" 2>/dev/null)
+  [ -n "$kp" ] && [ -n "$kc" ] || return 0
+  floor=$(awk -v p="$kp" -v c="$kc" -v n="$BENCH_ROWS" -v f="$BENCH_PREFILL" \
+    'BEGIN { printf "%.1f", p * 1e6 / n + 2 * c * 1e6 / f }')
+  bench_row end_to_end "CPU us per event at kcat's cost: 3 messages sent once and read twice" "us" \
+    "$floor" "" "$(bench_div "${1}e6" 100000 %.1f)" "$1 cores / 100,000 events/s" "" ""
+  bench_detail end_to_end kcat_floor_us_per_event "$floor"
 }

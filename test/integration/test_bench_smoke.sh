@@ -34,6 +34,7 @@ done
 ! grep -q '"value": null' "$JSON" || it_fail "a figure has no value: $(grep '"value": null' "$JSON" | head -n 1)"
 grep -q '"limit_what": "kcat -P, same values"' "$JSON" || it_fail "the producer's kcat -P limit is missing"
 grep -q '"limit_what": "sqlite3 .import, same rows"' "$JSON" || it_fail "the sqlite3 .import limit is missing"
+grep -q "\"figure\": \"CPU us per event at kcat's cost" "$JSON" || it_fail "the end-to-end kcat floor is missing"
 it_log "ok: every stage in the table and the JSON"
 
 # The loud failure: 150,000 events in one partition exceed its 5 MiB (about
