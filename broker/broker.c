@@ -23,6 +23,7 @@
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/timeutil.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -132,37 +133,30 @@ static void broker_set_all(rd_kafka_mock_cluster_t *mc, int nbrokers, int up) {
     log_info("fault injection: all %d broker(s) %s", nbrokers, up ? "UP" : "DOWN");
 }
 
-#define BROKER_BUSY_WINDOW_S 10  /* CPU use is judged over this many seconds */
-#define BROKER_BUSY_SHARE 0.8    /* of one core: the mock serves from one thread */
-#define BROKER_BUSY_REPEAT_S 60  /* warn again at most this often */
+#define BROKER_BUSY_WINDOW_US 10000000 /* CPU use is judged over 10 s */
+#define BROKER_BUSY_SHARE 0.8          /* of one core: the mock serves from one thread */
+#define BROKER_BUSY_REPEAT_US 60000000 /* warn again at most once a minute */
 
-/* Seconds on the clock clk. */
-static double broker_clock_s(clockid_t clk) {
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The current load window: its start on the wall and CPU clocks, and when
- * the last warning was given (0: never). */
+/* The current load window: its start on the monotonic and CPU clocks (us),
+ * and when the last warning was given (0: never). */
 typedef struct {
-    double wall, cpu, warned;
+    int64_t wall, cpu, warned;
 } broker_load;
 
-/* Warns (at most every BROKER_BUSY_REPEAT_S) when the broker used more than
+/* Warns (at most every BROKER_BUSY_REPEAT_US) when the broker used more than
  * BROKER_BUSY_SHARE of a core over the last window: from there on the mock's
  * linear log lookups, not the clients, set latency and throughput. */
 static void broker_watch_load(broker_load *w) {
-    double now = broker_clock_s(CLOCK_MONOTONIC);
-    if (now - w->wall < BROKER_BUSY_WINDOW_S) return;
-    double cpu = broker_clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    double share = (cpu - w->cpu) / (now - w->wall);
-    if (share >= BROKER_BUSY_SHARE && (w->warned == 0 || now - w->warned >= BROKER_BUSY_REPEAT_S)) {
+    int64_t now = time_mono_us();
+    if (now - w->wall < BROKER_BUSY_WINDOW_US) return;
+    int64_t cpu = time_cpu_us();
+    double share = (double)(cpu - w->cpu) / (double)(now - w->wall);
+    if (share >= BROKER_BUSY_SHARE && (w->warned == 0 || now - w->warned >= BROKER_BUSY_REPEAT_US)) {
         log_warn("busy: %.0f%% of a core over the last %.0f s. The mock finds each fetch's "
                  "position by walking a partition's retained batches (up to 5 MiB) from the "
                  "oldest, so it slows as its logs fill and latency grows from here; for a "
                  "sustained stream use a real Kafka (docker compose up)",
-                 share * 100, now - w->wall);
+                 share * 100, (double)(now - w->wall) / 1e6);
         w->warned = now;
     }
     w->wall = now;
@@ -171,7 +165,7 @@ static void broker_watch_load(broker_load *w) {
 
 /* Serves until the first SIGINT/SIGTERM, acting on SIGUSR1/SIGUSR2. */
 static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
-    broker_load load = {broker_clock_s(CLOCK_MONOTONIC), broker_clock_s(CLOCK_PROCESS_CPUTIME_ID), 0};
+    broker_load load = {time_mono_us(), time_cpu_us(), 0};
     while (signals_run) {
         broker_watch_load(&load);
         if (broker_want_down) {

@@ -12,4 +12,7 @@ int64_t time_now_us(void);
 /* Microseconds from an arbitrary fixed point (CLOCK_MONOTONIC). */
 int64_t time_mono_us(void);
 
+/* CPU microseconds used by this process, all threads (CLOCK_PROCESS_CPUTIME_ID). */
+int64_t time_cpu_us(void);
+
 #endif

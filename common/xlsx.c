@@ -1892,9 +1892,8 @@ static size_t xlsx_fast_cell_attr(const unsigned char *w, size_t i, size_t end, 
  * calls the general scanner would make, so the rows and errors are the same.
  * Returns 1 if the cell was consumed, 0 to leave it to the general scanner. */
 static int xlsx_fast_cell(xlsx_reader *r) {
-    static const char names[3] = {'r', 's', 't'};
-    static const xmlChar *const lits[3] = {(const xmlChar *)"r", (const xmlChar *)"s",
-                                           (const xmlChar *)"t"};
+    static const xmlChar *const names[3] = {(const xmlChar *)"r", (const xmlChar *)"s",
+                                            (const xmlChar *)"t"};
     const unsigned char *w = (const unsigned char *)r->fwin.data;
     size_t end = r->fwin.len, i = r->fpos + 2, j; /* after "<c" */
     if (r->fwhere != 1 || r->fdepth + 3 > XLSX_FAST_MAX_DEPTH) return 0;
@@ -1902,9 +1901,9 @@ static int xlsx_fast_cell(xlsx_reader *r) {
     int nattrs = 0;
     for (int k = 0; k < 3; k++) {
         size_t v, v_end;
-        if (!(j = xlsx_fast_cell_attr(w, i, end, names[k], &v, &v_end))) continue;
+        if (!(j = xlsx_fast_cell_attr(w, i, end, (char)names[k][0], &v, &v_end))) continue;
         const xmlChar **a = attrs + 5 * nattrs++;
-        a[0] = lits[k];
+        a[0] = names[k];
         a[1] = a[2] = NULL;
         a[3] = w + v;
         a[4] = w + v_end;
