@@ -2,8 +2,8 @@
  * completed event, none on re-delivery, dead letters, confirmations, restart
  * (close + reopen), cluster change, and all-or-nothing batches. */
 #include "ack_consumer/state.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -513,10 +513,4 @@ static Suite *suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const unit_def unit_tests = {suite, NULL, NULL};

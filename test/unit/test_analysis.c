@@ -8,8 +8,8 @@
 #include "analysis/report.h"
 #include "analysis/stats.h"
 #include "analysis/timeparse.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -604,10 +604,4 @@ static Suite *analysis_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(analysis_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const unit_def unit_tests = {analysis_suite, NULL, NULL};

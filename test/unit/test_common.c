@@ -3,8 +3,8 @@
 #include "common/cli.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +95,7 @@ START_TEST(kafka_conf_layers) {
 }
 END_TEST
 
-int main(void) {
+static Suite *common_suite(void) {
     log_init("test_common", LOG_ERROR);
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
@@ -104,9 +104,7 @@ int main(void) {
     tcase_add_test(tc, log_levels);
     tcase_add_test(tc, kafka_conf_layers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+const unit_def unit_tests = {common_suite, NULL, NULL};

@@ -5,8 +5,8 @@
  * D specimen_type TEXT(64), E collected_at DATETIME, F volume_ml REAL (optional),
  * G consent_research BOOL, H notes TEXT (optional). */
 #include "producer/row.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,7 +289,7 @@ START_TEST(quoting) {
 }
 END_TEST
 
-int main(void) {
+static Suite *producer_row_suite(void) {
     Suite *s = suite_create("producer_row");
     TCase *tc = tcase_create("row");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -304,9 +304,7 @@ int main(void) {
     tcase_add_test(tc, empty_rows_and_stray_cells);
     tcase_add_test(tc, quoting);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+const unit_def unit_tests = {producer_row_suite, NULL, NULL};

@@ -3,8 +3,8 @@
 #include "producer/idset.h"
 #include "producer/pace.h"
 #include "producer/rowlist.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -226,7 +226,7 @@ START_TEST(pace_wait_keeps_the_rate) {
 }
 END_TEST
 
-int main(void) {
+static Suite *producer_util_suite(void) {
     Suite *s = suite_create("producer_util");
     TCase *tc = tcase_create("util");
     tcase_add_test(tc, idset_finds_duplicates);
@@ -236,9 +236,7 @@ int main(void) {
     tcase_add_test(tc, pace_constant_and_poisson);
     tcase_add_test(tc, pace_wait_keeps_the_rate);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+const unit_def unit_tests = {producer_util_suite, NULL, NULL};

@@ -1,8 +1,8 @@
 /* test_schema.c - the schema definition, its SQL, value checks and the JSON
  * codec (encode/decode round trips and every rejection reason). */
 #include "schema/schema.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -393,7 +393,7 @@ START_TEST(check_value_rules) {
 }
 END_TEST
 
-int main(void) {
+static Suite *schema_suite(void) {
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, records_are_consistent);
@@ -408,9 +408,7 @@ int main(void) {
     tcase_add_test(tc, json_fast_path_agrees);
     tcase_add_test(tc, check_value_rules);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+const unit_def unit_tests = {schema_suite, NULL, NULL};

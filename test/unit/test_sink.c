@@ -3,8 +3,8 @@
  * reasons, offsets per cluster id, and rollback of a failed batch. */
 #include "common/log.h"
 #include "db_consumer/sink.h"
+#include "test/unit/runner.h"
 
-#include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,10 +330,4 @@ static Suite *sink_suite(void) {
     return su;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(sink_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+const unit_def unit_tests = {sink_suite, NULL, NULL};

@@ -6,9 +6,9 @@
  * reads a 20,000 and a 200,000 row sheet in fresh processes and bounds the
  * difference of their peak RSS (VmHWM). */
 #include "common/xlsx.h"
+#include "test/unit/runner.h"
 #include "test/unit/xlsx_transcript.h"
 
-#include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -937,7 +937,7 @@ START_TEST(test_streaming_memory) {
 }
 END_TEST
 
-/* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- suite */
 
 /* Removes the (flat) temporary directory. */
 static void rm_tmpdir(void) {
@@ -949,7 +949,8 @@ static void rm_tmpdir(void) {
     rmdir(tmpdir);
 }
 
-int main(int argc, char **argv) {
+/* Child mode (--read-rss) or the temporary directory the tests write into. */
+static int xlsx_before(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--read-rss") == 0) return read_rss_main(argv[2]);
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(tmpdir, sizeof tmpdir, "%s/test_xlsx.XXXXXX", base);
@@ -957,6 +958,10 @@ int main(int argc, char **argv) {
         perror("mkdtemp");
         return 1;
     }
+    return -1;
+}
+
+static Suite *xlsx_suite(void) {
     Suite *s = suite_create("xlsx");
     TCase *tc = tcase_create("reader");
     tcase_add_test(tc, test_types_shared_strings);
@@ -980,10 +985,7 @@ int main(int argc, char **argv) {
     tcase_set_timeout(big, 120);
     tcase_add_test(big, test_streaming_memory);
     suite_add_tcase(s, big);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    rm_tmpdir();
-    return failed ? 1 : 0;
+    return s;
 }
+
+const unit_def unit_tests = {xlsx_suite, xlsx_before, rm_tmpdir};
