@@ -6,7 +6,7 @@
  * caller prefixes file, sheet and row. */
 #ifndef GK_PRODUCER_ROW_H
 #define GK_PRODUCER_ROW_H
-#include "common/xlsx.h"
+#include "xlsx/xlsx.h"
 #include "schema/schema.h"
 
 #include <stddef.h>

@@ -1,11 +1,11 @@
-/* fuzz_xlsx.c - libFuzzer target for the xlsx reader (common/xlsx.c).
+/* fuzz_xlsx.c - libFuzzer target for the xlsx reader (xlsx/).
  *
  * Each input is taken as a whole .xlsx file: it is written to an in-memory
  * file (memfd) and read to the end with xlsx_open/xlsx_next_row, converting
  * dates and naming columns on the way, as the producer does. Crashes, leaks,
  * sanitizer reports and hangs are findings; error returns are expected. */
 #define _GNU_SOURCE /* memfd_create */
-#include "common/xlsx.h"
+#include "xlsx/xlsx.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* fuzz_xlsx_sheet.c - differential libFuzzer target for the xlsx reader's
- * fast path (common/xlsx.c) against libxml2.
+ * fast path (xlsx/fast.c) against libxml2.
  *
  * Each input is the XML of a worksheet part. It is stored in a small workbook
  * (with styles and shared strings) and read twice: with the default parser
  * (the fast path, handing over to libxml2 when it must) and with
  * GK_XLSX_PARSER=libxml2. Any difference in the rows, cells or error text
  * handed out is a finding (abort), as are crashes and sanitizer reports. */
-#include "common/xlsx.h"
+#include "xlsx/xlsx.h"
 #include "test/unit/xlsx_transcript.h"
 
 #include <stdint.h>

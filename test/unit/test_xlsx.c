@@ -1,11 +1,11 @@
-/* test_xlsx.c - unit tests of the streaming xlsx reader (common/xlsx.c).
+/* test_xlsx.c - unit tests of the streaming xlsx reader (xlsx/).
  *
  * Workbooks are written at test time into a temporary directory: real ones
  * with libxlsxwriter (normal mode -> shared strings, constant_memory mode ->
  * inline strings) and hand-made or broken ones with libzip. A streaming check
  * reads a 20,000 and a 200,000 row sheet in fresh processes and bounds the
  * difference of their peak RSS (VmHWM). */
-#include "common/xlsx.h"
+#include "xlsx/xlsx.h"
 #include "test/unit/runner.h"
 #include "test/unit/xlsx_transcript.h"
 

@@ -2,7 +2,7 @@
  * (see xlsx_transcript.h). */
 #include "test/unit/xlsx_transcript.h"
 
-#include "common/xlsx.h"
+#include "xlsx/xlsx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
