@@ -43,6 +43,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "schema/schema.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -441,7 +442,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
     if (o->idle_exit < 0) return ackc_usage("--idle-exit: must not be negative", NULL);
     if (!*o->cache || !*o->group || !*o->ack_topic)
         return ackc_usage("--cache, --group and --ack-topic must not be empty", NULL);
-    if (kafka_topic_index(o->ack_topic) >= 0)
+    if (schema_topic_index(o->ack_topic) >= 0)
         return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
     return 0;
 }
@@ -489,7 +490,8 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
     }
     if ((rc = ackc_startup_reconcile(c)) != 0 || !signals_run) return rc;
 
-    static const char *const topics[] = {"topic1", "topic2", "topic3"};
+    const char *topics[SCHEMA_N_RECORDS];
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
     /* A restarted consumer gets its partitions only once the group has
      * dropped the dead member: the broker waits out its session timeout
      * (the embedded broker even after a clean leave). 6 s is the smallest
@@ -503,7 +505,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
     consume_config cfg = {
         .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
         .kafka_defaults = consumer_defaults,
-        .group_id = o->group, .topics = topics, .ntopics = 3, .max_batch = o->batch,
+        .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
         .idle_exit_s = o->idle_exit, .what = "messages",
     };
     consume_handlers h = {.stored_offset = ackc_stored_offset,
@@ -525,7 +527,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
 int main(int argc, char **argv) {
     ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                       .cache = "ack-cache", .group = "genetika-ack",
-                      .ack_topic = KAFKA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
+                      .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
                       .map_size = 1024, .batch = 10000, .idle_exit = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);

@@ -6,6 +6,7 @@
 #include "common/progress.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "schema/message.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -116,8 +117,9 @@ static int rec_ranges(rec_scan *sc, ack_state *st) {
 
 /* Notes one ack message: a pending id found becomes a confirmation. */
 static int rec_match(rec_scan *sc, const rd_kafka_message_t *m) {
-    uint64_t id;
-    if (ack_parse_event_id(m->key, m->key ? m->key_len : 0, &id) != 0) return 0;
+    int64_t key_id;
+    if (schema_event_key_parse(m->key, m->key ? m->key_len : 0, &key_id) != 0) return 0;
+    uint64_t id = (uint64_t)key_id;
     size_t lo = 0, hi = sc->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -6,7 +6,7 @@
 #include "common/numtext.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
-#include "schema/schema.h"
+#include "schema/message.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -246,8 +246,8 @@ static char *sender_payload(const ack_ready *r, int64_t acked_us, size_t *len) {
  * if it could not be queued (the ack is then unsure). */
 static int sender_produce(ack_sender *s, const ack_ready *r) {
     int64_t acked_us = time_now_us();
-    char key[NUMTEXT_I64_MAX], hdr[NUMTEXT_I64_MAX];
-    size_t klen = numtext_i64(key, (int64_t)r->event_id);
+    char key[SCHEMA_EVENT_KEY_MAX], hdr[NUMTEXT_I64_MAX];
+    size_t klen = schema_event_key(key, (int64_t)r->event_id);
     size_t hlen = numtext_i64(hdr, acked_us);
     size_t len = 0;
     char *value = sender_payload(r, acked_us, &len);

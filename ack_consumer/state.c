@@ -8,7 +8,7 @@
 #include "ack_consumer/state.h"
 
 #include "common/log.h"
-#include "schema/schema.h"
+#include "schema/message.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +41,6 @@ struct ack_state {
     int lock_fd;
     size_t map_bytes;
     bool keep_state;
-    schema_value *values; /* decode buffer, as many as the widest record */
 };
 
 /* Next-offset bookkeeping of one batch: one entry per partition present. */
@@ -84,21 +83,6 @@ static uint64_t st_id_key(const unsigned char in[8]) {
     uint64_t id = 0;
     for (int i = 0; i < 8; i++) id = (id << 8) | in[i];
     return id;
-}
-
-int ack_parse_event_id(const void *key, size_t len, uint64_t *id) {
-    const char *p = key;
-    /* Canonical decimal only (no sign, no leading zero), as db_consumer
-     * requires: both consumers must accept exactly the same messages. */
-    if (!p || len == 0 || len > 19 || p[0] == '0') return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9') return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    if (v == 0 || v > (uint64_t)INT64_MAX) return -1;
-    *id = v;
-    return 0;
 }
 
 int ack_ready_list_push(ack_ready_list *l, uint64_t event_id, const ack_event *ev) {
@@ -190,12 +174,6 @@ int ack_state_open(const ack_state_options *o, ack_state **out, char *err, size_
     s->lock_fd = -1;
     s->map_bytes = o->map_bytes;
     s->keep_state = o->keep_state_on_new_cluster;
-    size_t maxcols = 0;
-    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
-        if (schema_records[i].ncolumns > maxcols) maxcols = schema_records[i].ncolumns;
-    s->values = calloc(maxcols, sizeof *s->values);
-    if (!s->values) goto oom;
-
     if (!o->read_only && st_mkdirs(o->dir) != 0) {
         snprintf(err, errlen, "cannot create cache directory %s: %s", o->dir, strerror(errno));
         goto fail;
@@ -225,8 +203,6 @@ int ack_state_open(const ack_state_options *o, ack_state **out, char *err, size_
     if (st_open_dbis(s, o->read_only, err, errlen) != 0) goto fail;
     *out = s;
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     ack_state_close(s);
     return -1;
@@ -241,7 +217,6 @@ void ack_state_close(ack_state *s) {
         mdb_env_close(s->env);
     }
     if (s->lock_fd >= 0) close(s->lock_fd);
-    free(s->values);
     free(s);
 }
 
@@ -414,53 +389,6 @@ static int st_dead_letter(ack_state *s, MDB_txn *txn, const ack_msg *m, const ch
     return 0;
 }
 
-/* Copies at most len-1 bytes of a key for a log line, '?' for bytes that
- * are not printable ASCII, "..." when cut. */
-static void st_printable(const void *key, size_t klen, char *out, size_t len) {
-    const unsigned char *p = key;
-    size_t n = 0;
-    for (size_t i = 0; i < klen && n + 4 < len; i++)
-        out[n++] = (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'') ? (char)p[i] : '?';
-    if (n < klen) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
-/* Checks one message the way db_consumer does: known topic, value accepted
- * by the topic's schema, key = event_id in decimal. Returns the topic index
- * and sets *id, or -1 with the dead-letter reason in reason. */
-static int st_map(ack_state *s, const ack_msg *m, uint64_t *id, char *reason, size_t len) {
-    const schema_record *rec = schema_by_topic(m->topic);
-    if (!rec) {
-        snprintf(reason, len, "unknown topic '%.64s'", m->topic);
-        return -1;
-    }
-    json_t *root = NULL;
-    if (schema_decode_json(rec, m->value, m->value ? m->value_len : 0, s->values, &root, reason,
-                           len) != 0)
-        return -1;
-    int64_t event_id = s->values[0].i;
-    json_decref(root);
-    if (!m->key || m->key_len == 0) {
-        snprintf(reason, len, "message has no key (the event id)");
-        return -1;
-    }
-    if (ack_parse_event_id(m->key, m->key_len, id) != 0) {
-        char shown[28];
-        st_printable(m->key, m->key_len, shown, sizeof shown);
-        snprintf(reason, len, "key '%s' is not a decimal event id", shown);
-        return -1;
-    }
-    if ((uint64_t)event_id != *id) {
-        snprintf(reason, len, "event_id %" PRId64 " does not match the key %" PRIu64, event_id,
-                 *id);
-        return -1;
-    }
-    return (int)(rec - schema_records);
-}
-
 /* Applies one valid message to its event; a completed OPEN event becomes
  * PENDING and is handed to ready. */
 static int st_seen(ack_state *s, MDB_txn *txn, const ack_msg *m, int topic, uint64_t id,
@@ -519,13 +447,14 @@ static int st_apply_msgs(ack_state *s, MDB_txn *txn, const ack_batch *b, ack_rea
     int rc = 0;
     for (size_t i = 0; i < b->nmsgs && rc == 0; i++) {
         const ack_msg *m = &b->msgs[i];
-        char reason[512];
-        uint64_t id = 0;
-        int topic = st_map(s, m, &id, reason, sizeof reason);
-        if (topic < 0)
-            rc = st_dead_letter(s, txn, m, reason, res, err, errlen);
-        else
-            rc = st_seen(s, txn, m, topic, id, ready, res, err, errlen);
+        schema_message sm;
+        if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0) {
+            rc = st_dead_letter(s, txn, m, sm.reason, res, err, errlen);
+        } else {
+            schema_message_done(&sm); /* only the record type and the event id are used */
+            rc = st_seen(s, txn, m, (int)(sm.rec - schema_records), (uint64_t)sm.event_id, ready,
+                         res, err, errlen);
+        }
         if (rc == 0 && st_parts_note(&parts, m) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;

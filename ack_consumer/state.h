@@ -133,8 +133,8 @@ int ack_state_use_cluster(ack_state *s, const char *cluster_id, bool *cleared, c
 
 /* Applies one batch in ONE write transaction: cluster check (as
  * ack_state_use_cluster), confirmations, scan_from values, then every message:
- * a valid one (JSON object accepted by schema_decode_json for its topic, with
- * "event_id" equal to the decimal key) sets its topic's seen bit; an event
+ * a valid one (accepted by schema_message_map, the rule db_consumer applies
+ * too) sets its topic's seen bit; an event
  * whose mask becomes complete while OPEN becomes PENDING, enters "pending" and
  * is appended to ready. Messages for PENDING or ACKED events change nothing.
  * An unusable message is logged and stored as a dead letter (once per
@@ -179,10 +179,5 @@ int ack_ready_list_push(ack_ready_list *l, uint64_t event_id, const ack_event *e
 
 /* Frees the list's items and empties it. */
 void ack_ready_list_free(ack_ready_list *l);
-
-/* Parses a Kafka key holding an event id in canonical decimal (1..2^63-1,
- * digits only, no leading zero), as the producer writes it.
- * Returns 0 and sets *id, or -1. */
-int ack_parse_event_id(const void *key, size_t len, uint64_t *id);
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "schema/schema.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -255,8 +256,10 @@ static int ack_delay_time_opt(const char *name, const char *text, int64_t *ms) {
 }
 
 int main(int argc, char **argv) {
+    char default_topics[256];
+    schema_topic_list(default_topics, sizeof default_topics);
     ack_delay_opts o = {.csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
-                        .topics = "topic1,topic2,topic3", .ack_topic = KAFKA_ACK_TOPIC,
+                        .topics = default_topics, .ack_topic = SCHEMA_ACK_TOPIC,
                         .timeout = 60, .grace = 60, .level = "info"};
     log_init("ack_delay", LOG_INFO);
     int prc = ack_delay_options(&o, argc, argv);

@@ -2,6 +2,7 @@
 #include "analysis/join.h"
 
 #include "analysis/idindex.h"
+#include "schema/schema.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,7 +15,6 @@ const char *const join_violation_names[JOIN_V_COUNT] = {
     "missing_ack", "duplicate_ack", "ack_before_topic", "ack_unknown_event",
     "ack_incomplete_event"};
 
-static const char *const join_default_names[JOIN_SLOTS] = {"topic1", "topic2", "topic3", "ack"};
 
 struct join {
     join_event *ev; /* dense, in order of first appearance until join_finish sorts it */
@@ -233,10 +233,20 @@ static void join_missing_names(const join_event *e, const char *const *names, ch
     }
 }
 
+void join_default_names(const char *names[JOIN_SLOTS]) {
+    _Static_assert(JOIN_ACK == SCHEMA_N_RECORDS, "one slot per data topic, then the ack topic");
+    for (int s = 0; s < JOIN_ACK; s++) names[s] = schema_records[s].topic;
+    names[JOIN_ACK] = SCHEMA_ACK_TOPIC;
+}
+
 void join_violation_text(const join_violation *v, const char *const *names, char *buf,
                          size_t len) {
     const join_event *e = v->event;
-    if (!names) names = join_default_names;
+    const char *defaults[JOIN_SLOTS];
+    if (!names) {
+        join_default_names(defaults);
+        names = defaults;
+    }
     char missing[256];
     int slot = 0;
     int64_t latest = join_event_latest(e, &slot), d = 0;

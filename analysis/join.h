@@ -125,9 +125,13 @@ void join_check(const join *j, join_summary *out,
 /* The summary's overall time source: "us", "ms", "mixed", or "none" without delays. */
 const char *join_summary_source(const join_summary *s);
 
+/* Fills names[0..3] with the slots' default topic names: the schema's data
+ * topics and its ack topic. */
+void join_default_names(const char *names[JOIN_SLOTS]);
+
 /* Writes a one-line description of a violation ("event 17: 2 acks, expected
  * exactly one") into buf. names[0..3] are the topic names for the slots; NULL
- * means topic1, topic2, topic3, ack. */
+ * means join_default_names. */
 void join_violation_text(const join_violation *v, const char *const *names, char *buf,
                          size_t len);
 

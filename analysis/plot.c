@@ -18,8 +18,6 @@
 
 extern char **environ;
 
-static const char *const plot_default_names[JOIN_SLOTS] = {"topic1", "topic2", "topic3", "ack"};
-
 /* The earliest time of any message: the zero of both time axes. */
 static int64_t plot_origin(const join_event *ev, size_t n) {
     int64_t t0 = JOIN_NO_TIME;
@@ -231,7 +229,11 @@ static int plot_check_file(const char *dir, const char *name, char *err, size_t 
 
 int plot_write(const char *dir, const join_event *ev, size_t n, const char *const *names,
                const char *gnuplot, char *err, size_t errlen) {
-    if (!names) names = plot_default_names;
+    const char *defaults[JOIN_SLOTS];
+    if (!names) {
+        join_default_names(defaults);
+        names = defaults;
+    }
     if (!gnuplot) gnuplot = "gnuplot";
     /* gnuplot strings in single quotes have no escapes. */
     if (strpbrk(dir, "'\n")) {

@@ -24,7 +24,7 @@
 
 /* Writes dir/timestamps.png and dir/delay.png (creating dir if needed) for the
  * events ev[0..n) in event id order. names[0..3] label the series (NULL:
- * topic1, topic2, topic3, ack). gnuplot is the program to run (NULL:
+ * join_default_names). gnuplot is the program to run (NULL:
  * "gnuplot" from PATH). Returns 0, or -1 with a one-line reason in err
  * (gnuplot missing, gnuplot failed, a PNG not written...). */
 int plot_write(const char *dir, const join_event *ev, size_t n, const char *const *names,

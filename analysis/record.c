@@ -1,24 +1,12 @@
 /* record.c - Kafka message fields to join_record (see record.h). */
 #include "analysis/record.h"
 
+#include "schema/message.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-int record_parse_id(const char *text, size_t len, int64_t *id) {
-    if (!text || len == 0 || len > 19) return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9') return -1;
-        int digit = text[i] - '0';
-        if (v > (INT64_MAX - digit) / 10) return -1;
-        v = v * 10 + digit;
-    }
-    if (v <= 0) return -1;
-    *id = v;
-    return 0;
-}
 
 /* Checks the JSON value against the key's event id and, for an ack, reads
  * acked_us into *acked_us (-1 if absent). Returns 0 or -1 with err set. */
@@ -60,16 +48,10 @@ int record_decode(int slot, const void *key, size_t keylen, const void *value, s
                   int64_t ts_ms, int64_t hdr_us, int32_t partition, int64_t offset,
                   join_record *out, char *err, size_t errlen) {
     int64_t id, acked_us;
-    if (record_parse_id(key, keylen, &id) != 0) {
-        char shown[32];
-        size_t n = key && keylen < sizeof shown ? keylen : 0;
-        for (size_t i = 0; i < n; i++) {
-            char c = ((const char *)key)[i];
-            shown[i] = c >= 0x20 && c < 0x7f ? c : '?'; /* keep the log line one clean line */
-        }
-        shown[n] = '\0';
-        snprintf(err, errlen, "key '%s%s' is not a positive decimal event id", shown,
-                 key && keylen >= sizeof shown ? "..." : "");
+    if (schema_event_key_parse(key, keylen, &id) != 0) {
+        char shown[48];
+        schema_key_text(key, key ? keylen : 0, shown, sizeof shown); /* one clean log line */
+        snprintf(err, errlen, "key '%s' is not a positive decimal event id", shown);
         return -1;
     }
     if (record_check_value(slot, value, vallen, id, &acked_us, err, errlen) != 0) return -1;

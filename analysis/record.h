@@ -1,7 +1,7 @@
 /* record.h - turns one Kafka message of topic1..3 or ack into a join_record.
  *
  * Pure (no librdkafka types), so it can be tested on hand-made bytes:
- *   - key: the event id as decimal text, > 0;
+ *   - key: the event id as the producer writes it (schema_event_key_parse);
  *   - value: a JSON object whose "event_id" equals the key; for the ack topic
  *     also "acked_us", used when the gk-produced-us header is missing;
  *   - time: the gk-produced-us header (microseconds) when present, and the
@@ -12,10 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Parses a positive decimal event id of len bytes (no sign, no spaces).
- * Returns 0 and sets *id, or -1. */
-int record_parse_id(const char *text, size_t len, int64_t *id);
 
 /* Fills *out for a message of the given slot (0..2 data topic, JOIN_ACK).
  * hdr_us is the gk-produced-us header or -1, ts_ms the Kafka timestamp or -1.

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "schema/schema.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -83,10 +84,10 @@ static rd_kafka_t *broker_host_new(void) {
 
 /* Creates the four topics with n partitions each. Returns 0 or -1. */
 static int broker_create_topics(rd_kafka_mock_cluster_t *mc, int partitions) {
-    const char *topics[KAFKA_N_TOPICS + 1];
-    for (int i = 0; i < KAFKA_N_TOPICS; i++) topics[i] = kafka_data_topics[i];
-    topics[KAFKA_N_TOPICS] = KAFKA_ACK_TOPIC;
-    for (int i = 0; i <= KAFKA_N_TOPICS; i++) {
+    const char *topics[SCHEMA_N_RECORDS + 1];
+    for (int i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
+    topics[SCHEMA_N_RECORDS] = SCHEMA_ACK_TOPIC;
+    for (int i = 0; i <= SCHEMA_N_RECORDS; i++) {
         rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
         if (e) {
             log_error("cannot create topic %s: %s", topics[i], rd_kafka_err2str(e));

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const kafka_data_topics[KAFKA_N_TOPICS] = {"topic1", "topic2", "topic3"};
-
 /* librdkafka's syslog-style levels mapped onto ours. */
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
@@ -90,12 +88,6 @@ int64_t kafka_msg_timestamp_ms(const rd_kafka_message_t *m) {
     rd_kafka_timestamp_type_t tt;
     int64_t ts = rd_kafka_message_timestamp(m, &tt);
     return tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-}
-
-int kafka_topic_index(const char *topic) {
-    for (int i = 0; i < KAFKA_N_TOPICS; i++)
-        if (strcmp(topic, kafka_data_topics[i]) == 0) return i;
-    return -1;
 }
 
 msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us) {

@@ -20,11 +20,6 @@
 /* The default bootstrap when neither --bootstrap nor KAFKA_BOOTSTRAP is set. */
 #define KAFKA_DEFAULT_BOOTSTRAP "localhost:9092"
 
-/* The three data topics and the ack topic. */
-#define KAFKA_N_TOPICS 3
-extern const char *const kafka_data_topics[KAFKA_N_TOPICS];
-#define KAFKA_ACK_TOPIC "ack"
-
 /* One default: applied before the user's overrides. */
 typedef struct {
     const char *key;
@@ -50,8 +45,5 @@ int64_t kafka_msg_timestamp_ms(const rd_kafka_message_t *m);
  * The gk-produced-us header is parsed only if with_produced_us (it costs an
  * allocation per message in librdkafka); otherwise produced_us is -1. */
 msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us);
-
-/* Index (0..2) of a data topic name, or -1. */
-int kafka_topic_index(const char *topic);
 
 #endif

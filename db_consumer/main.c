@@ -150,9 +150,11 @@ static void dbc_summary(const dbc_ctx *c, const consume_stats *cs, double secs) 
 }
 
 int main(int argc, char **argv) {
+    char default_topics[256];
+    schema_topic_list(default_topics, sizeof default_topics);
     dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                      .db = "genetika.db", .group = "genetika-db",
-                     .topics = "topic1,topic2,topic3", .sync = "full",
+                     .topics = default_topics, .sync = "full",
                      .batch = 10000, .batch_wait = 50, .idle_exit = 0};
     sink_sync sync = SINK_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);

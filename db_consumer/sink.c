@@ -6,6 +6,7 @@
 #include "db_consumer/sink.h"
 
 #include "common/log.h"
+#include "schema/message.h"
 
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_MAX_COLUMNS 64
 #define SINK_BUSY_TIMEOUT_MS 10000
 
 static const char sink_tables_sql[] =
@@ -114,11 +114,6 @@ static int sink_create_tables(sink *s, char *err, size_t errlen) {
 
 static int sink_prepare_all(sink *s, char *err, size_t errlen) {
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) {
-        if (schema_records[i].ncolumns > SINK_MAX_COLUMNS) {
-            snprintf(err, errlen, "record %s has more than %d columns", schema_records[i].name,
-                     SINK_MAX_COLUMNS);
-            return -1;
-        }
         char *sql = schema_upsert_sql(&schema_records[i]);
         int rc = sink_prepare(s, sql, &s->upsert[i], err, errlen);
         free(sql);
@@ -170,56 +165,6 @@ void sink_close(sink *s) {
         log_error("%s: close: %s", s->path, sqlite3_errmsg(s->db));
     free(s->path);
     free(s);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Mapping a message to a row                                                */
-/* ------------------------------------------------------------------------ */
-
-/* Writes up to 40 bytes of a key for a reason text, '?' for anything unprintable. */
-static void sink_key_text(const sink_msg *m, char *buf, size_t len) {
-    size_t n = m->key_len < 40 ? m->key_len : 40, j = 0;
-    const unsigned char *k = m->key;
-    for (size_t i = 0; i < n && j + 1 < len; i++)
-        buf[j++] = k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\'' ? (char)k[i] : '?';
-    buf[j] = '\0';
-    if (m->key_len > n && j + 4 < len) strcpy(buf + j, "...");
-}
-
-/* The key must be the event id in canonical decimal: the producer partitions
- * by it, so a mismatch means the message is not what it claims to be. */
-static int sink_check_key(const sink_msg *m, int64_t event_id, char *err, size_t errlen) {
-    char want[24];
-    int n = snprintf(want, sizeof want, "%" PRId64, event_id);
-    if (!m->key) {
-        snprintf(err, errlen, "message has no key (expected event_id %s)", want);
-        return -1;
-    }
-    if (m->key_len != (size_t)n || memcmp(m->key, want, (size_t)n) != 0) {
-        char got[48];
-        sink_key_text(m, got, sizeof got);
-        snprintf(err, errlen, "key '%s' does not match event_id %s", got, want);
-        return -1;
-    }
-    return 0;
-}
-
-const schema_record *sink_map(const sink_msg *m, schema_value *values, json_t **root, char *err,
-                              size_t errlen) {
-    *root = NULL;
-    const schema_record *rec = schema_by_topic(m->topic);
-    if (!rec) {
-        snprintf(err, errlen, "no record type for topic '%.64s'", m->topic);
-        return NULL;
-    }
-    if (schema_decode_json(rec, m->value, m->value_len, values, root, err, errlen) != 0)
-        return NULL;
-    if (sink_check_key(m, values[0].i, err, errlen) != 0) {
-        json_decref(*root);
-        *root = NULL;
-        return NULL;
-    }
-    return rec;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -300,15 +245,14 @@ static int sink_upsert(sink *s, const sink_msg *m, const schema_record *rec,
     return sink_fail(s, "upsert");
 }
 
-/* Maps and writes one message (a row or a dead letter). Returns 0 or -1. */
+/* Maps (schema/message.h) and writes one message: a row or a dead letter.
+ * Returns 0 or -1. */
 static int sink_write_one(sink *s, const sink_msg *m, sink_stats *add) {
-    schema_value values[SINK_MAX_COLUMNS];
-    json_t *root = NULL;
-    char reason[512];
-    const schema_record *rec = sink_map(m, values, &root, reason, sizeof reason);
-    if (!rec) return sink_dead_letter(s, m, reason, add);
-    int rc = sink_upsert(s, m, rec, values, add);
-    json_decref(root); /* after the step: text values borrow from it or from the message */
+    schema_message sm;
+    if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0)
+        return sink_dead_letter(s, m, sm.reason, add);
+    int rc = sink_upsert(s, m, sm.rec, sm.values, add);
+    schema_message_done(&sm); /* after the step: text values may borrow from it */
     return rc;
 }
 

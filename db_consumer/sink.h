@@ -52,13 +52,6 @@ int sink_write_batch(sink *s, const char *cluster_id, const sink_msg *msgs, size
  * stored for another cluster id, or the lookup failed (logged). */
 int64_t sink_stored_offset(sink *s, const char *cluster_id, const char *topic, int32_t partition);
 
-/* Maps one message to its row values: the topic's record, then the JSON
- * value (schema_decode_json), then the key, which must be the event id in
- * decimal. Returns the record with values filled and *root to json_decref()
- * afterwards, or NULL with the dead-letter reason in err. */
-const schema_record *sink_map(const sink_msg *m, schema_value *values, json_t **root, char *err,
-                              size_t errlen);
-
 /* Finalizes the statements and closes the database. NULL is allowed. */
 void sink_close(sink *s);
 

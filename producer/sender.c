@@ -6,6 +6,7 @@
 #include "common/numtext.h"
 #include "common/progress.h"
 #include "common/timeutil.h"
+#include "schema/message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +158,8 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
 
 int sender_send(sender *s, producer_file *f, uint32_t row, int64_t id, const char *value,
                 size_t len, const atomic_int *stop, char *err, size_t errlen) {
-    char key[NUMTEXT_I64_MAX], produced[NUMTEXT_I64_MAX], source[512];
-    size_t klen = numtext_i64(key, id);
+    char key[SCHEMA_EVENT_KEY_MAX], produced[NUMTEXT_I64_MAX], source[512];
+    size_t klen = schema_event_key(key, id);
     size_t blen = strlen(f->base); /* "base:row", base cut to leave room for ":row" */
     if (blen > sizeof source - 1 - NUMTEXT_I64_MAX) blen = sizeof source - 1 - NUMTEXT_I64_MAX;
     memcpy(source, f->base, blen);

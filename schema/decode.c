@@ -10,7 +10,7 @@
  * answer and the error message. The fast path never accepts what jansson
  * refuses and yields the same values: fuzz_decode checks the two against each
  * other. */
-#include "schema/schema.h"
+#include "schema/decode.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -267,7 +267,8 @@ static bool fast_decode(const schema_record *rec, const char *buf, size_t len,
     fast_in in = {buf, buf + len};
     uint64_t seen = 0;
     size_t next = 0; /* where the next key is looked for first */
-    if (rec->ncolumns > 64) return false;
+    _Static_assert(SCHEMA_MAX_COLUMNS <= 64, "the seen mask has 64 bits");
+    if (rec->ncolumns > SCHEMA_MAX_COLUMNS) return false;
     for (size_t i = 0; i < rec->ncolumns; i++) values[i] = (schema_value){.is_null = true};
     if (!fast_char(&in, '{')) return false;
     fast_ws(&in);

@@ -1,5 +1,5 @@
 /* schema.c - THE definition of the three record types, their topics and
- * tables, plus the SQL derived from it.
+ * tables, plus the SQL derived from it. No other file names a topic.
  *
  * To add a column, add one line to the record's column array below: the
  * producer, the sample data generator, db_consumer's tables and upserts and
@@ -52,6 +52,10 @@ static const schema_column variant_call_cols[] = {
     {"called_at", SCHEMA_DATETIME, true, 0},
 };
 
+#define FITS(a) (sizeof(a) / sizeof((a)[0]) <= SCHEMA_MAX_COLUMNS)
+_Static_assert(FITS(sample_intake_cols) && FITS(sequencing_qc_cols) && FITS(variant_call_cols),
+               "a record has at most SCHEMA_MAX_COLUMNS columns (decoders size buffers by it)");
+
 const schema_record schema_records[SCHEMA_N_RECORDS] = {
     {"sample_intake", "topic1", "data1", "sim_file1.xlsx", COLS(sample_intake_cols)},
     {"sequencing_qc", "topic2", "data2", "sim_file2.xlsx", COLS(sequencing_qc_cols)},
@@ -62,6 +66,22 @@ const schema_record *schema_by_topic(const char *topic) {
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
         if (strcmp(schema_records[i].topic, topic) == 0) return &schema_records[i];
     return NULL;
+}
+
+int schema_topic_index(const char *topic) {
+    const schema_record *rec = schema_by_topic(topic);
+    return rec ? (int)(rec - schema_records) : -1;
+}
+
+void schema_topic_list(char *out, size_t len) {
+    size_t used = 0;
+    if (len == 0) return;
+    out[0] = '\0';
+    for (size_t i = 0; i < SCHEMA_N_RECORDS && used < len; i++) {
+        int n = snprintf(out + used, len - used, "%s%s", i ? "," : "", schema_records[i].topic);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
 }
 
 const schema_record *schema_by_table(const char *table) {

@@ -1,12 +1,14 @@
-/* schema.h - the one definition of the pipeline's record types and tables.
+/* schema.h - the one definition of the pipeline's record types, topics and
+ * tables.
  *
  * Each record type names its topic, its SQLite table and its columns with
  * their types and whether they are required. The producer validates xlsx rows
  * with it, db_consumer creates tables and binds fields with it, ack_consumer
- * and the tests use it. Adding a column means editing schema.c only. */
+ * and the tests use it. Adding a column means editing schema.c only. What a
+ * consumed message means is decided by message.h; the strict JSON decoder is
+ * in decode.h (the only header that needs jansson). */
 #ifndef GK_SCHEMA_H
 #define GK_SCHEMA_H
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +40,12 @@ typedef struct {
 #define SCHEMA_EVENT_ID "event_id"
 #define SCHEMA_TEXT_MAX 4096            /* default max bytes of a text field */
 #define SCHEMA_MAX_MESSAGE_BYTES 65536  /* larger Kafka values are refused */
+#define SCHEMA_MAX_COLUMNS 64           /* most columns of a record type */
 #define SCHEMA_N_RECORDS 3
+
+/* The topic of the acks (ack_consumer writes it, ack_delay reads it). The
+ * data topics are the records' own (schema_records[i].topic). */
+#define SCHEMA_ACK_TOPIC "ack"
 
 /* One typed value of a row. */
 typedef struct {
@@ -54,6 +61,11 @@ extern const schema_record schema_records[SCHEMA_N_RECORDS];
 
 /* Lookups; each returns NULL if nothing matches. */
 const schema_record *schema_by_topic(const char *topic);
+/* Index (0..SCHEMA_N_RECORDS-1) of a data topic in schema_records, or -1. */
+int schema_topic_index(const char *topic);
+/* Writes the data topics as one comma-separated list ("topic1,topic2,...")
+ * into out (len bytes, NUL-terminated, cut if too small). */
+void schema_topic_list(char *out, size_t len);
 const schema_record *schema_by_table(const char *table);
 const schema_record *schema_by_file(const char *path); /* matches the basename */
 const schema_record *schema_by_name(const char *name); /* "sample_intake" */
@@ -85,20 +97,6 @@ char *schema_encode_json(const schema_record *rec, const schema_value *values, s
  * value cannot be encoded. */
 int schema_encode_json_buf(const schema_record *rec, const schema_value *values, char *out,
                            size_t cap, size_t *len);
-
-/* Decodes a JSON object into values (ncolumns of them). Unknown fields,
- * duplicate keys, wrong types, missing required fields and invalid values are
- * errors. Text values borrow either from buf or from *root, which the caller
- * frees with json_decref() when done (it is NULL when the plain form was read
- * without jansson); they are not NUL-terminated: use len. Returns 0, or -1 with
- * a one-line reason in err and nothing to free. */
-int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
-                       schema_value *values, json_t **root, char *err, size_t errlen);
-
-/* The same decoding through jansson only: the reference schema_decode_json
- * falls back to, and what tests compare its fast path with. */
-int schema_decode_json_jansson(const schema_record *rec, const char *buf, size_t len,
-                               schema_value *values, json_t **root, char *err, size_t errlen);
 
 /* Checks that an ISO 8601 datetime has the accepted form
  * YYYY-MM-DD[THH:MM[:SS[.f{1,6}]]][Z|+HH:MM|-HH:MM] with valid ranges. */

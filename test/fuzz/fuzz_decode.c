@@ -10,7 +10,7 @@
  * - a decoded row must survive a round trip: encoding it (schema_encode_json)
  *   and decoding that again gives the same values, or the producer and the
  *   consumers could disagree about what a row means. */
-#include "schema/schema.h"
+#include "schema/decode.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -142,7 +142,7 @@ timeout 30 "$GK_BIN/ack_consumer" --cache "$CACHE" --dump-dead-letters >"$WORK/d
 it_expect "dead letters" "$(grep -c . "$WORK/dead.jsonl")" 2
 grep -q '"reason":"not valid JSON.*"key":"900001"' "$WORK/dead.jsonl" ||
   it_fail "dead letter for key 900001 missing: $(cat "$WORK/dead.jsonl")"
-grep -q 'does not match the key 900002' "$WORK/dead.jsonl" ||
+grep -q "key '900002' does not match event_id 900003" "$WORK/dead.jsonl" ||
   it_fail "dead letter for key 900002 missing: $(cat "$WORK/dead.jsonl")"
 it_log "ok: dead letters recorded once"
 

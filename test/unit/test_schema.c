@@ -1,5 +1,9 @@
-/* test_schema.c - the schema definition, its SQL, value checks and the JSON
- * codec (encode/decode round trips and every rejection reason). */
+/* test_schema.c - the schema definition, its SQL, value checks, the JSON
+ * codec (encode/decode round trips and every rejection reason), and the
+ * message rule both consumers apply (schema/message.h) with its event-id
+ * keys. */
+#include "schema/decode.h"
+#include "schema/message.h"
 #include "schema/schema.h"
 #include "test/unit/runner.h"
 
@@ -27,6 +31,12 @@ START_TEST(records_are_consistent) {
                 ck_assert_str_ne(r->columns[a].name, r->columns[b].name);
     }
     ck_assert_ptr_null(schema_by_topic("topic4"));
+    ck_assert_int_eq(schema_topic_index("topic2"), 1);
+    ck_assert_int_eq(schema_topic_index("ack"), -1);
+    ck_assert_int_eq(schema_topic_index(SCHEMA_ACK_TOPIC), -1);
+    char list[64];
+    schema_topic_list(list, sizeof list);
+    ck_assert_str_eq(list, "topic1,topic2,topic3");
     ck_assert_ptr_null(schema_by_file("other.xlsx"));
     ck_assert_int_eq(schema_column_index(&schema_records[0], "patient_id"), 2);
     ck_assert_int_eq(schema_column_index(&schema_records[0], "nope"), -1);
@@ -393,6 +403,90 @@ START_TEST(check_value_rules) {
 }
 END_TEST
 
+/* The event-id key: one printer, one parser (canonical decimal, 1..INT64_MAX). */
+START_TEST(event_id_keys) {
+    char key[SCHEMA_EVENT_KEY_MAX];
+    ck_assert_uint_eq(schema_event_key(key, 17), 2);
+    ck_assert(memcmp(key, "17", 2) == 0);
+    ck_assert_uint_eq(schema_event_key(key, INT64_MAX), 19);
+    ck_assert(memcmp(key, "9223372036854775807", 19) == 0);
+    int64_t id;
+    ck_assert_int_eq(schema_event_key_parse("17", 2, &id), 0);
+    ck_assert_int_eq(id, 17);
+    ck_assert_int_eq(schema_event_key_parse("9223372036854775807", 19, &id), 0);
+    ck_assert_int_eq(id, INT64_MAX);
+    ck_assert_int_eq(schema_event_key_parse("9223372036854775808", 19, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("0", 1, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("", 0, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse(NULL, 0, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("-1", 2, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("-5", 2, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("017", 3, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("+17", 3, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("1 ", 2, &id), -1);
+    ck_assert_int_eq(schema_event_key_parse("12x", 2, &id), 0); /* length-bounded */
+    ck_assert_int_eq(id, 12);
+    char text[48];
+    schema_key_text("a'b\x01", 4, text, sizeof text);
+    ck_assert_str_eq(text, "a?b?");
+    schema_key_text("0123456789012345678901234567890123456789XY", 42, text, sizeof text);
+    ck_assert_str_eq(text, "0123456789012345678901234567890123456789...");
+}
+END_TEST
+
+/* Maps topic1's message with key and value through the rule. */
+static int map1(schema_message *m, const char *topic, const char *key, const char *value) {
+    return schema_message_map(m, topic, key, key ? strlen(key) : 0, value,
+                              value ? strlen(value) : 0);
+}
+
+/* What both consumers accept, and the one reason each refusal gets. */
+START_TEST(message_rule) {
+    static const char v17[] = "{\"event_id\":17,\"sample_id\":\"S\",\"patient_id\":\"P\","
+                              "\"specimen_type\":\"b\",\"collected_at\":\"2024-01-01\","
+                              "\"consent_research\":true}";
+    schema_message m;
+    ck_assert_int_eq(map1(&m, "topic1", "17", v17), 0);
+    ck_assert_ptr_eq(m.rec, &schema_records[0]);
+    ck_assert_int_eq(m.event_id, 17);
+    ck_assert_int_eq(m.values[0].i, 17);
+    ck_assert_uint_eq(m.values[1].len, 1);
+    ck_assert(m.values[1].s[0] == 'S');
+    schema_message_done(&m);
+
+    ck_assert_int_eq(map1(&m, "topic9", "17", v17), -1);
+    ck_assert_ptr_null(m.rec);
+    ck_assert_str_eq(m.reason, "no record type for topic 'topic9'");
+    ck_assert_int_eq(map1(&m, "topic2", "17", v17), -1); /* topic1's row on topic2 */
+    ck_assert_ptr_nonnull(strstr(m.reason, "unknown field 'sample_id' for sequencing_qc"));
+    ck_assert_int_eq(map1(&m, "topic1", NULL, v17), -1);
+    ck_assert_str_eq(m.reason, "message has no key (expected event_id 17)");
+    ck_assert_int_eq(map1(&m, "topic1", "", v17), -1);
+    ck_assert_str_eq(m.reason, "message has no key (expected event_id 17)");
+    ck_assert_int_eq(map1(&m, "topic1", "18", v17), -1);
+    ck_assert_str_eq(m.reason, "key '18' does not match event_id 17");
+    ck_assert_int_eq(map1(&m, "topic1", "017", v17), -1);
+    ck_assert_str_eq(m.reason, "key '017' does not match event_id 17");
+    ck_assert_int_eq(map1(&m, "topic1", "seventeen", v17), -1);
+    ck_assert_str_eq(m.reason, "key 'seventeen' does not match event_id 17");
+    ck_assert_int_eq(map1(&m, "topic1", "17", NULL), -1);
+    ck_assert_str_eq(m.reason, "empty message value");
+    ck_assert_int_eq(map1(&m, "topic1", "17", "[17]"), -1);
+    ck_assert_str_eq(m.reason, "not a JSON object");
+    /* An escape sends the value through jansson: its tree is released by done. */
+    static const char esc[] = "{\"event_id\":17,\"sample_id\":\"S\\n\",\"patient_id\":\"P\","
+                              "\"specimen_type\":\"b\",\"collected_at\":\"2024-01-01\","
+                              "\"consent_research\":true}";
+    ck_assert_int_eq(map1(&m, "topic1", "17", esc), 0);
+    ck_assert_ptr_nonnull(m.decoded);
+    ck_assert_uint_eq(m.values[1].len, 2);
+    schema_message_done(&m);
+    ck_assert_ptr_null(m.decoded);
+    ck_assert_int_eq(map1(&m, "topic1", "18", esc), -1);
+    ck_assert_ptr_null(m.decoded); /* a refusal keeps nothing */
+}
+END_TEST
+
 static Suite *schema_suite(void) {
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("core");
@@ -407,6 +501,8 @@ static Suite *schema_suite(void) {
     tcase_add_test(tc, json_rejections);
     tcase_add_test(tc, json_fast_path_agrees);
     tcase_add_test(tc, check_value_rules);
+    tcase_add_test(tc, event_id_keys);
+    tcase_add_test(tc, message_rule);
     suite_add_tcase(s, tc);
     return s;
 }
