@@ -1,7 +1,7 @@
 /* main.c - ack_consumer: produces exactly one message to the ack topic for
  * every event id seen on all of topic1..3, across crashes and restarts.
  *
- * The Kafka loop is common/consume.c, the LMDB state state.c, the ack
+ * The Kafka loop is kafka/consume.c, the LMDB state state.c, the ack
  * producer sender.c and the start-up check of the ack topic reconcile.c.
  * This file holds the options and the protocol that ties them together:
  *
@@ -37,12 +37,12 @@
 #include "ack_consumer/sender.h"
 #include "ack_consumer/state.h"
 #include "common/cli.h"
-#include "common/consume.h"
 #include "common/exitcodes.h"
-#include "common/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/consume.h"
+#include "kafka/kafka.h"
 #include "schema/schema.h"
 
 #include <inttypes.h>
@@ -82,7 +82,6 @@ typedef struct {
     ack_state *state;
     ack_sender *sender;
     ack_reconcile_config rec;
-    ack_msg *msgs; /* conversion buffer: room for --batch messages */
     ack_ready_list ready;
     int64_t last_record_us;
     int64_t next_reconcile_us;
@@ -140,10 +139,11 @@ static void ackc_log_commits(ackc_ctx *c) {
              c->commit_us[c->ncommit * 99 / 100] / 1000.0, c->commit_us[c->ncommit - 1] / 1000.0);
 }
 
-/* One state transaction: the messages c->msgs[0..nmsgs), every confirmation
- * the sender holds plus found[], and scan_from (ends[] if given, else derived
- * when quiet). Then produces the acks it decided. Returns 0 or -1 (logged). */
-static int ackc_apply(ackc_ctx *c, const char *cluster_id, size_t nmsgs, const ack_confirm *found,
+/* One state transaction: the batch's messages and next offsets (batch may be
+ * NULL), every confirmation the sender holds plus found[], and scan_from
+ * (ends[] if given, else derived when quiet). Then produces the acks it
+ * decided. Returns 0 or -1 (logged). */
+static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm *found,
                       size_t nfound, const ack_part_offset *ends, size_t nends) {
     ackc_fault("delivered", ack_sender_delivered(c->sender));
     size_t nconf = 0;
@@ -160,7 +160,17 @@ static int ackc_apply(ackc_ctx *c, const char *cluster_id, size_t nmsgs, const a
     if (nfound) memcpy(all + nconf, found, nfound * sizeof *all);
     size_t nsf = 0;
     if (!ends && ackc_quiet(c)) nsf = ackc_scan_from(all, nconf + nfound, sf);
-    ack_batch b = {cluster_id, c->msgs, nmsgs, all, nconf + nfound, ends ? ends : sf,
+    size_t nmsgs = batch ? batch->nmsgs : 0;
+    /* An empty cluster id means "unknown": never clear the state for that. */
+    const char *cluster_id = batch && *batch->cluster_id ? batch->cluster_id : NULL;
+    ack_batch b = {cluster_id,
+                   batch ? batch->msgs : NULL,
+                   nmsgs,
+                   batch ? batch->next : NULL,
+                   batch ? batch->nnext : 0,
+                   all,
+                   nconf + nfound,
+                   ends ? ends : sf,
                    ends ? nends : nsf};
     ack_batch_result res;
     char err[1024];
@@ -204,7 +214,7 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
     if (rc < 0) return GK_EXIT_UNAVAILABLE;
     uint64_t *got = malloc((r.nfound + 1) * sizeof *got);
     ack_ready_list resend = {0};
-    if (!got || ackc_apply(c, NULL, 0, r.found, r.nfound, r.ends, r.nends) != 0) {
+    if (!got || ackc_apply(c, NULL, r.found, r.nfound, r.ends, r.nends) != 0) {
         free(got);
         ack_reconcile_result_free(&r);
         return got ? GK_EXIT_IOERR : GK_EXIT_SOFTWARE;
@@ -254,21 +264,23 @@ static int ackc_startup_reconcile(ackc_ctx *c) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* consume.h handlers                                                        */
+/* The store in the consumer loop (kafka/store.h)                            */
 /* ------------------------------------------------------------------------ */
 
-static int64_t ackc_stored_offset(void *ctx, const char *cluster_id, const char *topic,
-                                  int32_t partition) {
-    return ack_state_stored_offset(((ackc_ctx *)ctx)->state, cluster_id, topic, partition);
+/* consume_store.assign: the state says where each partition stopped. */
+static int ackc_assign(void *ctx, const char *cluster_id, consume_partition *parts, size_t n) {
+    ackc_ctx *c = ctx;
+    for (size_t i = 0; i < n; i++)
+        parts[i].offset =
+            ack_state_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition);
+    return 0;
 }
 
-static int ackc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message_t *const *msgs,
-                             size_t n) {
+/* consume_store.commit: one state transaction, then the acks it decided. */
+static int ackc_commit(void *ctx, const consume_batch *b) {
     ackc_ctx *c = ctx;
     ack_sender_poll(c->sender, 0); /* let fresh confirmations ride along */
-    for (size_t i = 0; i < n; i++) c->msgs[i] = kafka_msg_view(msgs[i], true);
-    /* An empty cluster id means "unknown": never clear the state for that. */
-    return ackc_apply(c, *cluster_id ? cluster_id : NULL, n, NULL, 0, NULL, 0);
+    return ackc_apply(c, b, NULL, 0, NULL, 0);
 }
 
 static int ackc_tick(void *ctx) {
@@ -279,7 +291,7 @@ static int ackc_tick(void *ctx) {
     size_t nconf = 0;
     ack_sender_confirmed(c->sender, &nconf);
     if (nconf && now - c->last_record_us >= ACKC_RECORD_EVERY_US &&
-        ackc_apply(c, NULL, 0, NULL, 0, NULL, 0) != 0)
+        ackc_apply(c, NULL, NULL, 0, NULL, 0) != 0)
         return GK_EXIT_IOERR;
     if (ack_sender_unsure_count(c->sender) && ack_sender_inflight(c->sender) == 0 &&
         now >= c->next_reconcile_us) {
@@ -307,7 +319,7 @@ static int ackc_drain(void *ctx) {
     size_t left = ack_sender_flush(c->sender, ACKC_DRAIN_MS);
     size_t nconf = 0;
     ack_sender_confirmed(c->sender, &nconf);
-    if (nconf && ackc_apply(c, NULL, 0, NULL, 0, NULL, 0) != 0) return GK_EXIT_IOERR;
+    if (nconf && ackc_apply(c, NULL, NULL, 0, NULL, 0) != 0) return GK_EXIT_IOERR;
     if (left || ack_sender_unsure_count(c->sender))
         log_warn("%zu acks unconfirmed at exit: they stay pending and are checked against %s "
                  "at the next start",
@@ -506,16 +518,16 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
         .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
         .kafka_defaults = consumer_defaults,
         .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
-        .idle_exit_s = o->idle_exit, .what = "messages",
+        .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
     };
-    consume_handlers h = {.stored_offset = ackc_stored_offset,
-                          .commit_batch = ackc_commit_batch,
-                          .tick = ackc_tick,
-                          .quiescent = ackc_quiescent,
-                          .drain = ackc_drain};
+    consume_store store = {.assign = ackc_assign,
+                           .commit = ackc_commit,
+                           .tick = ackc_tick,
+                           .quiescent = ackc_quiescent,
+                           .drain = ackc_drain};
     consume_stats cs = {0};
     int64_t start = time_mono_us();
-    rc = consume_run(&cfg, &h, c, &cs);
+    rc = consume_run(&cfg, &store, c, &cs);
     int drc = ackc_drain(c); /* no-op after a normal drain; covers early exits */
     if (rc == 0) rc = drc;
     ack_sender_log_latency(c->sender);
@@ -548,13 +560,11 @@ int main(int argc, char **argv) {
     c.rec = (ack_reconcile_config){o.bootstrap, &o.kafka, o.ack_topic, rec_group,
                                    ACKC_RECONCILE_TIMEOUT_MS};
     c.sync_name = o.sync;
-    c.msgs = calloc((size_t)o.batch, sizeof *c.msgs);
-    rc = c.msgs ? ackc_run(&c, &o, &so) : GK_EXIT_SOFTWARE;
+    rc = ackc_run(&c, &o, &so);
     ack_sender_destroy(c.sender);
     ack_state_close(c.state);
     ack_ready_list_free(&c.ready);
     free(c.commit_us);
-    free(c.msgs);
     cli_kv_free(&o.kafka);
     return rc;
 }

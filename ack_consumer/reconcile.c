@@ -1,7 +1,7 @@
 /* reconcile.c - scanning the ack topic for pending acks (see reconcile.h). */
 #include "ack_consumer/reconcile.h"
 
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"

@@ -1,7 +1,7 @@
 /* sender.c - the ack producer and its delivery bookkeeping (see sender.h). */
 #include "ack_consumer/sender.h"
 
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/signals.h"

@@ -43,18 +43,6 @@ struct ack_state {
     bool keep_state;
 };
 
-/* Next-offset bookkeeping of one batch: one entry per partition present. */
-typedef struct {
-    const char *topic;
-    int32_t partition;
-    int64_t next;
-} st_part;
-
-typedef struct {
-    st_part *items;
-    size_t n, cap;
-} st_parts;
-
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
@@ -423,27 +411,8 @@ static int st_seen(ack_state *s, MDB_txn *txn, const ack_msg *m, int topic, uint
     return st_put_event(s, txn, id, &ev, err, errlen);
 }
 
-static int st_parts_note(st_parts *p, const ack_msg *m) {
-    for (size_t i = 0; i < p->n; i++) {
-        if (p->items[i].partition == m->partition && strcmp(p->items[i].topic, m->topic) == 0) {
-            if (m->offset + 1 > p->items[i].next) p->items[i].next = m->offset + 1;
-            return 0;
-        }
-    }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        st_part *items = realloc(p->items, cap * sizeof *items);
-        if (!items) return -1;
-        p->items = items;
-        p->cap = cap;
-    }
-    p->items[p->n++] = (st_part){m->topic, m->partition, m->offset + 1};
-    return 0;
-}
-
 static int st_apply_msgs(ack_state *s, MDB_txn *txn, const ack_batch *b, ack_ready_list *ready,
                          ack_batch_result *res, char *err, size_t errlen) {
-    st_parts parts = {0};
     int rc = 0;
     for (size_t i = 0; i < b->nmsgs && rc == 0; i++) {
         const ack_msg *m = &b->msgs[i];
@@ -455,17 +424,12 @@ static int st_apply_msgs(ack_state *s, MDB_txn *txn, const ack_batch *b, ack_rea
             rc = st_seen(s, txn, m, (int)(sm.rec - schema_records), (uint64_t)sm.event_id, ready,
                          res, err, errlen);
         }
-        if (rc == 0 && st_parts_note(&parts, m) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-        }
     }
-    for (size_t i = 0; i < parts.n && rc == 0; i++) {
+    for (size_t i = 0; i < b->nnext && rc == 0; i++) {
         char key[300];
-        snprintf(key, sizeof key, "%s/%" PRId32, parts.items[i].topic, parts.items[i].partition);
-        rc = st_put_i64(s, txn, s->offsets, key, parts.items[i].next, err, errlen);
+        snprintf(key, sizeof key, "%s/%" PRId32, b->next[i].topic, b->next[i].partition);
+        rc = st_put_i64(s, txn, s->offsets, key, b->next[i].offset, err, errlen);
     }
-    free(parts.items);
     return rc;
 }
 

@@ -19,7 +19,7 @@
  * in host byte order: the cache is local to one machine. */
 #ifndef GK_ACK_STATE_H
 #define GK_ACK_STATE_H
-#include "common/msg.h"
+#include "kafka/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,8 +50,8 @@ typedef struct {
     ack_seen topics[ACK_N_TOPICS];
 } ack_event;
 
-/* One consumed message in plain form (common/msg.h: main.c adapts
- * rd_kafka_message_t, so that the state logic is testable without Kafka).
+/* One consumed message in plain form, as the consumer loop hands it over
+ * (kafka/store.h), so that the state logic is testable without Kafka.
  * key/value may be NULL. */
 typedef msg_view ack_msg;
 
@@ -86,6 +86,8 @@ typedef struct {
     const char *cluster_id; /* cluster the messages come from; NULL: not checked */
     const ack_msg *msgs;
     size_t nmsgs;
+    const consume_partition *next; /* the next offset of every partition in msgs */
+    size_t nnext;
     const ack_confirm *confirms; /* delivered acks: their events become ACKED */
     size_t nconfirms;
     const ack_part_offset *scan_from; /* new scan_from values, see ack_state_scan_from */
@@ -138,7 +140,7 @@ int ack_state_use_cluster(ack_state *s, const char *cluster_id, bool *cleared, c
  * whose mask becomes complete while OPEN becomes PENDING, enters "pending" and
  * is appended to ready. Messages for PENDING or ACKED events change nothing.
  * An unusable message is logged and stored as a dead letter (once per
- * topic/partition/offset). The next offset of every partition is stored.
+ * topic/partition/offset). The next offsets b->next are stored.
  * On failure nothing is written, ready is left as it was, and -1 is returned
  * with the reason in err (an LMDB map full names --map-size). */
 int ack_state_apply_batch(ack_state *s, const ack_batch *b, ack_ready_list *ready,

@@ -16,7 +16,7 @@
 #include "analysis/timeparse.h"
 #include "common/cli.h"
 #include "common/exitcodes.h"
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"

@@ -1,16 +1,17 @@
 /* main.c - db_consumer: writes topic1..3 into SQLite tables data1..3 exactly
  * once (rows, dead letters and offsets in one transaction per batch).
  *
- * The Kafka loop is common/consume.c; the database side is sink.c. This file
- * holds the options, the adapter between the two and the summary line. */
+ * The Kafka loop is kafka/consume.c; the database side is a store (store.h;
+ * SQLite's is store_sqlite.c). This file holds the options, the store's
+ * place in the loop and the summary line. */
 #include "common/cli.h"
-#include "common/consume.h"
 #include "common/exitcodes.h"
-#include "common/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
-#include "db_consumer/sink.h"
+#include "db_consumer/store.h"
+#include "kafka/consume.h"
+#include "kafka/kafka.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,24 +24,21 @@
 #define DBC_FETCH_WAIT_MS "10"
 
 typedef struct {
-    sink *sink;
-    sink_msg *msgs; /* conversion buffer, room for max_batch messages */
-    sink_stats stats;
+    db_store *store;
+    db_stats stats;
     int64_t first_batch_us, last_batch_us; /* span of the work, for the rate */
 } dbc_ctx;
 
-static int64_t dbc_stored_offset(void *ctx, const char *cluster_id, const char *topic,
-                                 int32_t partition) {
-    return sink_stored_offset(((dbc_ctx *)ctx)->sink, cluster_id, topic, partition);
+/* consume_store.assign: the database says where each partition stopped. */
+static int dbc_assign(void *ctx, const char *cluster_id, consume_partition *parts, size_t n) {
+    return db_store_positions(((dbc_ctx *)ctx)->store, cluster_id, parts, n);
 }
 
-/* Converts the Kafka messages to the sink's neutral form and writes them. */
-static int dbc_commit_batch(void *ctx, const char *cluster_id, rd_kafka_message_t *const *msgs,
-                            size_t n) {
+/* consume_store.commit: one database transaction, timed for the rate. */
+static int dbc_commit(void *ctx, const consume_batch *b) {
     dbc_ctx *c = ctx;
     if (!c->first_batch_us) c->first_batch_us = time_mono_us();
-    for (size_t i = 0; i < n; i++) c->msgs[i] = kafka_msg_view(msgs[i], false);
-    int rc = sink_write_batch(c->sink, cluster_id, c->msgs, n, &c->stats);
+    int rc = db_store_write(c->store, b, &c->stats);
     c->last_batch_us = time_mono_us();
     return rc;
 }
@@ -74,7 +72,7 @@ typedef struct {
 } dbc_options;
 
 /* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
-static int dbc_parse(dbc_options *o, int argc, char **argv, sink_sync *sync) {
+static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
     static const cli_program prog = {
         "db_consumer", "[options]",
         "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
@@ -107,9 +105,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, sink_sync *sync) {
     }
     if (cli_log_init("db_consumer", o->log_level) != 0) return -1;
     if (strcmp(o->sync, "full") == 0) {
-        *sync = SINK_SYNC_FULL;
+        *sync = DB_SYNC_FULL;
     } else if (strcmp(o->sync, "normal") == 0) {
-        *sync = SINK_SYNC_NORMAL;
+        *sync = DB_SYNC_NORMAL;
     } else {
         fprintf(stderr, "db_consumer: --sync: expected full or normal, got '%s'\n", o->sync);
         return -1;
@@ -156,7 +154,7 @@ int main(int argc, char **argv) {
                      .db = "genetika.db", .group = "genetika-db",
                      .topics = default_topics, .sync = "full",
                      .batch = 10000, .batch_wait = 50, .idle_exit = 0};
-    sink_sync sync = SINK_SYNC_FULL;
+    db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);
     char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
     const char *topics[DBC_MAX_TOPICS];
@@ -170,12 +168,9 @@ int main(int argc, char **argv) {
 
     char err[1024];
     dbc_ctx ctx = {0};
-    ctx.sink = sink_open(o.db, sync, err, sizeof err);
-    ctx.msgs = calloc((size_t)o.batch, sizeof *ctx.msgs);
-    if (!ctx.sink || !ctx.msgs) {
-        log_error("%s", ctx.sink ? "out of memory" : err);
-        sink_close(ctx.sink);
-        free(ctx.msgs);
+    ctx.store = db_store_sqlite_open(o.db, sync, err, sizeof err);
+    if (!ctx.store) {
+        log_error("%s", err);
         free(topic_list);
         cli_kv_free(&o.kafka);
         return GK_EXIT_CANTCREAT;
@@ -194,14 +189,13 @@ int main(int argc, char **argv) {
         .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
         .max_batch = o.batch, .batch_wait_ms = o.batch_wait, .idle_exit_s = o.idle_exit, .what = "rows",
     };
-    consume_handlers h = {.stored_offset = dbc_stored_offset, .commit_batch = dbc_commit_batch};
+    consume_store store = {.assign = dbc_assign, .commit = dbc_commit};
     consume_stats cs;
     int64_t start = time_mono_us();
-    rc = consume_run(&cfg, &h, &ctx, &cs);
+    rc = consume_run(&cfg, &store, &ctx, &cs);
     dbc_summary(&ctx, &cs, (double)(time_mono_us() - start) / 1e6);
 
-    sink_close(ctx.sink);
-    free(ctx.msgs);
+    db_store_close(ctx.store);
     free(topic_list);
     cli_kv_free(&o.kafka);
     return rc;

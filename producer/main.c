@@ -6,7 +6,7 @@
  * an exact account of what went out. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"

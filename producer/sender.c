@@ -1,7 +1,7 @@
 /* sender.c - Kafka producing and delivery accounting (see sender.h). */
 #include "producer/sender.h"
 
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/progress.h"

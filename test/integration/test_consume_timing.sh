@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_consume_timing.sh - the consumer loop's timing choices (common/consume.c):
+# test_consume_timing.sh - the consumer loop's timing choices (kafka/consume.c):
 #  - a fresh group starts every partition at a concrete offset, not at
 #    librdkafka's symbolic BEGINNING (whose lookup stalls a partition created
 #    at assignment for 500 ms, holding the first events of a run);

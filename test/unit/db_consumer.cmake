@@ -1,2 +1,2 @@
-# db_consumer's SQLite sink, tested without Kafka.
-gk_unit_test(test_sink SOURCES test_sink.c LIBS gk_sink)
+# db_consumer's SQLite store, tested without Kafka.
+gk_unit_test(test_store_sqlite SOURCES test_store_sqlite.c LIBS gk_store_sqlite)

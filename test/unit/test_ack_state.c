@@ -104,10 +104,13 @@ static ack_msg *good_msg(size_t i, int t, uint64_t id, int32_t part, int64_t off
     return raw_msg(i, topics[t], part, off, key, val);
 }
 
-/* Applies msgs[0..n) (plus confirmations) and returns the result. */
+/* Applies msgs[0..n) (plus confirmations) with their next offsets, as the
+ * consumer loop hands them over, and returns the result. */
 static ack_batch_result apply(ack_state *s, const char *cluster, size_t n,
                               const ack_confirm *conf, size_t nconf, ack_ready_list *ready) {
-    ack_batch b = {cluster, msgs, n, conf, nconf, NULL, 0};
+    consume_partition next[MAXMSG];
+    size_t nnext = consume_batch_offsets(msgs, n, next);
+    ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0};
     ack_batch_result res;
     ck_assert_msg(ack_state_apply_batch(s, &b, ready, &res, err, sizeof err) == 0, "apply: %s",
                   err);
@@ -319,7 +322,7 @@ START_TEST(confirm_acks_and_records_scan_from) {
 
     ack_confirm c[] = {{11, 2, 30}, {999, 2, 31}}; /* 999: unknown, ignored */
     ack_part_offset sf = {2, 32};
-    ack_batch b = {"C1", NULL, 0, c, 2, &sf, 1};
+    ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1};
     ack_batch_result r;
     ck_assert_int_eq(ack_state_apply_batch(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 1);
@@ -432,7 +435,8 @@ START_TEST(failed_batch_leaves_nothing) {
         big[i] = (ack_msg){topics[t], 0, 10 + (int64_t)i, bk[i], strlen(bk[i]), bv[i],
                            strlen(bv[i]), -1, -1};
     }
-    ack_batch b = {"C1", big, N, NULL, 0, NULL, 0};
+    static consume_partition next[N];
+    ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0};
     ack_batch_result r;
     ck_assert_int_eq(ack_state_apply_batch(s, &b, &ready, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "--map-size") != NULL, "err: %s", err);

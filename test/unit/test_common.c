@@ -1,7 +1,6 @@
-/* test_common.c - the shared core: option tables with environment twins,
+/* test_common.c - the generic core: option tables with environment twins,
  * key=value lists, log levels. */
 #include "common/cli.h"
-#include "common/kafka.h"
 #include "common/log.h"
 #include "test/unit/runner.h"
 
@@ -76,23 +75,6 @@ START_TEST(log_levels) {
 }
 END_TEST
 
-START_TEST(kafka_conf_layers) {
-    cli_kv_list over = {0};
-    cli_kv_add(&over, "linger.ms=7");
-    kafka_default defs[] = {{"linger.ms", "1"}, {"acks", "all"}, {NULL, NULL}};
-    rd_kafka_conf_t *c = kafka_conf_new("127.0.0.1:1", defs, &over);
-    ck_assert_ptr_nonnull(c);
-    char buf[64];
-    size_t sz = sizeof buf;
-    ck_assert_int_eq(rd_kafka_conf_get(c, "linger.ms", buf, &sz), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(buf, "7");
-    rd_kafka_conf_destroy(c);
-    cli_kv_add(&over, "no.such.property=1");
-    ck_assert_ptr_null(kafka_conf_new("127.0.0.1:1", defs, &over));
-    cli_kv_free(&over);
-}
-END_TEST
-
 static Suite *common_suite(void) {
     log_init("test_common", LOG_ERROR);
     Suite *s = suite_create("common");
@@ -100,7 +82,6 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, env_then_argv);
     tcase_add_test(tc, bad_values);
     tcase_add_test(tc, log_levels);
-    tcase_add_test(tc, kafka_conf_layers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,10 +2,12 @@
  * ack_consumer (see consume.h for the pattern).
  *
  * The loop owns the Kafka side only: subscribing, positioning partitions from
- * the service's store on assignment, adaptive batching, error classification,
- * the best-effort offset commit to Kafka and the idle/stop conditions. What a
- * batch means and where it is stored is the service's business (handlers). */
-#include "common/consume.h"
+ * the service's store on assignment, adaptive batching, converting each
+ * message to its plain form (once, here), tracking the next offset of every
+ * partition, error classification, the best-effort offset commit to Kafka
+ * and the idle/stop conditions. What a batch means and where it is stored is
+ * the store's business (store.h). */
+#include "kafka/consume.h"
 
 #include "common/exitcodes.h"
 #include "common/log.h"
@@ -30,7 +32,7 @@
 typedef struct {
     rd_kafka_t *rk;
     const consume_config *cfg;
-    const consume_handlers *h;
+    const consume_store *store;
     void *ctx;
     consume_stats *stats;
     char *cluster_id;                       /* fetched on the first assignment */
@@ -38,7 +40,9 @@ typedef struct {
     int nat_end; /* partitions of assigned marked at their end */
     rd_kafka_topic_partition_list_t *uncommitted; /* stored, not yet committed to Kafka */
     int64_t kafka_commit_us; /* last Kafka offset commit (monotonic) */
-    rd_kafka_message_t **batch;
+    rd_kafka_message_t **batch; /* the open batch, destroyed once committed */
+    msg_view *views;            /* the same messages in plain form */
+    consume_partition *next;    /* the batch's next offsets (room for max_batch) */
     size_t nbatch;
     int64_t batch_start_us; /* when the open batch got its first message (monotonic) */
     int64_t last_activity_us; /* last message or assignment (monotonic) */
@@ -50,24 +54,16 @@ typedef struct {
 /* Batches                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Notes the next offset (last offset + 1) of every partition present in the
- * batch in st->uncommitted. Messages of a partition arrive in offset order,
- * so the last one seen wins. Returns 0, or -1 if out of memory. */
-static int consume_note_offsets(consume_state *st) {
+/* Notes a committed batch's next offsets in st->uncommitted, for the next
+ * commit to Kafka. Returns 0, or -1 if out of memory. */
+static int consume_note_offsets(consume_state *st, const consume_partition *next, size_t n) {
     if (!st->uncommitted && !(st->uncommitted = rd_kafka_topic_partition_list_new(16)))
         return -1;
-    rd_kafka_topic_partition_t *p = NULL;
-    const rd_kafka_message_t *prev = NULL;
-    for (size_t i = 0; i < st->nbatch; i++) {
-        const rd_kafka_message_t *m = st->batch[i];
-        /* A fetch delivers runs of one partition: look up only on a change. */
-        if (!prev || m->rkt != prev->rkt || m->partition != prev->partition) {
-            const char *topic = rd_kafka_topic_name(m->rkt);
-            p = rd_kafka_topic_partition_list_find(st->uncommitted, topic, m->partition);
-            if (!p) p = rd_kafka_topic_partition_list_add(st->uncommitted, topic, m->partition);
-        }
-        p->offset = m->offset + 1;
-        prev = m;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(st->uncommitted, next[i].topic, next[i].partition);
+        if (!p) p = rd_kafka_topic_partition_list_add(st->uncommitted, next[i].topic, next[i].partition);
+        p->offset = next[i].offset;
     }
     return 0;
 }
@@ -87,17 +83,19 @@ static void consume_commit_kafka(consume_state *st) {
     st->uncommitted = NULL;
 }
 
-/* Hands the pending batch to the store; its offsets go to Kafka with the
- * next periodic commit. Returns 0 or GK_EXIT_IOERR. */
+/* Hands the pending batch and its next offsets to the store; the offsets go
+ * to Kafka with the next periodic commit. Returns 0 or GK_EXIT_IOERR. */
 static int consume_flush(consume_state *st) {
     if (st->nbatch == 0) return 0;
-    if (st->h->commit_batch(st->ctx, st->cluster_id ? st->cluster_id : "", st->batch,
-                            st->nbatch) != 0) {
+    size_t nnext = consume_batch_offsets(st->views, st->nbatch, st->next);
+    consume_batch b = {st->cluster_id ? st->cluster_id : "", st->views, st->nbatch, st->next,
+                       nnext};
+    if (st->store->commit(st->ctx, &b) != 0) {
         log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)",
                   st->nbatch);
         return GK_EXIT_IOERR;
     }
-    if (consume_note_offsets(st) != 0)
+    if (consume_note_offsets(st, st->next, nnext) != 0)
         log_warn("out of memory: kafka offset commit skipped (informational)");
     if (time_mono_us() - st->kafka_commit_us >= CONSUME_KAFKA_COMMIT_US) consume_commit_kafka(st);
 
@@ -140,11 +138,21 @@ static int consume_cluster_id(consume_state *st) {
     return 0;
 }
 
-/* Returns the stored offset of p, or -1 if there is none or it lies beyond
- * the partition's high watermark (the topic was recreated under the same
- * cluster id, so the stored position belongs to a log that no longer exists). */
-static int64_t consume_stored_offset(consume_state *st, const rd_kafka_topic_partition_t *p) {
-    int64_t stored = st->h->stored_offset(st->ctx, st->cluster_id, p->topic, p->partition);
+/* A list of partitions in plain form (offsets -1; topics borrowed from
+ * list), for the store. Returns it (free it), or NULL if out of memory. */
+static consume_partition *consume_plain(const rd_kafka_topic_partition_list_t *list) {
+    consume_partition *parts = calloc(list->cnt ? (size_t)list->cnt : 1, sizeof *parts);
+    for (int i = 0; parts && i < list->cnt; i++)
+        parts[i] = (consume_partition){list->elems[i].topic, list->elems[i].partition, -1};
+    return parts;
+}
+
+/* Returns stored, the store's offset of p, or -1 if it has none or it lies
+ * beyond the partition's high watermark (the topic was recreated under the
+ * same cluster id, so the stored position belongs to a log that no longer
+ * exists). */
+static int64_t consume_check_stored(consume_state *st, const rd_kafka_topic_partition_t *p,
+                                    int64_t stored) {
     if (stored < 0) return -1;
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
@@ -180,13 +188,30 @@ static int64_t consume_log_start(consume_state *st, const rd_kafka_topic_partiti
     return RD_KAFKA_OFFSET_BEGINNING;
 }
 
+/* Hands the new partitions to the store, which gets ready for them and
+ * says where it stopped: every partition's offset is then the store's (or -1).
+ * Returns 0 or an exit code. */
+static int consume_store_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
+    consume_partition *plain = consume_plain(parts);
+    if (!plain) {
+        log_error("out of memory for an assignment of %d partitions", parts->cnt);
+        return GK_EXIT_SOFTWARE;
+    }
+    int rc = st->store->assign(st->ctx, st->cluster_id, plain, (size_t)parts->cnt);
+    for (int i = 0; rc == 0 && i < parts->cnt; i++)
+        parts->elems[i].offset = consume_check_stored(st, &parts->elems[i], plain[i].offset);
+    free(plain);
+    return rc;
+}
+
 /* Sets every partition's start offset: the store's, else the group's
- * committed one, else the beginning of the log. Returns 0 or -1. */
+ * committed one, else the beginning of the log. Returns 0 or an exit code. */
 static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
+    int rc = consume_store_assign(st, parts);
+    if (rc != 0) return rc;
     rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
-        p->offset = consume_stored_offset(st, p);
         if (p->offset < 0)
             rd_kafka_topic_partition_list_add(ask, p->topic, p->partition);
         else
@@ -197,7 +222,7 @@ static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
             rd_kafka_topic_partition_list_destroy(ask);
-            return -1;
+            return GK_EXIT_UNAVAILABLE;
         }
     }
     for (int i = 0; i < parts->cnt; i++) {
@@ -232,8 +257,13 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
 }
 
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    if (consume_cluster_id(st) != 0 || consume_position(st, parts) != 0) {
+    if (consume_cluster_id(st) != 0) {
         st->rc = GK_EXIT_UNAVAILABLE;
+        return;
+    }
+    int rc = consume_position(st, parts);
+    if (rc != 0) {
+        st->rc = rc;
         return;
     }
     consume_log_assignment(parts);
@@ -252,11 +282,19 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
 
 /* Eager protocol: everything is revoked at once. The pending batch is stored
  * first, so that the next owner starts right after it (nothing lost, nothing
- * done twice). */
+ * done twice); then the store lets the partitions go. */
 static void consume_revoke(consume_state *st) {
     int rc = consume_flush(st);
     if (rc && !st->rc) st->rc = rc;
     consume_commit_kafka(st);
+    if (st->store->revoke && st->assigned) {
+        consume_partition *plain = consume_plain(st->assigned);
+        if (plain)
+            st->store->revoke(st->ctx, plain, (size_t)st->assigned->cnt);
+        else
+            log_error("out of memory telling the store which partitions were revoked");
+        free(plain);
+    }
     rd_kafka_resp_err_t err = rd_kafka_assign(st->rk, NULL);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         log_error("kafka unassign failed: %s", rd_kafka_err2str(err));
@@ -413,7 +451,7 @@ static bool consume_idle_done(const consume_state *st) {
     if (st->cfg->idle_exit_s <= 0 || (st->stats->messages == 0 && !st->resumed)) return false;
     if (time_mono_us() - st->last_activity_us < st->cfg->idle_exit_s * 1000000LL) return false;
     if (!consume_all_at_end(st)) return false;
-    return !st->h->quiescent || st->h->quiescent(st->ctx);
+    return !st->store->quiescent || st->store->quiescent(st->ctx);
 }
 
 /* How long poll may wait: for a new batch, CONSUME_POLL_MS; for an open
@@ -431,8 +469,8 @@ static int consume_loop(consume_state *st) {
     st->last_activity_us = start_us;
     size_t max_batch = st->cfg->max_batch > 0 ? (size_t)st->cfg->max_batch : 1;
     while (signals_run && !st->rc) {
-        if (st->h->tick) {
-            int rc = st->h->tick(st->ctx);
+        if (st->store->tick) {
+            int rc = st->store->tick(st->ctx);
             if (rc) return rc;
         }
         int wait_ms = consume_poll_ms(st);
@@ -466,7 +504,9 @@ static int consume_loop(consume_state *st) {
             if (rc) return rc;
             continue;
         }
-        consume_mark_end(st, rd_kafka_topic_name(m->rkt), m->partition, NULL);
+        msg_view *v = &st->views[st->nbatch];
+        *v = kafka_msg_view(m, st->cfg->produced_us);
+        consume_mark_end(st, v->topic, v->partition, NULL);
         st->last_activity_us = time_mono_us();
         if (st->nbatch == 0) st->batch_start_us = st->last_activity_us;
         st->batch[st->nbatch++] = m;
@@ -487,8 +527,8 @@ static int consume_finish(consume_state *st, int rc) {
     for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
     st->nbatch = 0;
     consume_commit_kafka(st); /* what was stored, also after an error */
-    if (st->h->drain) {
-        int drc = st->h->drain(st->ctx);
+    if (st->store->drain) {
+        int drc = st->store->drain(st->ctx);
         if (rc == 0) rc = drc;
     }
     rd_kafka_resp_err_t err = rd_kafka_consumer_close(st->rk);
@@ -499,19 +539,29 @@ static int consume_finish(consume_state *st, int rc) {
     return rc;
 }
 
-int consume_run(const consume_config *cfg, const consume_handlers *h, void *ctx,
+/* Frees the batch buffers. */
+static void consume_free_batch(consume_state *st) {
+    free(st->batch);
+    free(st->views);
+    free(st->next);
+}
+
+int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
                 consume_stats *stats) {
-    consume_state st = {.cfg = cfg, .h = h, .ctx = ctx, .stats = stats};
+    consume_state st = {.cfg = cfg, .store = store, .ctx = ctx, .stats = stats};
     memset(stats, 0, sizeof *stats);
     size_t max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : 1;
     st.batch = calloc(max_batch, sizeof *st.batch);
-    if (!st.batch) {
+    st.views = calloc(max_batch, sizeof *st.views);
+    st.next = calloc(max_batch, sizeof *st.next);
+    if (!st.batch || !st.views || !st.next) {
         log_error("out of memory for a batch of %zu messages", max_batch);
+        consume_free_batch(&st);
         return GK_EXIT_SOFTWARE;
     }
     st.rk = consume_open(&st);
     if (!st.rk) {
-        free(st.batch);
+        consume_free_batch(&st);
         return GK_EXIT_USAGE;
     }
     int rc = consume_loop(&st);
@@ -521,6 +571,6 @@ int consume_run(const consume_config *cfg, const consume_handlers *h, void *ctx,
     if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);
     if (st.uncommitted) rd_kafka_topic_partition_list_destroy(st.uncommitted);
     free(st.cluster_id);
-    free(st.batch);
+    consume_free_batch(&st);
     return rc;
 }

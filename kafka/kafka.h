@@ -1,4 +1,4 @@
-/* kafka.h - the librdkafka helpers every service shares.
+/* kafka.h - the librdkafka helpers every Kafka client of the pipeline shares.
  *
  * kafka_conf_new() builds a configuration in three layers: the service's tuned
  * defaults, then the user's -X key=value pass-through (which always wins), with
@@ -7,7 +7,7 @@
 #ifndef GK_KAFKA_H
 #define GK_KAFKA_H
 #include "common/cli.h"
-#include "common/msg.h"
+#include "kafka/store.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
@@ -41,7 +41,7 @@ int kafka_header_int64(const rd_kafka_message_t *m, const char *name, int64_t *o
 /* Returns the message's timestamp in ms (CreateTime/LogAppendTime) or -1. */
 int64_t kafka_msg_timestamp_ms(const rd_kafka_message_t *m);
 
-/* The plain form of a consumed message (msg.h); its pointers borrow from m.
+/* The plain form of a consumed message (store.h); its pointers borrow from m.
  * The gk-produced-us header is parsed only if with_produced_us (it costs an
  * allocation per message in librdkafka); otherwise produced_us is -1. */
 msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us);

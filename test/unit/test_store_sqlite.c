@@ -1,8 +1,9 @@
-/* test_sink.c - unit tests of db_consumer's SQLite sink (db_consumer/sink.c):
+/* test_store_sqlite.c - unit tests of db_consumer's SQLite store
+ * (db_consumer/store_sqlite.c), driven as the consumer loop drives it:
  * tables from the schema, idempotent batches, dead letters with their
  * reasons, offsets per cluster id, and rollback of a failed batch. */
 #include "common/log.h"
-#include "db_consumer/sink.h"
+#include "db_consumer/store.h"
 #include "test/unit/runner.h"
 
 #include <sqlite3.h>
@@ -13,20 +14,38 @@
 
 static char tdir[256];
 static char dbpath[300];
-static sink *s;
+static db_store *s;
+
+/* Writes msgs[0..n) as the loop hands a batch over: with each partition's
+ * next offset (consume_batch_offsets) and the cluster id. */
+static int write_batch(db_store *store, const char *cluster_id, const msg_view *msgs, size_t n,
+                       db_stats *stats) {
+    consume_partition next[64];
+    ck_assert(n <= 64);
+    consume_batch b = {cluster_id, msgs, n, next, consume_batch_offsets(msgs, n, next)};
+    return db_store_write(store, &b, stats);
+}
+
+/* The next offset the store gives for one partition when it is assigned. */
+static int64_t stored_offset(db_store *store, const char *cluster_id, const char *topic,
+                             int32_t partition) {
+    consume_partition p = {topic, partition, -1};
+    ck_assert_int_eq(db_store_positions(store, cluster_id, &p, 1), 0);
+    return p.offset;
+}
 
 static void setup(void) {
-    log_init("test_sink", LOG_ERROR);
-    snprintf(tdir, sizeof tdir, "%s/test_sink.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    log_init("test_store_sqlite", LOG_ERROR);
+    snprintf(tdir, sizeof tdir, "%s/test_store_sqlite.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(tdir));
     snprintf(dbpath, sizeof dbpath, "%s/t.db", tdir);
     char err[512] = "";
-    s = sink_open(dbpath, SINK_SYNC_NORMAL, err, sizeof err);
-    ck_assert_msg(s != NULL, "sink_open: %s", err);
+    s = db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, err, sizeof err);
+    ck_assert_msg(s != NULL, "db_store_sqlite_open: %s", err);
 }
 
 static void teardown(void) {
-    sink_close(s);
+    db_store_close(s);
     s = NULL;
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir);
@@ -98,17 +117,17 @@ typedef struct {
     char value[512];
 } msgbuf;
 
-static sink_msg good(msgbuf *b, int topic, int32_t partition, int64_t offset, int id) {
+static msg_view good(msgbuf *b, int topic, int32_t partition, int64_t offset, int id) {
     snprintf(b->key, sizeof b->key, "%d", id);
     good_json(b->value, sizeof b->value, topic, id);
     static const char *const names[] = {"topic1", "topic2", "topic3"};
-    return (sink_msg){names[topic], partition, offset, b->key, strlen(b->key),
+    return (msg_view){names[topic], partition, offset, b->key, strlen(b->key),
                       b->value, strlen(b->value), -1, -1};
 }
 
-static sink_msg raw(const char *topic, int64_t offset, const char *key, const char *value,
+static msg_view raw(const char *topic, int64_t offset, const char *key, const char *value,
                     size_t value_len) {
-    return (sink_msg){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len, -1, -1};
+    return (msg_view){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len, -1, -1};
 }
 
 START_TEST(test_tables_created) {
@@ -128,15 +147,15 @@ START_TEST(test_tables_created) {
     ck_assert_str_eq(q_text("PRAGMA journal_mode", buf, sizeof buf), "wal");
     /* Opening again is fine (tables exist). */
     char err[256];
-    sink *s2 = sink_open(dbpath, SINK_SYNC_FULL, err, sizeof err);
+    db_store *s2 = db_store_sqlite_open(dbpath, DB_SYNC_FULL, err, sizeof err);
     ck_assert_msg(s2 != NULL, "%s", err);
-    sink_close(s2);
+    db_store_close(s2);
 }
 END_TEST
 
 START_TEST(test_open_fails) {
     char err[256] = "";
-    sink *bad = sink_open("/nonexistent-dir/x/t.db", SINK_SYNC_FULL, err, sizeof err);
+    db_store *bad = db_store_sqlite_open("/nonexistent-dir/x/t.db", DB_SYNC_FULL, err, sizeof err);
     ck_assert_ptr_null(bad);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x/t.db"));
 }
@@ -144,10 +163,10 @@ END_TEST
 
 START_TEST(test_batch_rows_and_idempotence) {
     msgbuf b[6];
-    sink_msg m[6];
+    msg_view m[6];
     for (int i = 0; i < 6; i++) m[i] = good(&b[i], i % 3, 0, i / 3, 100 + i / 3);
-    sink_stats st = {0};
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, 6, &st), 0);
+    db_stats st = {0};
+    ck_assert_int_eq(write_batch(s, "C1", m, 6, &st), 0);
     ck_assert_int_eq(st.rows, 6);
     ck_assert_int_eq(st.dead_letters, 0);
     ck_assert_int_eq(st.table_rows[0], 2);
@@ -163,13 +182,13 @@ START_TEST(test_batch_rows_and_idempotence) {
     ck_assert_int_eq(q_int("SELECT notes IS NULL FROM data1 WHERE event_id = 100"), 1);
 
     /* The same batch again (a re-delivery): no error, no duplicates. */
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, 6, &st), 0);
+    ck_assert_int_eq(write_batch(s, "C1", m, 6, &st), 0);
     ck_assert_int_eq(st.rows, 12);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data2"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data3"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), 0);
-    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 2);
 }
 END_TEST
 
@@ -221,7 +240,7 @@ START_TEST(test_poison_dead_letters) {
         {"too large", "16", big, "exceeds the limit of 65536"},
     };
     size_t nc = sizeof cases / sizeof cases[0];
-    sink_msg m[32];
+    msg_view m[32];
     msgbuf b[2];
     size_t n = 0;
     m[n++] = good(&b[0], 0, 0, 0, 1);
@@ -233,8 +252,8 @@ START_TEST(test_poison_dead_letters) {
     m[n] = good(&b[1], 0, 0, (int64_t)n, 2);
     n++;
 
-    sink_stats st = {0};
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, n, &st), 0);
+    db_stats st = {0};
+    ck_assert_int_eq(write_batch(s, "C1", m, n, &st), 0);
     ck_assert_int_eq(st.rows, 2);
     ck_assert_int_eq(st.dead_letters, nc + 1);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
@@ -258,66 +277,66 @@ START_TEST(test_poison_dead_letters) {
                      (long long)(nc + 1));
 
     /* Re-delivered poison makes no second dead letter. */
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, n, &st), 0);
+    ck_assert_int_eq(write_batch(s, "C1", m, n, &st), 0);
     ck_assert_int_eq(st.dead_letters, nc + 1);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), (long long)(nc + 1));
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
-    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), (int64_t)n);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), (int64_t)n);
 }
 END_TEST
 
 START_TEST(test_offsets_per_cluster) {
     msgbuf b[4];
-    sink_msg m[4] = {good(&b[0], 0, 0, 5, 1), good(&b[1], 0, 0, 6, 2), good(&b[2], 1, 1, 10, 1),
+    msg_view m[4] = {good(&b[0], 0, 0, 5, 1), good(&b[1], 0, 0, 6, 2), good(&b[2], 1, 1, 10, 1),
                      good(&b[3], 0, 2, 0, 3)};
-    sink_stats st = {0};
-    ck_assert_int_eq(sink_write_batch(s, "cluster-A", m, 4, &st), 0);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), 7);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic2", 1), 11);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 2), 1);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 1), -1);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic3", 0), -1);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-B", "topic1", 0), -1);
+    db_stats st = {0};
+    ck_assert_int_eq(write_batch(s, "cluster-A", m, 4, &st), 0);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 0), 7);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic2", 1), 11);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 2), 1);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 1), -1);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic3", 0), -1);
+    ck_assert_int_eq(stored_offset(s, "cluster-B", "topic1", 0), -1);
 
     /* Survives a reopen. */
-    sink_close(s);
+    db_store_close(s);
     char err[256];
-    s = sink_open(dbpath, SINK_SYNC_FULL, err, sizeof err);
+    s = db_store_sqlite_open(dbpath, DB_SYNC_FULL, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), 7);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 0), 7);
 
     /* Another cluster takes the partition over. */
-    sink_msg m2[1] = {good(&b[0], 0, 0, 0, 1)};
-    ck_assert_int_eq(sink_write_batch(s, "cluster-B", m2, 1, &st), 0);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-B", "topic1", 0), 1);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic1", 0), -1);
-    ck_assert_int_eq(sink_stored_offset(s, "cluster-A", "topic2", 1), 11);
+    msg_view m2[1] = {good(&b[0], 0, 0, 0, 1)};
+    ck_assert_int_eq(write_batch(s, "cluster-B", m2, 1, &st), 0);
+    ck_assert_int_eq(stored_offset(s, "cluster-B", "topic1", 0), 1);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 0), -1);
+    ck_assert_int_eq(stored_offset(s, "cluster-A", "topic2", 1), 11);
 }
 END_TEST
 
 START_TEST(test_failure_rolls_back) {
     msgbuf b[3];
-    sink_msg m[3] = {good(&b[0], 0, 0, 0, 1), raw("topic1", 1, "x", "junk", 4),
+    msg_view m[3] = {good(&b[0], 0, 0, 0, 1), raw("topic1", 1, "x", "junk", 4),
                      good(&b[2], 1, 0, 0, 1)};
     exec_other("DROP TABLE data2");
-    sink_stats st = {0};
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, 3, &st), -1);
+    db_stats st = {0};
+    ck_assert_int_eq(write_batch(s, "C1", m, 3, &st), -1);
     ck_assert_int_eq(st.rows, 0);
     ck_assert_int_eq(st.dead_letters, 0);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 0);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), 0);
     ck_assert_int_eq(q_int("SELECT count(*) FROM kafka_offsets"), 0);
-    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), -1);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), -1);
 
     /* No transaction is left open: the next batch works. */
-    ck_assert_int_eq(sink_write_batch(s, "C1", m, 2, &st), 0);
+    ck_assert_int_eq(write_batch(s, "C1", m, 2, &st), 0);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 1);
-    ck_assert_int_eq(sink_stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 2);
 }
 END_TEST
 
-static Suite *sink_suite(void) {
-    Suite *su = suite_create("sink");
+static Suite *store_sqlite_suite(void) {
+    Suite *su = suite_create("store_sqlite");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_tables_created);
@@ -330,4 +349,4 @@ static Suite *sink_suite(void) {
     return su;
 }
 
-const unit_def unit_tests = {sink_suite, NULL, NULL};
+const unit_def unit_tests = {store_sqlite_suite, NULL, NULL};

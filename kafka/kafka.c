@@ -1,5 +1,5 @@
 /* kafka.c - librdkafka helpers (see kafka.h). */
-#include "common/kafka.h"
+#include "kafka/kafka.h"
 
 #include "common/log.h"
 

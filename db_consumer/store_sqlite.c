@@ -1,9 +1,9 @@
-/* sink.c - db_consumer's SQLite store (see sink.h).
+/* store_sqlite.c - db_consumer's SQLite store (see store.h).
  *
  * One transaction per batch holds the rows, the dead letters and the offsets,
  * so the database is always "everything up to offset N of each partition, and
  * nothing after": a crash anywhere loses no message and duplicates none. */
-#include "db_consumer/sink.h"
+#include "db_consumer/store.h"
 
 #include "common/log.h"
 #include "schema/message.h"
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_BUSY_TIMEOUT_MS 10000
+#define SQ_BUSY_TIMEOUT_MS 10000
 
-static const char sink_tables_sql[] =
+static const char sq_tables_sql[] =
     "CREATE TABLE IF NOT EXISTS kafka_offsets ("
     " cluster_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,"
     " next_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition));"
@@ -25,46 +25,40 @@ static const char sink_tables_sql[] =
     " offset INTEGER NOT NULL, key BLOB, value BLOB, reason TEXT NOT NULL,"
     " received_at TEXT NOT NULL, UNIQUE (topic, partition, offset));";
 
-static const char sink_offset_upsert_sql[] =
+static const char sq_offset_upsert_sql[] =
     "INSERT INTO kafka_offsets (cluster_id, topic, partition, next_offset) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (topic, partition) DO UPDATE SET cluster_id = excluded.cluster_id,"
     " next_offset = excluded.next_offset";
 
-static const char sink_offset_select_sql[] =
+static const char sq_offset_select_sql[] =
     "SELECT cluster_id, next_offset FROM kafka_offsets WHERE topic = ? AND partition = ?";
 
 /* A re-delivered poison message hits the unique key and is ignored. */
-static const char sink_dead_letter_sql[] =
+static const char sq_dead_letter_sql[] =
     "INSERT OR IGNORE INTO dead_letters (topic, partition, offset, key, value, reason, received_at)"
     " VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
 
-struct sink {
+typedef struct {
+    db_store base; /* first: a db_store * is a sq_store * */
     sqlite3 *db;
     char *path;
     sqlite3_stmt *upsert[SCHEMA_N_RECORDS]; /* schema_records order */
     sqlite3_stmt *offset_upsert, *offset_select, *dead_letter;
     sqlite3_stmt *begin, *commit, *rollback;
-};
-
-/* Next offset of one partition seen in a batch. */
-typedef struct {
-    const char *topic;
-    int32_t partition;
-    int64_t next;
-} sink_offset;
+} sq_store;
 
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int sink_prepare(sink *s, const char *sql, sqlite3_stmt **stmt, char *err, size_t errlen) {
+static int sq_prepare(sq_store *s, const char *sql, sqlite3_stmt **stmt, char *err, size_t errlen) {
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK)
         return 0;
     snprintf(err, errlen, "%s: cannot prepare statement: %s", s->path, sqlite3_errmsg(s->db));
     return -1;
 }
 
-static int sink_exec(sink *s, const char *sql, char *err, size_t errlen) {
+static int sq_exec(sq_store *s, const char *sql, char *err, size_t errlen) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
     snprintf(err, errlen, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
@@ -73,15 +67,15 @@ static int sink_exec(sink *s, const char *sql, char *err, size_t errlen) {
 }
 
 /* WAL lets readers (sqlite3 CLI, dashboards) query while we write. */
-static int sink_pragmas(sink *s, sink_sync sync, char *err, size_t errlen) {
+static int sq_pragmas(sq_store *s, db_sync sync, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     /* The busy timeout first: after a crash, opening the WAL may have to wait
      * for a reader (e.g. the sqlite3 CLI) while it recovers the WAL index. */
-    if (sqlite3_busy_timeout(s->db, SINK_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+    if (sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK) {
         snprintf(err, errlen, "%s: busy timeout: %s", s->path, sqlite3_errmsg(s->db));
         return -1;
     }
-    if (sink_prepare(s, "PRAGMA journal_mode=WAL", &st, err, errlen) != 0) return -1;
+    if (sq_prepare(s, "PRAGMA journal_mode=WAL", &st, err, errlen) != 0) return -1;
     int rc = sqlite3_step(st);
     const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     int ok = mode && strcmp(mode, "wal") == 0;
@@ -90,70 +84,47 @@ static int sink_pragmas(sink *s, sink_sync sync, char *err, size_t errlen) {
                  mode ? mode : sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     if (!ok) return -1;
-    return sink_exec(s, sync == SINK_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL"
-                                                 : "PRAGMA synchronous=FULL",
-                     err, errlen);
+    return sq_exec(s, sync == DB_SYNC_NORMAL ? "PRAGMA synchronous=NORMAL"
+                                             : "PRAGMA synchronous=FULL",
+                   err, errlen);
 }
 
 /* Creates every table (idempotent) in one transaction. */
-static int sink_create_tables(sink *s, char *err, size_t errlen) {
-    if (sink_exec(s, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
-    int rc = sink_exec(s, sink_tables_sql, err, errlen);
+static int sq_create_tables(sq_store *s, char *err, size_t errlen) {
+    if (sq_exec(s, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
+    int rc = sq_exec(s, sq_tables_sql, err, errlen);
     for (size_t i = 0; rc == 0 && i < SCHEMA_N_RECORDS; i++) {
         char *sql = schema_create_sql(&schema_records[i]);
-        rc = sink_exec(s, sql, err, errlen);
+        rc = sq_exec(s, sql, err, errlen);
         free(sql);
     }
     if (rc != 0) {
         char ignored[8];
-        sink_exec(s, "ROLLBACK", ignored, sizeof ignored);
+        sq_exec(s, "ROLLBACK", ignored, sizeof ignored);
         return -1;
     }
-    return sink_exec(s, "COMMIT", err, errlen);
+    return sq_exec(s, "COMMIT", err, errlen);
 }
 
-static int sink_prepare_all(sink *s, char *err, size_t errlen) {
+static int sq_prepare_all(sq_store *s, char *err, size_t errlen) {
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) {
         char *sql = schema_upsert_sql(&schema_records[i]);
-        int rc = sink_prepare(s, sql, &s->upsert[i], err, errlen);
+        int rc = sq_prepare(s, sql, &s->upsert[i], err, errlen);
         free(sql);
         if (rc != 0) return -1;
     }
-    if (sink_prepare(s, sink_offset_upsert_sql, &s->offset_upsert, err, errlen) != 0 ||
-        sink_prepare(s, sink_offset_select_sql, &s->offset_select, err, errlen) != 0 ||
-        sink_prepare(s, sink_dead_letter_sql, &s->dead_letter, err, errlen) != 0 ||
-        sink_prepare(s, "BEGIN IMMEDIATE", &s->begin, err, errlen) != 0 ||
-        sink_prepare(s, "COMMIT", &s->commit, err, errlen) != 0 ||
-        sink_prepare(s, "ROLLBACK", &s->rollback, err, errlen) != 0)
+    if (sq_prepare(s, sq_offset_upsert_sql, &s->offset_upsert, err, errlen) != 0 ||
+        sq_prepare(s, sq_offset_select_sql, &s->offset_select, err, errlen) != 0 ||
+        sq_prepare(s, sq_dead_letter_sql, &s->dead_letter, err, errlen) != 0 ||
+        sq_prepare(s, "BEGIN IMMEDIATE", &s->begin, err, errlen) != 0 ||
+        sq_prepare(s, "COMMIT", &s->commit, err, errlen) != 0 ||
+        sq_prepare(s, "ROLLBACK", &s->rollback, err, errlen) != 0)
         return -1;
     return 0;
 }
 
-sink *sink_open(const char *path, sink_sync sync, char *err, size_t errlen) {
-    sink *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        free(s);
-        return NULL;
-    }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s: cannot open database: %s", path,
-                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        sink_close(s);
-        return NULL;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    if (sink_pragmas(s, sync, err, errlen) != 0 || sink_create_tables(s, err, errlen) != 0 ||
-        sink_prepare_all(s, err, errlen) != 0) {
-        sink_close(s);
-        return NULL;
-    }
-    return s;
-}
-
-void sink_close(sink *s) {
-    if (!s) return;
+static void sq_close(db_store *base) {
+    sq_store *s = (sq_store *)base;
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) sqlite3_finalize(s->upsert[i]);
     sqlite3_finalize(s->offset_upsert);
     sqlite3_finalize(s->offset_select);
@@ -172,20 +143,20 @@ void sink_close(sink *s) {
 /* ------------------------------------------------------------------------ */
 
 /* Logs the failed statement's error. Always returns -1. */
-static int sink_fail(sink *s, const char *what) {
+static int sq_fail(sq_store *s, const char *what) {
     log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     return -1;
 }
 
 /* Steps a statement that returns no rows and resets it. Returns the step's code. */
-static int sink_step(sqlite3_stmt *st) {
+static int sq_step(sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc;
 }
 
-static void sink_bind_value(sqlite3_stmt *st, int idx, const schema_column *c,
-                            const schema_value *v) {
+static void sq_bind_value(sqlite3_stmt *st, int idx, const schema_column *c,
+                          const schema_value *v) {
     if (v->is_null) {
         sqlite3_bind_null(st, idx);
         return;
@@ -200,7 +171,7 @@ static void sink_bind_value(sqlite3_stmt *st, int idx, const schema_column *c,
 }
 
 /* Stores a message that cannot become a row. Returns 0 or -1 (SQLite error). */
-static int sink_dead_letter(sink *s, const sink_msg *m, const char *reason, sink_stats *add) {
+static int sq_dead_letter(sq_store *s, const msg_view *m, const char *reason, db_stats *add) {
     log_warn("%s [%" PRId32 "] offset %" PRId64 ": dead letter: %s", m->topic, m->partition,
              m->offset, reason);
     sqlite3_stmt *st = s->dead_letter;
@@ -216,7 +187,7 @@ static int sink_dead_letter(sink *s, const sink_msg *m, const char *reason, sink
     else
         sqlite3_bind_null(st, 5);
     sqlite3_bind_text(st, 6, reason, -1, SQLITE_TRANSIENT);
-    if (sink_step(st) != SQLITE_DONE) return sink_fail(s, "storing a dead letter");
+    if (sq_step(st) != SQLITE_DONE) return sq_fail(s, "storing a dead letter");
     add->dead_letters += (uint64_t)sqlite3_changes(s->db);
     return 0;
 }
@@ -224,13 +195,13 @@ static int sink_dead_letter(sink *s, const sink_msg *m, const char *reason, sink
 /* Upserts one row. A constraint the JSON check let through is the row's
  * fault, not the store's: it becomes a dead letter rather than stopping the
  * service forever on the same message. Returns 0 or -1 (SQLite error). */
-static int sink_upsert(sink *s, const sink_msg *m, const schema_record *rec,
-                       const schema_value *values, sink_stats *add) {
+static int sq_upsert(sq_store *s, const msg_view *m, const schema_record *rec,
+                     const schema_value *values, db_stats *add) {
     size_t r = (size_t)(rec - schema_records);
     sqlite3_stmt *st = s->upsert[r];
     for (size_t i = 0; i < rec->ncolumns; i++)
-        sink_bind_value(st, (int)i + 1, &rec->columns[i], &values[i]);
-    int rc = sink_step(st);
+        sq_bind_value(st, (int)i + 1, &rec->columns[i], &values[i]);
+    int rc = sq_step(st);
     if (rc == SQLITE_DONE) {
         add->rows++;
         add->table_rows[r]++;
@@ -240,88 +211,70 @@ static int sink_upsert(sink *s, const sink_msg *m, const schema_record *rec,
         char reason[512];
         snprintf(reason, sizeof reason, "rejected by table %s: %s", rec->table,
                  sqlite3_errmsg(s->db));
-        return sink_dead_letter(s, m, reason, add);
+        return sq_dead_letter(s, m, reason, add);
     }
-    return sink_fail(s, "upsert");
+    return sq_fail(s, "upsert");
 }
 
 /* Maps (schema/message.h) and writes one message: a row or a dead letter.
  * Returns 0 or -1. */
-static int sink_write_one(sink *s, const sink_msg *m, sink_stats *add) {
+static int sq_write_one(sq_store *s, const msg_view *m, db_stats *add) {
     schema_message sm;
     if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0)
-        return sink_dead_letter(s, m, sm.reason, add);
-    int rc = sink_upsert(s, m, sm.rec, sm.values, add);
+        return sq_dead_letter(s, m, sm.reason, add);
+    int rc = sq_upsert(s, m, sm.rec, sm.values, add);
     schema_message_done(&sm); /* after the step: text values may borrow from it */
     return rc;
 }
 
-/* Records m's next offset in offs (n entries, room for one more). */
-static void sink_note_offset(sink_offset *offs, size_t *n, const sink_msg *m) {
-    for (size_t i = *n; i-- > 0;) {
-        if (offs[i].partition == m->partition && strcmp(offs[i].topic, m->topic) == 0) {
-            offs[i].next = m->offset + 1;
-            return;
-        }
-    }
-    offs[(*n)++] = (sink_offset){m->topic, m->partition, m->offset + 1};
-}
-
-static int sink_store_offsets(sink *s, const char *cluster_id, const sink_offset *offs, size_t n) {
+/* Stores the batch's next offsets under its cluster id. Returns 0 or -1. */
+static int sq_store_offsets(sq_store *s, const consume_batch *b) {
     sqlite3_stmt *st = s->offset_upsert;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_text(st, 1, cluster_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, offs[i].topic, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, offs[i].partition);
-        sqlite3_bind_int64(st, 4, offs[i].next);
-        if (sink_step(st) != SQLITE_DONE) return sink_fail(s, "storing offsets");
+    for (size_t i = 0; i < b->nnext; i++) {
+        sqlite3_bind_text(st, 1, b->cluster_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, b->next[i].topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, b->next[i].partition);
+        sqlite3_bind_int64(st, 4, b->next[i].offset);
+        if (sq_step(st) != SQLITE_DONE) return sq_fail(s, "storing offsets");
     }
     return 0;
 }
 
-static void sink_stats_add(sink_stats *to, const sink_stats *add) {
+static void db_stats_add(db_stats *to, const db_stats *add) {
     to->rows += add->rows;
     to->dead_letters += add->dead_letters;
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) to->table_rows[i] += add->table_rows[i];
 }
 
 /* The body of the transaction. Returns 0 or -1. */
-static int sink_write_all(sink *s, const char *cluster_id, const sink_msg *msgs, size_t n,
-                          sink_offset *offs, sink_stats *add) {
-    size_t noffs = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (sink_write_one(s, &msgs[i], add) != 0) return -1;
-        sink_note_offset(offs, &noffs, &msgs[i]);
-    }
-    return sink_store_offsets(s, cluster_id, offs, noffs);
+static int sq_write_all(sq_store *s, const consume_batch *b, db_stats *add) {
+    for (size_t i = 0; i < b->nmsgs; i++)
+        if (sq_write_one(s, &b->msgs[i], add) != 0) return -1;
+    return sq_store_offsets(s, b);
 }
 
-int sink_write_batch(sink *s, const char *cluster_id, const sink_msg *msgs, size_t n,
-                     sink_stats *stats) {
-    sink_offset *offs = malloc((n ? n : 1) * sizeof *offs);
-    if (!offs) {
-        log_error("%s: out of memory for a batch of %zu messages", s->path, n);
-        return -1;
-    }
-    sink_stats add = {0};
+static int sq_write_batch(db_store *base, const consume_batch *b, db_stats *stats) {
+    sq_store *s = (sq_store *)base;
+    db_stats add = {0};
     int rc;
-    if (sink_step(s->begin) != SQLITE_DONE)
-        rc = sink_fail(s, "begin transaction");
-    else if (sink_write_all(s, cluster_id, msgs, n, offs, &add) != 0)
+    if (sq_step(s->begin) != SQLITE_DONE)
+        rc = sq_fail(s, "begin transaction");
+    else if (sq_write_all(s, b, &add) != 0)
         rc = -1;
-    else if (sink_step(s->commit) != SQLITE_DONE)
-        rc = sink_fail(s, "commit");
+    else if (sq_step(s->commit) != SQLITE_DONE)
+        rc = sq_fail(s, "commit");
     else
         rc = 0;
     /* A failed COMMIT (e.g. busy) leaves the transaction open: end it. */
-    if (rc != 0 && !sqlite3_get_autocommit(s->db) && sink_step(s->rollback) != SQLITE_DONE)
-        sink_fail(s, "rollback");
-    free(offs);
-    if (rc == 0) sink_stats_add(stats, &add);
+    if (rc != 0 && !sqlite3_get_autocommit(s->db) && sq_step(s->rollback) != SQLITE_DONE)
+        sq_fail(s, "rollback");
+    if (rc == 0) db_stats_add(stats, &add);
     return rc;
 }
 
-int64_t sink_stored_offset(sink *s, const char *cluster_id, const char *topic, int32_t partition) {
+/* The next offset stored for topic/partition (see db_store_ops.positions). */
+static int64_t sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
+                                int32_t partition) {
     sqlite3_stmt *st = s->offset_select;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, partition);
@@ -335,8 +288,42 @@ int64_t sink_stored_offset(sink *s, const char *cluster_id, const char *topic, i
             log_warn("%s [%" PRId32 "]: stored offset belongs to cluster '%s', not '%s'; ignored",
                      topic, partition, stored_cluster ? stored_cluster : "", cluster_id);
     } else if (rc != SQLITE_DONE) {
-        sink_fail(s, "reading stored offsets");
+        sq_fail(s, "reading stored offsets");
     }
     sqlite3_reset(st);
     return next;
+}
+
+static int sq_positions(db_store *base, const char *cluster_id, consume_partition *parts,
+                        size_t n) {
+    for (size_t i = 0; i < n; i++)
+        parts[i].offset = sq_stored_offset((sq_store *)base, cluster_id, parts[i].topic,
+                                           parts[i].partition);
+    return 0;
+}
+
+static const db_store_ops sq_ops = {sq_positions, sq_write_batch, sq_close};
+
+db_store *db_store_sqlite_open(const char *path, db_sync sync, char *err, size_t errlen) {
+    sq_store *s = calloc(1, sizeof *s);
+    if (s) s->base.ops = &sq_ops;
+    if (!s || !(s->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        free(s);
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sq_close(&s->base);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if (sq_pragmas(s, sync, err, errlen) != 0 || sq_create_tables(s, err, errlen) != 0 ||
+        sq_prepare_all(s, err, errlen) != 0) {
+        sq_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
 }

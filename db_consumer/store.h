@@ -1,0 +1,80 @@
+/* store.h - db_consumer's database side: rows of topic1..3 into tables
+ * data1..3, poison messages into dead_letters, and each partition's next
+ * offset into kafka_offsets, all in one transaction per batch (the
+ * exactly-once half that lives in the database; kafka/consume.h is the Kafka
+ * half).
+ *
+ * A store is one database behind a small table of operations, so that every
+ * database db_consumer can write to is one file beside the others:
+ * store_sqlite.c is SQLite's. A store knows nothing of librdkafka: it takes
+ * the loop's neutral batches (kafka/store.h), so it is tested without a
+ * broker. */
+#ifndef GK_DB_STORE_H
+#define GK_DB_STORE_H
+#include "kafka/store.h"
+#include "schema/schema.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How hard each commit is pushed to disk. FULL survives power loss; NORMAL
+ * survives a process crash but may lose the last transactions on power loss
+ * - the Kafka log still has them, but the store's offsets would go back too,
+ * so nothing is lost or duplicated either way. */
+typedef enum { DB_SYNC_FULL = 0, DB_SYNC_NORMAL } db_sync;
+
+/* Counters, added to by every committed batch (a rolled-back batch adds nothing). */
+typedef struct {
+    uint64_t rows;         /* rows upserted (a re-delivered message counts again) */
+    uint64_t dead_letters; /* messages that could not be mapped to a row */
+    uint64_t table_rows[SCHEMA_N_RECORDS]; /* rows per record type, schema_records order */
+} db_stats;
+
+typedef struct db_store db_store;
+
+/* What every database's store does. */
+typedef struct {
+    /* Sets each of parts[0..n) to the next offset stored for it, or -1 if
+     * there is none, it was stored for another cluster id, or the lookup
+     * failed (logged). Returns 0. */
+    int (*positions)(db_store *s, const char *cluster_id, consume_partition *parts, size_t n);
+
+    /* Writes a batch in one transaction: each message becomes an upsert into
+     * its topic's table, or a dead letter (logged as a warning with topic,
+     * partition, offset and the reason schema_message_map gave) if it cannot
+     * be mapped; then b->next is stored under b->cluster_id. Re-delivered
+     * messages rewrite the same rows and make no second dead letter. Returns
+     * 0, or -1 after logging the database error and rolling back (nothing of
+     * the batch is kept; stats untouched). */
+    int (*write)(db_store *s, const consume_batch *b, db_stats *stats);
+
+    /* Closes the database and frees the store. */
+    void (*close)(db_store *s);
+} db_store_ops;
+
+/* Every store begins with its operations. */
+struct db_store {
+    const db_store_ops *ops;
+};
+
+/* Opens or creates the SQLite database at path (store_sqlite.c): WAL
+ * journal, the given synchronous level, a busy timeout, the tables of every
+ * schema record plus kafka_offsets and dead_letters, and the prepared
+ * statements. Returns NULL with a one-line reason naming the file in err. */
+db_store *db_store_sqlite_open(const char *path, db_sync sync, char *err, size_t errlen);
+
+static inline int db_store_positions(db_store *s, const char *cluster_id, consume_partition *parts,
+                                     size_t n) {
+    return s->ops->positions(s, cluster_id, parts, n);
+}
+
+static inline int db_store_write(db_store *s, const consume_batch *b, db_stats *stats) {
+    return s->ops->write(s, b, stats);
+}
+
+/* NULL is allowed. */
+static inline void db_store_close(db_store *s) {
+    if (s) s->ops->close(s);
+}
+
+#endif

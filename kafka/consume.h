@@ -1,0 +1,68 @@
+/* consume.h - the consumer loop shared by db_consumer and ack_consumer.
+ *
+ * Exactly-once pattern: the service's own store (SQLite, LMDB) holds the next
+ * offset of every partition it has processed, committed in the same
+ * transaction as the results of each batch (store.h is the interface). On
+ * partition assignment the loop asks the store for those offsets and starts
+ * exactly there; the consumer group's committed offsets (committed to Kafka
+ * after the store's commits, for monitoring tools such as Kafka UI) are only
+ * used when the store has none, and the beginning of the log when neither
+ * exists.
+ *
+ * Batches are adaptive: a batch ends when no message is immediately available
+ * or max_batch is reached, so latency stays low at low rates and transactions
+ * grow large at high rates. A service whose latency matters less (db_consumer)
+ * can hold each batch open for batch_wait_ms, which turns hundreds of small
+ * fsync'ed transactions a second into a few large ones: less disk and CPU
+ * taken from the services whose latency is measured.
+ *
+ * Data loss is never silent: auto.offset.reset is "error", so a position that
+ * has fallen out of the log (e.g. the embedded broker's 5 MiB retention) stops
+ * the loop with GK_EXIT_DATALOSS and a message naming topic/partition/offset. */
+#ifndef GK_CONSUME_H
+#define GK_CONSUME_H
+#include "common/cli.h"
+#include "kafka/kafka.h"
+#include "kafka/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *bootstrap;
+    const cli_kv_list *kafka_overrides; /* -X pass-through; wins over everything */
+    const kafka_default *kafka_defaults; /* the service's tuned defaults, may be NULL */
+    const char *group_id;
+    const char *const *topics;
+    size_t ntopics;
+    long max_batch;   /* most messages per store transaction */
+    long batch_wait_ms; /* 0: a batch ends when nothing is waiting; else it stays
+                           open up to this long after its first message */
+    long idle_exit_s; /* 0: run until signalled; else exit once idle this long (see consume_run) */
+    bool produced_us; /* fill msg_view.produced_us from the gk-produced-us header
+                         (it costs an allocation per message in librdkafka) */
+    const char *what; /* noun for progress/log lines, e.g. "rows" */
+} consume_config;
+
+/* Statistics kept by the loop. */
+typedef struct {
+    uint64_t messages; /* data messages handed to the store's commit */
+    uint64_t batches;  /* store transactions */
+} consume_stats;
+
+/* Runs the loop: subscribes to cfg->topics in group cfg->group_id, positions
+ * assigned partitions where store->assign says, consumes in adaptive batches
+ * and hands each batch to store->commit, then commits the same offsets to
+ * Kafka asynchronously (best effort). Stops on SIGINT/SIGTERM (signals.h), on
+ * a fatal error, or - when cfg->idle_exit_s > 0 - once at least one message
+ * has been processed (or the store already held offsets: a restart with
+ * nothing new to do), every assigned partition is at its end,
+ * store->quiescent() holds and neither a message nor an assignment has come
+ * for idle_exit_s seconds. Returns an exit code from exitcodes.h: GK_EXIT_OK,
+ * GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal Kafka error) or
+ * what assign/tick/drain returned. */
+int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
+                consume_stats *stats);
+
+#endif
