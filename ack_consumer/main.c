@@ -1,8 +1,9 @@
 /* main.c - ack_consumer: produces exactly one message to the ack topic for
  * every event id seen on all of topic1..3, across crashes and restarts.
  *
- * The Kafka loop is kafka/consume.c, the LMDB state state.c, the ack
- * producer sender.c and the start-up check of the ack topic reconcile.c.
+ * The Kafka loop is kafka/consume.c; the state is the life cycle of each
+ * event (rules.c) kept in LMDB (store_lmdb.c); the ack producer is sender.c
+ * and the start-up check of the ack topic reconcile.c.
  * This file holds the options and the protocol that ties them together:
  *
  *   1. A batch of messages and the confirmations received so far are applied
@@ -34,8 +35,9 @@
  * read_committed filtering, so there the option costs latency for nothing;
  * against a real Kafka it is the way to run. */
 #include "ack_consumer/reconcile.h"
+#include "ack_consumer/rules.h"
 #include "ack_consumer/sender.h"
-#include "ack_consumer/state.h"
+#include "ack_consumer/store_lmdb.h"
 #include "common/cli.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
@@ -47,7 +49,6 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,27 +60,19 @@
 #define ACKC_DRAIN_MS 10000
 #define ACKC_COMMIT_SAMPLES 100000 /* state transaction durations kept for the exit report */
 
-/* Test-only fault injection: GK_ACK_TEST_KILL=POINT:N makes the process
- * SIGKILL itself - a crash - the first time POINT is passed with at least N
- * acks: "decided" (committed as pending, none produced), "produced" (handed
- * to librdkafka, delivery unknown), "delivered" (reported delivered, not yet
- * recorded). test_ack_restart.sh uses it to hit each window for sure. */
-static void ackc_fault(const char *point, uint64_t n) {
-    static const char *spec;
-    static bool init;
-    if (!init) {
-        spec = getenv("GK_ACK_TEST_KILL");
-        init = true;
-    }
-    size_t len = strlen(point);
-    if (!spec || strncmp(spec, point, len) != 0 || spec[len] != ':') return;
-    if (n < strtoull(spec + len + 1, NULL, 10)) return;
-    log_warn("GK_ACK_TEST_KILL=%s: crashing on purpose", spec);
-    raise(SIGKILL);
-}
+/* The crash points test_ack_restart.sh kills the process at (one in each
+ * window of the protocol above). They are compiled only into the test build
+ * ack_consumer_crash (test/crash/, with GK_ACK_CRASH_POINTS); in this
+ * program they are nothing. */
+#ifdef GK_ACK_CRASH_POINTS
+void ack_crash_point(const char *point, uint64_t acks); /* test/crash/ack_crash.c */
+#define ACKC_CRASH_POINT(point, acks) ack_crash_point(point, acks)
+#else
+#define ACKC_CRASH_POINT(point, acks) ((void)0)
+#endif
 
 typedef struct {
-    ack_state *state;
+    ack_store *state;
     ack_sender *sender;
     ack_reconcile_config rec;
     ack_ready_list ready;
@@ -145,7 +138,7 @@ static void ackc_log_commits(ackc_ctx *c) {
  * decided. Returns 0 or -1 (logged). */
 static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm *found,
                       size_t nfound, const ack_part_offset *ends, size_t nends) {
-    ackc_fault("delivered", ack_sender_delivered(c->sender));
+    ACKC_CRASH_POINT("delivered", ack_sender_delivered(c->sender));
     size_t nconf = 0;
     const ack_confirm *conf = ack_sender_confirmed(c->sender, &nconf);
     ack_confirm *all = malloc((nconf + nfound + 1) * sizeof *all);
@@ -175,7 +168,7 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
     ack_batch_result res;
     char err[1024];
     int64_t t0 = time_mono_us();
-    int rc = ack_state_apply_batch(c->state, &b, &c->ready, &res, err, sizeof err);
+    int rc = ack_rules_apply(c->state, &b, &c->ready, &res, err, sizeof err);
     if (nmsgs) ackc_note_commit(c, time_mono_us() - t0);
     free(all);
     free(sf);
@@ -190,9 +183,9 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
     if (nmsgs || nconf) c->last_work_us = c->last_record_us;
     if (c->ready.n) {
         c->decided += c->ready.n;
-        ackc_fault("decided", c->decided);
+        ACKC_CRASH_POINT("decided", c->decided);
         ack_sender_send(c->sender, c->ready.items, c->ready.n); /* a fatal error stops tick */
-        ackc_fault("produced", c->decided);
+        ACKC_CRASH_POINT("produced", c->decided);
         c->ready.n = 0;
     }
     return 0;
@@ -225,7 +218,7 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
         while (j < r.nfound && got[j] < ids[i]) j++;
         if (j < r.nfound && got[j] == ids[i]) continue;
         ack_event ev;
-        if (ack_state_get_event(c->state, ids[i], &ev) == 1 && ev.state == ACK_PENDING)
+        if (ack_store_get_event(c->state, ids[i], &ev) == 1 && ev.state == ACK_PENDING)
             if (ack_ready_list_push(&resend, ids[i], &ev) != 0) log_error("out of memory");
     }
     log_info("reconciliation: %zu of %zu pending acks already in %s (%" PRIu64
@@ -244,7 +237,7 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
 static int ackc_startup_reconcile(ackc_ctx *c) {
     ack_ready_list pend = {0};
     char err[512];
-    long n = ack_state_pending(c->state, &pend, err, sizeof err);
+    long n = ack_store_pending(c->state, &pend, err, sizeof err);
     if (n < 0) {
         log_error("state: %s", err);
         return GK_EXIT_IOERR;
@@ -272,7 +265,7 @@ static int ackc_assign(void *ctx, const char *cluster_id, consume_partition *par
     ackc_ctx *c = ctx;
     for (size_t i = 0; i < n; i++)
         parts[i].offset =
-            ack_state_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition);
+            ack_store_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition);
     return 0;
 }
 
@@ -365,17 +358,17 @@ static int ackc_print_dead(void *ctx, const char *topic, int32_t partition, int6
     return 0;
 }
 
-static int ackc_dump_dead(const ack_state_options *so) {
-    ack_state_options ro = *so;
+static int ackc_dump_dead(const ack_store_options *so) {
+    ack_store_options ro = *so;
     ro.read_only = true;
-    ack_state *st = NULL;
+    ack_store *st = NULL;
     char err[1024];
-    if (ack_state_open(&ro, &st, err, sizeof err) != 0) {
+    if (ack_store_open(&ro, &st, err, sizeof err) != 0) {
         log_error("%s", err);
         return GK_EXIT_NOINPUT;
     }
-    long n = ack_state_dead_letters(st, ackc_print_dead, NULL);
-    ack_state_close(st);
+    long n = ack_store_dead_letters(st, ackc_print_dead, NULL);
+    ack_store_close(st);
     fflush(stdout);
     log_info("%ld dead letters", n < 0 ? 0 : n);
     return n < 0 ? GK_EXIT_IOERR : GK_EXIT_OK;
@@ -475,14 +468,14 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
 
 /* Opens the state, connects, checks the cluster and reconciles, then runs
  * the consumer loop. Returns the exit code. */
-static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options *so) {
+static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options *so) {
     char err[1024];
-    if (ack_state_open(so, &c->state, err, sizeof err) != 0) {
+    if (ack_store_open(so, &c->state, err, sizeof err) != 0) {
         log_error("%s", err);
         return GK_EXIT_CANTCREAT;
     }
-    ack_state_counts n = {0};
-    ack_state_counts_get(c->state, &n);
+    ack_store_counts n = {0};
+    ack_store_count(c->state, &n);
     log_info("cache %s (sync=%s, map %ld MiB): %zu events, %zu pending, %zu dead letters; "
              "acks to %s%s%s",
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
@@ -494,7 +487,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_state_options 
     char *cluster = ack_sender_cluster_id(c->sender);
     if (!cluster) return GK_EXIT_OK; /* stopped by a signal while waiting */
     bool cleared = false;
-    rc = ack_state_use_cluster(c->state, cluster, &cleared, err, sizeof err);
+    rc = ack_store_use_cluster(c->state, cluster, &cleared, err, sizeof err);
     free(cluster);
     if (rc != 0) {
         log_error("state: %s", err);
@@ -548,7 +541,7 @@ int main(int argc, char **argv) {
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
     signals_install();
-    ack_state_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
+    ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
     if (o.dump_dead) {
         rc = ackc_dump_dead(&so);
         cli_kv_free(&o.kafka);
@@ -562,7 +555,7 @@ int main(int argc, char **argv) {
     c.sync_name = o.sync;
     rc = ackc_run(&c, &o, &so);
     ack_sender_destroy(c.sender);
-    ack_state_close(c.state);
+    ack_store_close(c.state);
     ack_ready_list_free(&c.ready);
     free(c.commit_us);
     cli_kv_free(&o.kafka);

@@ -83,7 +83,7 @@ static int rec_partitions(rec_scan *sc) {
 }
 
 /* Sets every partition's scan range [start, high). Returns 0 or -1. */
-static int rec_ranges(rec_scan *sc, ack_state *st) {
+static int rec_ranges(rec_scan *sc, ack_store *st) {
     sc->res->ends = calloc((size_t)sc->nparts + 1, sizeof *sc->res->ends);
     if (!sc->res->ends) return -1;
     for (int i = 0; i < sc->nparts; i++) {
@@ -96,7 +96,7 @@ static int rec_ranges(rec_scan *sc, ack_state *st) {
                       p->partition, rd_kafka_err2str(err));
             return -1;
         }
-        int64_t from = ack_state_scan_from(st, p->partition);
+        int64_t from = ack_store_scan_from(st, p->partition);
         if (from > high) {
             log_warn("ack topic %s [%" PRId32 "]: scan_from %" PRId64 " beyond its end %" PRId64
                      " (topic recreated?): scanning it all",
@@ -194,7 +194,7 @@ static int rec_consume(rec_scan *sc) {
     return 0;
 }
 
-int ack_reconcile(const ack_reconcile_config *cfg, ack_state *st, const uint64_t *ids, size_t n,
+int ack_reconcile(const ack_reconcile_config *cfg, ack_store *st, const uint64_t *ids, size_t n,
                   ack_reconcile_result *res) {
     memset(res, 0, sizeof *res);
     rec_scan sc = {cfg, NULL, NULL, 0, ids, n, NULL, res,

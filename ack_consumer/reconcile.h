@@ -10,7 +10,8 @@
  * sent again. */
 #ifndef GK_ACK_RECONCILE_H
 #define GK_ACK_RECONCILE_H
-#include "ack_consumer/state.h"
+#include "ack_consumer/rules.h"
+#include "ack_consumer/store_lmdb.h"
 #include "common/cli.h"
 
 #include <stddef.h>
@@ -33,10 +34,10 @@ typedef struct {
 } ack_reconcile_result;
 
 /* Scans the ack topic for ids (sorted ascending, n > 0), starting each
- * partition at ack_state_scan_from(st, partition) (or its first offset).
+ * partition at ack_store_scan_from(st, partition) (or its first offset).
  * Returns 0 (res filled; free with ack_reconcile_result_free), 1 if a signal
  * interrupted it, -1 on error or timeout (logged). */
-int ack_reconcile(const ack_reconcile_config *cfg, ack_state *st, const uint64_t *ids, size_t n,
+int ack_reconcile(const ack_reconcile_config *cfg, ack_store *st, const uint64_t *ids, size_t n,
                   ack_reconcile_result *res);
 
 void ack_reconcile_result_free(ack_reconcile_result *res);

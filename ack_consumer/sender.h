@@ -19,7 +19,8 @@
  * same id (see main.c on why that matters). */
 #ifndef GK_ACK_SENDER_H
 #define GK_ACK_SENDER_H
-#include "ack_consumer/state.h"
+#include "ack_consumer/ready.h"
+#include "ack_consumer/rules.h"
 #include "common/cli.h"
 
 #include <stdbool.h>

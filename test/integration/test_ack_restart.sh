@@ -58,10 +58,11 @@ printf '900001\tnot json\n900002\t%s\n' "$(gen 2 900003 900003 | cut -f2)" |
   kcat -P -b "$B" -t topic2 -K $'\t' || it_fail "poison produce failed"
 
 # crash_round NAME POINT [CHUNK]: one run that kills itself at POINT
-# (GK_ACK_TEST_KILL), after producing chunk CHUNK if given.
+# (GK_ACK_TEST_KILL, in the test build ack_consumer_crash), after producing
+# chunk CHUNK if given.
 crash_round() {
   [ -n "${3:-}" ] && chunk "$3"
-  it_start "$1" env GK_ACK_TEST_KILL="$2" "${ACK[@]}"
+  it_start "$1" env GK_ACK_TEST_KILL="$2" "$GK_BIN/ack_consumer_crash" "${ACK[@]:1}"
   local pid_var="PID_$1"
   it_wait_exit "${!pid_var}" 90
   it_expect "$1 ($2) killed itself" "$IT_RC" 137

@@ -1,7 +1,9 @@
-/* test_ack_state.c - ack_consumer's LMDB state without Kafka: one ack per
- * completed event, none on re-delivery, dead letters, confirmations, restart
- * (close + reopen), cluster change, and all-or-nothing batches. */
-#include "ack_consumer/state.h"
+/* test_ack_state.c - ack_consumer's state (rules.c over store_lmdb.c)
+ * without Kafka: one ack per completed event, none on re-delivery, dead
+ * letters, confirmations, restart (close + reopen), cluster change, and
+ * all-or-nothing batches. */
+#include "ack_consumer/rules.h"
+#include "ack_consumer/store_lmdb.h"
 #include "test/unit/runner.h"
 
 #include <dirent.h>
@@ -37,17 +39,17 @@ static void teardown(void) {
     rmdir(dir);
 }
 
-static ack_state *open_state(size_t map_bytes, bool keep) {
-    ack_state_options o = {dir, ACK_SYNC_PROCESS, map_bytes, false, keep};
-    ack_state *s = NULL;
-    ck_assert_msg(ack_state_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
+static ack_store *open_state(size_t map_bytes, bool keep) {
+    ack_store_options o = {dir, ACK_SYNC_PROCESS, map_bytes, false, keep};
+    ack_store *s = NULL;
+    ck_assert_msg(ack_store_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
     return s;
 }
 
 /* Storage for messages built by the tests. */
 #define MAXMSG 32
 static char keys[MAXMSG][32], vals[MAXMSG][512];
-static ack_msg msgs[MAXMSG];
+static msg_view msgs[MAXMSG];
 
 /* A schema-valid value of topic t (1..3) for event id. */
 static void valid_json(int t, uint64_t id, char *out, size_t len) {
@@ -72,10 +74,10 @@ static void valid_json(int t, uint64_t id, char *out, size_t len) {
 }
 
 /* Fills msgs[i] with explicit topic, key and value (NULL: none). */
-static ack_msg *raw_msg(size_t i, const char *topic, int32_t part, int64_t off, const char *key,
+static msg_view *raw_msg(size_t i, const char *topic, int32_t part, int64_t off, const char *key,
                         const char *value) {
     ck_assert(i < MAXMSG);
-    ack_msg *m = &msgs[i];
+    msg_view *m = &msgs[i];
     memset(m, 0, sizeof *m);
     m->topic = topic;
     m->partition = part;
@@ -96,7 +98,7 @@ static ack_msg *raw_msg(size_t i, const char *topic, int32_t part, int64_t off, 
 }
 
 /* Fills msgs[i] with a valid message of topic t (1..3) for event id. */
-static ack_msg *good_msg(size_t i, int t, uint64_t id, int32_t part, int64_t off) {
+static msg_view *good_msg(size_t i, int t, uint64_t id, int32_t part, int64_t off) {
     static const char *const topics[] = {"", "topic1", "topic2", "topic3"};
     char key[32], val[512];
     snprintf(key, sizeof key, "%" PRIu64, id);
@@ -106,20 +108,20 @@ static ack_msg *good_msg(size_t i, int t, uint64_t id, int32_t part, int64_t off
 
 /* Applies msgs[0..n) (plus confirmations) with their next offsets, as the
  * consumer loop hands them over, and returns the result. */
-static ack_batch_result apply(ack_state *s, const char *cluster, size_t n,
+static ack_batch_result apply(ack_store *s, const char *cluster, size_t n,
                               const ack_confirm *conf, size_t nconf, ack_ready_list *ready) {
     consume_partition next[MAXMSG];
     size_t nnext = consume_batch_offsets(msgs, n, next);
     ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0};
     ack_batch_result res;
-    ck_assert_msg(ack_state_apply_batch(s, &b, ready, &res, err, sizeof err) == 0, "apply: %s",
+    ck_assert_msg(ack_rules_apply(s, &b, ready, &res, err, sizeof err) == 0, "apply: %s",
                   err);
     return res;
 }
 
-static ack_state_counts counts(ack_state *s) {
-    ack_state_counts c;
-    ck_assert_int_eq(ack_state_counts_get(s, &c), 0);
+static ack_store_counts counts(ack_store *s) {
+    ack_store_counts c;
+    ck_assert_int_eq(ack_store_count(s, &c), 0);
     return c;
 }
 
@@ -128,7 +130,7 @@ static ack_state_counts counts(ack_state *s) {
 /* ------------------------------------------------------------------------ */
 
 START_TEST(third_topic_makes_one_ack) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     good_msg(0, 1, 17, 0, 5);
     good_msg(1, 2, 17, 1, 7);
@@ -151,16 +153,16 @@ START_TEST(third_topic_makes_one_ack) {
     ck_assert_int_eq(ev->topics[2].ts_ms, 1700000000000 + 9);
     ck_assert_int_eq(ev->topics[2].produced_us, 1700000000000000 + 9);
     ck_assert_uint_eq(counts(s).pending, 1);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic1", 0), 6);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic3", 2), 10);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic3", 0), -1);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 6);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 2), 10);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 0), -1);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(redelivery_makes_no_second_ack) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 42, 0, t);
     ck_assert_uint_eq(apply(s, "C1", 3, NULL, 0, &ready).completed, 1);
@@ -174,17 +176,17 @@ START_TEST(redelivery_makes_no_second_ack) {
     ck_assert_uint_eq(apply(s, "C1", 3, NULL, 0, &ready).completed, 0);
     ck_assert_uint_eq(ready.n, 1);
     ack_event ev;
-    ck_assert_int_eq(ack_state_get_event(s, 42, &ev), 1);
+    ck_assert_int_eq(ack_store_get_event(s, 42, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_ACKED);
     ck_assert_uint_eq(ev.seen, ACK_SEEN_ALL);
     ck_assert_int_eq(ev.topics[0].offset, -1); /* stored compact: the topics are dropped */
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(two_topics_are_not_complete) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     good_msg(0, 1, 8, 0, 1);
     good_msg(1, 1, 8, 0, 2); /* the same event twice on topic1 */
@@ -192,15 +194,15 @@ START_TEST(two_topics_are_not_complete) {
     ck_assert_uint_eq(apply(s, "C1", 3, NULL, 0, &ready).completed, 0);
     ck_assert_uint_eq(ready.n, 0);
     ack_event ev;
-    ck_assert_int_eq(ack_state_get_event(s, 8, &ev), 1);
+    ck_assert_int_eq(ack_store_get_event(s, 8, &ev), 1);
     ck_assert_uint_eq(ev.seen, 0x3);
     ck_assert_uint_eq(ev.state, ACK_OPEN);
     ck_assert_int_eq(ev.topics[0].offset, 1); /* the first sighting is kept */
     ck_assert_int_eq(ev.topics[2].offset, -1);
     ck_assert_uint_eq(counts(s).pending, 0);
-    ck_assert_int_eq(ack_state_get_event(s, 9, &ev), 0);
+    ck_assert_int_eq(ack_store_get_event(s, 9, &ev), 0);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
@@ -238,7 +240,7 @@ static const char *find_reason(const dl_seen *d, int64_t offset) {
 }
 
 START_TEST(poison_messages_become_dead_letters) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     char v[512];
     size_t n = 0;
@@ -262,12 +264,12 @@ START_TEST(poison_messages_become_dead_letters) {
     ck_assert_uint_eq(r.dead_letters, 8);
     ck_assert_uint_eq(r.completed, 1); /* the good ones in the same batch count */
     ck_assert_uint_eq(ready.items[0].event_id, 5);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic2", 1), 11);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic3", 1), 12);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic9", 0), 7);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic2", 1), 11);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 1), 12);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic9", 0), 7);
 
     dl_seen d = {0};
-    ck_assert_int_eq(ack_state_dead_letters(s, collect, &d), 8);
+    ck_assert_int_eq(ack_store_dead_letters(s, collect, &d), 8);
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 2), "not valid JSON"));
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 3), "event_id"));
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 4), "key '5' does not match event_id 6"));
@@ -285,64 +287,64 @@ START_TEST(poison_messages_become_dead_letters) {
     ck_assert_uint_eq(r.completed, 0);
     ck_assert_uint_eq(counts(s).dead_letters, 8);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(state_survives_reopen) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     good_msg(0, 1, 3, 0, 40);
     good_msg(1, 2, 3, 0, 41);
     apply(s, "C1", 2, NULL, 0, &ready);
-    ack_state_close(s);
+    ack_store_close(s);
 
     s = open_state(64u << 20, false);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic1", 0), 41);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic2", 0), 42);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C2", "topic1", 0), -1); /* other cluster */
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 41);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic2", 0), 42);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C2", "topic1", 0), -1); /* other cluster */
     ack_event ev;
-    ck_assert_int_eq(ack_state_get_event(s, 3, &ev), 1);
+    ck_assert_int_eq(ack_store_get_event(s, 3, &ev), 1);
     ck_assert_uint_eq(ev.seen, 0x3);
     good_msg(0, 3, 3, 0, 42);
     ck_assert_uint_eq(apply(s, "C1", 1, NULL, 0, &ready).completed, 1);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(confirm_acks_and_records_scan_from) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 11, 0, t);
     for (int t = 1; t <= 3; t++) good_msg((size_t)t + 2, t, 12, 0, t + 3);
     apply(s, "C1", 6, NULL, 0, &ready);
     ck_assert_uint_eq(ready.n, 2);
-    ck_assert_int_eq(ack_state_scan_from(s, 2), -1);
+    ck_assert_int_eq(ack_store_scan_from(s, 2), -1);
 
     ack_confirm c[] = {{11, 2, 30}, {999, 2, 31}}; /* 999: unknown, ignored */
     ack_part_offset sf = {2, 32};
     ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1};
     ack_batch_result r;
-    ck_assert_int_eq(ack_state_apply_batch(s, &b, &ready, &r, err, sizeof err), 0);
+    ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 1);
-    ck_assert_int_eq(ack_state_scan_from(s, 2), 32);
+    ck_assert_int_eq(ack_store_scan_from(s, 2), 32);
     ck_assert_uint_eq(counts(s).pending, 1);
     ack_event ev;
-    ck_assert_int_eq(ack_state_get_event(s, 11, &ev), 1);
+    ck_assert_int_eq(ack_store_get_event(s, 11, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_ACKED);
-    ck_assert_int_eq(ack_state_get_event(s, 12, &ev), 1);
+    ck_assert_int_eq(ack_store_get_event(s, 12, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_PENDING);
     /* A confirmation repeated (e.g. found again by reconciliation) changes nothing. */
-    ck_assert_int_eq(ack_state_apply_batch(s, &b, &ready, &r, err, sizeof err), 0);
+    ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 0);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(pending_survives_reopen) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     for (uint64_t id = 1; id <= 3; id++)
         for (int t = 1; t <= 3; t++) good_msg((id - 1) * 3 + (size_t)t - 1, t, id, 0, (int64_t)id);
@@ -350,41 +352,41 @@ START_TEST(pending_survives_reopen) {
     ck_assert_uint_eq(ready.n, 3);
     ack_confirm c = {2, 0, 0};
     apply(s, "C1", 0, &c, 1, &ready);
-    ack_state_close(s);
+    ack_store_close(s);
 
     s = open_state(64u << 20, false);
     ack_ready_list pend = {0};
-    ck_assert_int_eq(ack_state_pending(s, &pend, err, sizeof err), 2);
+    ck_assert_int_eq(ack_store_pending(s, &pend, err, sizeof err), 2);
     ck_assert_uint_eq(pend.items[0].event_id, 1); /* numeric key order */
     ck_assert_uint_eq(pend.items[1].event_id, 3);
     ck_assert_uint_eq(pend.items[1].ev.state, ACK_PENDING);
     ck_assert_int_eq(pend.items[1].ev.topics[2].offset, 3);
     ack_ready_list_free(&pend);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(cluster_change_clears_state) {
-    ack_state *s = open_state(64u << 20, false);
+    ack_store *s = open_state(64u << 20, false);
     ack_ready_list ready = {0};
     bool cleared = true;
-    ck_assert_int_eq(ack_state_use_cluster(s, "C1", &cleared, err, sizeof err), 0);
+    ck_assert_int_eq(ack_store_use_cluster(s, "C1", &cleared, err, sizeof err), 0);
     ck_assert(!cleared);
     for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 7, 0, t);
     raw_msg(3, "topic1", 0, 4, "x", "y");
     apply(s, "C1", 4, NULL, 0, &ready);
     ck_assert_uint_eq(counts(s).pending, 1);
     /* Same cluster again: nothing happens. */
-    ck_assert_int_eq(ack_state_use_cluster(s, "C1", &cleared, err, sizeof err), 0);
+    ck_assert_int_eq(ack_store_use_cluster(s, "C1", &cleared, err, sizeof err), 0);
     ck_assert(!cleared);
     ck_assert_uint_eq(counts(s).events, 1);
 
-    ck_assert_int_eq(ack_state_use_cluster(s, "C2", &cleared, err, sizeof err), 0);
+    ck_assert_int_eq(ack_store_use_cluster(s, "C2", &cleared, err, sizeof err), 0);
     ck_assert(cleared);
-    ack_state_counts c = counts(s);
+    ack_store_counts c = counts(s);
     ck_assert_uint_eq(c.events + c.pending + c.dead_letters + c.offsets, 0);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C2", "topic1", 0), -1);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C2", "topic1", 0), -1);
     /* The event is acked again on the new cluster: its old state meant nothing there. */
     ck_assert_uint_eq(apply(s, "C2", 3, NULL, 0, &ready).completed, 1);
     /* A batch from yet another cluster clears in the same transaction. */
@@ -392,39 +394,39 @@ START_TEST(cluster_change_clears_state) {
     ck_assert(r.cleared);
     ck_assert_uint_eq(counts(s).events, 1);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(cluster_change_keeps_events_when_asked) {
-    ack_state *s = open_state(64u << 20, true);
+    ack_store *s = open_state(64u << 20, true);
     ack_ready_list ready = {0};
     for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 7, 0, t);
     apply(s, "C1", 3, NULL, 0, &ready);
     bool cleared = false;
-    ck_assert_int_eq(ack_state_use_cluster(s, "C2", &cleared, err, sizeof err), 0);
+    ck_assert_int_eq(ack_store_use_cluster(s, "C2", &cleared, err, sizeof err), 0);
     ck_assert(cleared);
-    ack_state_counts c = counts(s);
+    ack_store_counts c = counts(s);
     ck_assert_uint_eq(c.events, 1);
     ck_assert_uint_eq(c.pending, 1);
     ck_assert_uint_eq(c.offsets, 0); /* offsets of another cluster mean nothing */
     ck_assert_uint_eq(apply(s, "C2", 3, NULL, 0, &ready).completed, 0);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(failed_batch_leaves_nothing) {
-    ack_state *s = open_state(1u << 20, false); /* 1 MiB: room for a few thousand events */
+    ack_store *s = open_state(1u << 20, false); /* 1 MiB: room for a few thousand events */
     ack_ready_list ready = {0};
     for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 1, 0, t);
     apply(s, "C1", 3, NULL, 0, &ready);
     ck_assert_uint_eq(ready.n, 1);
-    ack_state_counts before = counts(s);
+    ack_store_counts before = counts(s);
 
     /* One batch of 30,000 messages (10,000 complete events) cannot fit. */
     enum { N = 30000 };
-    static ack_msg big[N];
+    static msg_view big[N];
     static char bk[N][24], bv[N][320];
     static const char *const topics[] = {"topic1", "topic2", "topic3"};
     for (size_t i = 0; i < N; i++) {
@@ -432,55 +434,55 @@ START_TEST(failed_batch_leaves_nothing) {
         int t = (int)(i % 3);
         snprintf(bk[i], sizeof bk[i], "%" PRIu64, id);
         valid_json(t + 1, id, bv[i], sizeof bv[i]);
-        big[i] = (ack_msg){topics[t], 0, 10 + (int64_t)i, bk[i], strlen(bk[i]), bv[i],
+        big[i] = (msg_view){topics[t], 0, 10 + (int64_t)i, bk[i], strlen(bk[i]), bv[i],
                            strlen(bv[i]), -1, -1};
     }
     static consume_partition next[N];
     ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0};
     ack_batch_result r;
-    ck_assert_int_eq(ack_state_apply_batch(s, &b, &ready, &r, err, sizeof err), -1);
+    ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "--map-size") != NULL, "err: %s", err);
     ck_assert_uint_eq(ready.n, 1); /* no decision escaped the failed transaction */
     ck_assert_uint_eq(r.completed, 0);
-    ack_state_counts after = counts(s);
+    ack_store_counts after = counts(s);
     ck_assert_uint_eq(after.events, before.events);
     ck_assert_uint_eq(after.pending, before.pending);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 2);
     ack_event ev;
-    ck_assert_int_eq(ack_state_get_event(s, 100, &ev), 0);
+    ck_assert_int_eq(ack_store_get_event(s, 100, &ev), 0);
 
     /* The state stays usable, also after a restart. */
     good_msg(0, 1, 2, 0, 10);
     apply(s, "C1", 1, NULL, 0, &ready);
-    ack_state_close(s);
+    ack_store_close(s);
     s = open_state(1u << 20, false);
-    ck_assert_int_eq(ack_state_stored_offset(s, "C1", "topic1", 0), 11);
+    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 11);
     ck_assert_uint_eq(counts(s).events, 2);
     ack_ready_list_free(&ready);
-    ack_state_close(s);
+    ack_store_close(s);
 }
 END_TEST
 
 START_TEST(cache_is_locked) {
-    ack_state *s = open_state(64u << 20, false);
-    ack_state_options o = {dir, ACK_SYNC_FULL, 64u << 20, false, false};
-    ack_state *t = NULL;
-    ck_assert_int_eq(ack_state_open(&o, &t, err, sizeof err), -1);
+    ack_store *s = open_state(64u << 20, false);
+    ack_store_options o = {dir, ACK_SYNC_FULL, 64u << 20, false, false};
+    ack_store *t = NULL;
+    ck_assert_int_eq(ack_store_open(&o, &t, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "in use"));
     /* Read-only (--dump-dead-letters) works beside a running consumer. */
     o.read_only = true;
-    ck_assert_msg(ack_state_open(&o, &t, err, sizeof err) == 0, "%s", err);
-    ack_state_close(t);
-    ack_state_close(s);
+    ck_assert_msg(ack_store_open(&o, &t, err, sizeof err) == 0, "%s", err);
+    ack_store_close(t);
+    ack_store_close(s);
     /* Full sync mode opens and works too. */
     o.read_only = false;
-    ck_assert_int_eq(ack_state_open(&o, &t, err, sizeof err), 0);
-    ack_state_close(t);
+    ck_assert_int_eq(ack_store_open(&o, &t, err, sizeof err), 0);
+    ack_store_close(t);
 }
 END_TEST
 
 static Suite *suite(void) {
-    Suite *s = suite_create("ack_state");
+    Suite *s = suite_create("ack_store");
     TCase *tc = tcase_create("state");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, third_topic_makes_one_ack);
