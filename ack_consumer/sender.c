@@ -214,7 +214,8 @@ static char *sender_put_opt(char *p, int64_t v) {
 /* Builds one ack's value (malloc'd, for RD_KAFKA_MSG_F_FREE):
  * {"event_id":N,"acked_us":N,"topics":{"topic1":{"partition":P,"offset":O,
  * "ts_ms":T,"produced_us":U},...}} with null for what is unknown. Written
- * directly: a jansson tree per ack was a tenth of ack_consumer's CPU. */
+ * directly: a jansson tree per ack was a visible share of ack_consumer's CPU
+ * (bench/README.md). */
 static char *sender_payload(const ack_ready *r, int64_t acked_us, size_t *len) {
     char *out = malloc(SENDER_PAYLOAD_MAX);
     if (!out) return NULL;

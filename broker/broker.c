@@ -13,10 +13,9 @@
  * - fetch long-poll does not wake up on new data, so consumers should use a
  *   small fetch.wait.max.ms for low latency;
  * - a fetch finds its position by walking the partition's retained batches
- *   from the oldest, so the broker's CPU per fetch grows as the logs fill
- *   (measured: 1,000 events/s over 16 partitions, one message per batch,
- *   took it from half a core to a whole one within 60 s, and the ack delay
- *   p50 from 5 ms to 40-50 ms); it warns when it is that busy;
+ *   from the oldest, so the broker's CPU per fetch, and with it the ack
+ *   delay, grows as the logs fill (README, "The embedded broker", has the
+ *   measurement); it warns when it is that busy;
  * - the port is chosen by the OS; it listens on 127.0.0.1 only. */
 #include "common/cli.h"
 #include "common/exitcodes.h"

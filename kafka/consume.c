@@ -383,18 +383,19 @@ static rd_kafka_t *consume_open(consume_state *st) {
         /* The embedded broker (librdkafka's mock) never cuts a fetch's wait
          * short when data arrives: a message that lands during an empty
          * fetch waits for the rest of it (half of this on average). 1 ms
-         * costs an idle consumer ~1,000 empty fetches/s (a few % of a core
-         * here); a real Kafka answers as soon as data comes, so there it is
-         * only extra requests: raise it with -X for a big cluster. */
+         * costs an idle consumer about a thousand empty fetches a second
+         * (their CPU: bench/README.md); a real Kafka answers as soon as data
+         * comes, so there it is only extra requests: raise it with -X for a
+         * big cluster. */
         {"fetch.wait.max.ms", "1"},
         {"isolation.level", "read_committed"},
         /* librdkafka 2.0 stops fetching once its local queue holds
          * queued.min.messages (default 100,000, counted over all partitions)
          * and looks again only when its broker thread next wakes, up to a
-         * second later: a backlog stalled every 100,000 messages (db_consumer
-         * 190,000 rows/s; 40,000 with 20,000). The byte bound
-         * (queued.max.messages.kbytes, 64 MiB by default) now limits the
-         * prefetch instead, and holds more than a second of work. */
+         * second later: a backlog stalled every 100,000 messages (what that
+         * cost: bench/README.md). The byte bound (queued.max.messages.kbytes,
+         * 64 MiB by default) now limits the prefetch instead, and holds more
+         * than a second of work. */
         {"queued.min.messages", "1000000"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
         /* A restarted or crashed member is noticed in seconds, not 45 s: the

@@ -271,9 +271,8 @@ int main(int argc, char **argv) {
     /* Every message is allocated by a reading thread and freed when its
      * delivery is reported; glibc gave the freed top of each thread's heap
      * back to the kernel and took it again for the next messages, with a
-     * TLB shootdown each time (perf: 5 % in madvise). Keeping up to 64 MiB
-     * free at the top measured +22 % msgs/s at the same peak RSS (13.7 MiB,
-     * 1,000,000 rows). */
+     * TLB shootdown each time. Keeping up to 64 MiB free at the top spares
+     * that without raising the peak RSS (bench/README.md has the figures). */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     signals_install();
     status = producer_open_files(&o, &run, files, n, argv + first);

@@ -15,10 +15,10 @@
 /* One client per file: each reader thread produces through its own
  * rd_kafka_t and serves that client's delivery reports itself, so a message
  * is allocated and freed by the same thread and the readers share no
- * librdkafka queue or lock. With one client shared by three readers, each
+ * librdkafka queue or lock. With one client shared by the readers, each
  * reader freed the others' messages (malloc arena lock contention, futex
- * wake-ups) and the run took 12.4-13.3 s for 3 x 1,000,000 rows where three
- * separate clients take about 7.5 s (embedded broker, 16 partitions). */
+ * wake-ups), which made the whole run much slower (bench/README.md,
+ * "Measurements behind the code"). */
 typedef struct {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt; /* a handle spares a lookup by name per message */
@@ -44,21 +44,18 @@ static const kafka_default sender_defaults[] = {
     {"enable.idempotence", "true"},   /* retries never duplicate or reorder */
     {"acks", "all"},
     {"compression.codec", "lz4"},     /* the embedded broker keeps only 5 MiB per partition */
-    /* Batching against ack delay, measured on the embedded broker: with 0
-     * every message left alone at high rates, and db_consumer reading those
-     * tiny batches managed 170,000 rows/s; 2 ms gave 260,000 (5 ms 292,000)
-     * at +2.4 ms ack delay p50 at 1,000 events/s (2.3 -> 4.7 ms). The ack
-     * delay's floor is the ack state's fsync anyway (see README). */
+    /* Batching against ack delay: with 0 every message leaves alone at high
+     * rates, and the consumers pay far more for reading those tiny batches
+     * than a 2 ms linger adds to the ack delay, whose floor is the ack
+     * state's fsync anyway (README; the figures: bench/README.md). */
     {"linger.ms", "2"},
     {"partitioner", "murmur2_random"}, /* Java-compatible: same key, same partition in topic1..3 */
     {"message.timeout.ms", "300000"}, /* rides out broker outages of tens of seconds */
     /* Messages queued or in flight per client (per file). Small, so that
      * memory is flat whatever the size of the files (a 10,000-row run already
-     * reaches the bound). Measured with three files on the embedded broker
-     * (16 partitions), peak RSS at 10,000 and at 1,000,000 rows per file:
-     * 500 gave 13.8-14.1 and 13.9-14.0 MiB but 8.5-8.7 s for the big run,
-     * 1,500 gave 15.8-16.1 and 16.7-16.9 MiB and 7.3-7.5 s, 3,000 gave
-     * 17.5-17.6 and 20.4 MiB and 7.8-8.1 s. A reader that finds the queue
+     * reaches the bound), yet enough to keep the broker busy: of the sizes
+     * measured (bench/README.md) this was the fastest, a smaller one slower
+     * and a larger one no faster but bigger. A reader that finds the queue
      * full waits for deliveries (sender_send). */
     {"queue.buffering.max.messages", "1500"},
     {NULL, NULL},
