@@ -1,11 +1,11 @@
 /* reconcile.c - scanning the ack topic for pending acks (see reconcile.h). */
 #include "ack_consumer/reconcile.h"
 
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "schema/message.h"
 
 #include <inttypes.h>

@@ -1,11 +1,11 @@
 /* sender.c - the ack producer and its delivery bookkeeping (see sender.h). */
 #include "ack_consumer/sender.h"
 
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "schema/message.h"
 
 #include <inttypes.h>

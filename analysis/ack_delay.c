@@ -16,10 +16,10 @@
 #include "analysis/timeparse.h"
 #include "common/cli.h"
 #include "common/exitcodes.h"
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "schema/schema.h"
 
 #include <inttypes.h>

@@ -19,10 +19,10 @@
  * - the port is chosen by the OS; it listens on 127.0.0.1 only. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "schema/schema.h"
 
 #include <errno.h>

@@ -6,11 +6,11 @@
  * an exact account of what went out. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "producer/producer.h"
 #include "producer/reader.h"
 #include "producer/report.h"

@@ -6,10 +6,10 @@
  * whichever thread polls, hence the atomics and the lock. */
 #ifndef GK_PRODUCER_PRODUCER_H
 #define GK_PRODUCER_PRODUCER_H
-#include "xlsx/xlsx.h"
 #include "producer/pace.h"
 #include "producer/rowlist.h"
 #include "schema/schema.h"
+#include "xlsx/xlsx.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -6,8 +6,8 @@
  * caller prefixes file, sheet and row. */
 #ifndef GK_PRODUCER_ROW_H
 #define GK_PRODUCER_ROW_H
-#include "xlsx/xlsx.h"
 #include "schema/schema.h"
+#include "xlsx/xlsx.h"
 
 #include <stddef.h>
 

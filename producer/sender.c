@@ -1,11 +1,11 @@
 /* sender.c - Kafka producing and delivery accounting (see sender.h). */
 #include "producer/sender.h"
 
-#include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/progress.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 #include "schema/message.h"
 
 #include <stdio.h>

@@ -6,8 +6,8 @@
  * (the fast path, handing over to libxml2 when it must) and with
  * GK_XLSX_PARSER=libxml2. Any difference in the rows, cells or error text
  * handed out is a finding (abort), as are crashes and sanitizer reports. */
-#include "xlsx/xlsx.h"
 #include "test/unit/xlsx_transcript.h"
+#include "xlsx/xlsx.h"
 
 #include <stdint.h>
 #include <stdio.h>

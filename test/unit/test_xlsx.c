@@ -5,9 +5,9 @@
  * inline strings) and hand-made or broken ones with libzip. A streaming check
  * reads a 20,000 and a 200,000 row sheet in fresh processes and bounds the
  * difference of their peak RSS (VmHWM). */
-#include "xlsx/xlsx.h"
 #include "test/unit/runner.h"
 #include "test/unit/xlsx_transcript.h"
+#include "xlsx/xlsx.h"
 
 #include <dirent.h>
 #include <fcntl.h>
