@@ -1,16 +1,14 @@
 /* ready.c - the list of acks to produce (see ready.h). */
 #include "ack_consumer/ready.h"
 
+#include "common/grow.h"
+
 #include <stdlib.h>
 
 int ack_ready_list_push(ack_ready_list *l, uint64_t event_id, const ack_event *ev) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        ack_ready *items = realloc(l->items, cap * sizeof *items);
-        if (!items) return -1;
-        l->items = items;
-        l->cap = cap;
-    }
+    ack_ready *items = grow_one(l->items, l->n, &l->cap, sizeof *items, 64);
+    if (!items) return -1;
+    l->items = items;
     l->items[l->n].event_id = event_id;
     l->items[l->n].ev = *ev;
     l->n++;

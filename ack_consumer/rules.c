@@ -91,7 +91,8 @@ int ack_rules_apply(ack_store *s, const ack_batch *b, ack_ready_list *ready,
     size_t ready_before = ready->n;
     ack_txn *t = ack_txn_begin(s, err, errlen);
     if (!t) return -1;
-    int fail = b->cluster_id ? ack_txn_use_cluster(t, b->cluster_id, &res->cleared, err, errlen) : 0;
+    int fail = 0;
+    if (b->cluster_id) fail = ack_txn_use_cluster(t, b->cluster_id, &res->cleared, err, errlen);
     for (size_t i = 0; i < b->nconfirms && !fail; i++)
         fail = rule_confirm(t, b->confirms[i].event_id, res, err, errlen);
     if (!fail) fail = ack_txn_put_scan_from(t, b->scan_from, b->nscan_from, err, errlen);

@@ -1,6 +1,7 @@
 /* sender.c - the ack producer and its delivery bookkeeping (see sender.h). */
 #include "ack_consumer/sender.h"
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/signals.h"
@@ -42,13 +43,9 @@ struct ack_sender {
 };
 
 static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        ack_confirm *items = realloc(c->items, cap * sizeof *items);
-        if (!items) return -1;
-        c->items = items;
-        c->cap = cap;
-    }
+    ack_confirm *items = grow_one(c->items, c->n, &c->cap, sizeof *items, 256);
+    if (!items) return -1;
+    c->items = items;
     c->items[c->n++] = v;
     return 0;
 }
@@ -56,16 +53,12 @@ static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
 /* An ack whose fate is unknown; if even this allocation fails, the state
  * still lists the event as pending and the next start reconciles it. */
 static void sender_unsure(ack_sender *s, uint64_t id) {
-    if (s->nunsure == s->capunsure) {
-        size_t cap = s->capunsure ? s->capunsure * 2 : 64;
-        uint64_t *u = realloc(s->unsure, cap * sizeof *u);
-        if (!u) {
-            log_error("out of memory: ack of event %" PRIu64 " left for the next start", id);
-            return;
-        }
-        s->unsure = u;
-        s->capunsure = cap;
+    uint64_t *unsure = grow_one(s->unsure, s->nunsure, &s->capunsure, sizeof *unsure, 64);
+    if (!unsure) {
+        log_error("out of memory: ack of event %" PRIu64 " left for the next start", id);
+        return;
     }
+    s->unsure = unsure;
     s->unsure[s->nunsure++] = id;
 }
 

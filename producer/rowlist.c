@@ -1,18 +1,16 @@
 /* rowlist.c - row numbers as compressed ranges (see rowlist.h). */
 #include "producer/rowlist.h"
 
+#include "common/grow.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int rowlist_add(rowlist *l, uint32_t row) {
-    if (l->count == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        uint32_t *n = realloc(l->rows, ncap * sizeof *n);
-        if (!n) return -1;
-        l->rows = n;
-        l->cap = ncap;
-    }
+    uint32_t *rows = grow_one(l->rows, l->count, &l->cap, sizeof *rows, 64);
+    if (!rows) return -1;
+    l->rows = rows;
     l->rows[l->count++] = row;
     return 0;
 }
