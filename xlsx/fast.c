@@ -613,11 +613,7 @@ static int xlsx_fast_cell(xlsx_reader *r) {
                    : xlsx_fast_lit(w, j, end, "</v></c>", 8);
     if (!j) return 0;
     r->fast.pos = j;
-    xlsx_sheet_start(r, (const xmlChar *)"c", NULL, NULL, 0, NULL, nattrs, 0, attrs);
-    if (inline_str) xlsx_sheet_start(r, (const xmlChar *)"is", NULL, NULL, 0, NULL, 0, 0, NULL);
-    xlsx_sheet_start(r, (const xmlChar *)(inline_str ? "t" : "v"), NULL, NULL, 0, NULL, 0, 0, NULL);
-    if (text_end > text) xlsx_sheet_chars(r, w + text, (int)(text_end - text));
-    for (int k = inline_str ? 3 : 2; k > 0; k--) xlsx_sheet_end(r, NULL, NULL, NULL);
+    xlsx_sheet_cell(r, attrs, nattrs, inline_str, w + text, (int)(text_end - text));
     return 1;
 }
 

@@ -299,6 +299,11 @@ void xlsx_sheet_start(void *ctx, const xmlChar *name, const xmlChar *prefix, con
                       int nns, const xmlChar **ns, int nattrs, int ndef, const xmlChar **attrs);
 void xlsx_sheet_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri);
 void xlsx_sheet_chars(void *ctx, const xmlChar *s, int len);
+/* The handlers' calls for one whole cell the fast path matched:
+ * <c ATTRS><v>TEXT</v></c>, or <c ATTRS><is><t>TEXT</t></is></c> when
+ * inline_str, exactly as the general scanner would make them. */
+void xlsx_sheet_cell(xlsx_reader *r, const xmlChar **attrs, int nattrs, int inline_str,
+                     const xmlChar *text, int len);
 void xlsx_sheet_free(xlsx_sheet *sh, xlsx_rowq *q);
 
 /* fast.c: builds the byte class table (once per process). */

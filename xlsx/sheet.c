@@ -372,6 +372,15 @@ void xlsx_sheet_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const
     }
 }
 
+void xlsx_sheet_cell(xlsx_reader *r, const xmlChar **attrs, int nattrs, int inline_str,
+                     const xmlChar *text, int len) {
+    xlsx_sheet_start(r, (const xmlChar *)"c", NULL, NULL, 0, NULL, nattrs, 0, attrs);
+    if (inline_str) xlsx_sheet_start(r, (const xmlChar *)"is", NULL, NULL, 0, NULL, 0, 0, NULL);
+    xlsx_sheet_start(r, (const xmlChar *)(inline_str ? "t" : "v"), NULL, NULL, 0, NULL, 0, 0, NULL);
+    if (len > 0) xlsx_sheet_chars(r, text, len);
+    for (int k = inline_str ? 3 : 2; k > 0; k--) xlsx_sheet_end(r, NULL, NULL, NULL);
+}
+
 void xlsx_sheet_chars(void *ctx, const xmlChar *s, int len) {
     xlsx_reader *r = ctx;
     if (!r->sh.capture || r->sh.skip || r->failed) return;
