@@ -4,6 +4,7 @@
 # number for every figure; and a pre-fill that the broker cannot hold (one
 # partition, more than its 5 MiB) makes the db stage fail loudly instead of
 # measuring a consumer on half the data.
+# brokers: embedded
 . "$(dirname "$0")/lib.sh"
 
 BENCH=$GK_SOURCE/scripts/bench.sh

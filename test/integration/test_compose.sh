@@ -5,6 +5,7 @@
 # command line and environment from the compose file, replayed natively
 # against the embedded broker, must deliver the 50 sample events into the
 # database and the ack topic.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 COMPOSE=$GK_SOURCE/docker-compose.yaml
@@ -56,14 +57,14 @@ DB=$(sed -n 's/.*GK_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB"
 for _ in $(seq 300); do
   n=$(it_sql "$DB" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
-  a=$(kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' 2>/dev/null | sort -u | wc -l)
+  a=$(it_ack_keys 2>/dev/null | sort -u | wc -l)
   [ "$n" = 150 ] && [ "$a" = 50 ] && break
   sleep 0.2
 done
 for t in data1 data2 data3; do
   it_expect "$t rows" "$(it_sql "$DB" "SELECT count(*) FROM $t")" 50
 done
-it_expect "distinct acked events" "$(kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' | sort -u | wc -l)" 50
+it_expect "distinct acked events" "$(it_ack_keys | sort -u | wc -l)" 50
 
 # The services run until stopped (as under compose): SIGTERM must stop them cleanly.
 kill -TERM "$PID_db" "$PID_ack"

@@ -8,6 +8,7 @@
 #  - the Kafka copy of the offsets, now committed periodically rather than
 #    per batch, is complete after a clean stop: a consumer of the same group
 #    without a store of its own starts at the end of every partition.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 N=300

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_outage.sh - a broker outage of ~10 s in the middle of a run is ridden
 # out by every service with nothing lost and nothing duplicated.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 10000 20000)
@@ -14,9 +15,9 @@ it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache"
 it_start producer "$GK_BIN/producer" --rate 2000 "$WORK/data/sim_file1.xlsx" "$WORK/data/sim_file2.xlsx" "$WORK/data/sim_file3.xlsx"
 sleep 2
 kill -0 "$PID_producer" 2>/dev/null || it_fail "the producer finished before the outage"
-kill -USR1 "$PID_broker"; it_log "broker DOWN"
+it_broker_down
 sleep $DOWN
-kill -USR2 "$PID_broker"; it_log "broker UP after ${DOWN}s"
+it_broker_up
 
 it_wait_exit "$PID_producer" 240
 it_expect "producer exit status" "$IT_RC" 0
