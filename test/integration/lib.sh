@@ -36,7 +36,7 @@ it_cleanup() {
     it_log "work directory kept for inspection: $WORK"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 30 "$f"; } >&2; done
   else
-    rm -rf "$WORK"
+    [ -n "${GK_TEST_KEEP:-}" ] && it_log "work directory kept (GK_TEST_KEEP): $WORK" || rm -rf "$WORK"
   fi
   exit "$rc"
 }
