@@ -147,6 +147,17 @@ harness_broker_up() {
   esac
 }
 
+# harness_broker_crash: SIGKILL of the broker process, as a power cut or an
+# OOM kill would end it; waits until it is gone. A real Kafka keeps what it
+# had written (the page cache survives the process) and recovers its log at
+# the next start; the embedded broker loses everything.
+harness_broker_crash() {
+  local i
+  kill -KILL "$HARNESS_BROKER_PID" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$HARNESS_BROKER_PID" 2>/dev/null || return 0; sleep 0.1; done
+  harness_fail "broker pid $HARNESS_BROKER_PID still there after SIGKILL"
+}
+
 # harness_broker_restart: starts a real Kafka again on its data (after a
 # stop or a crash); same address.
 harness_broker_restart() {

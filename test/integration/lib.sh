@@ -119,10 +119,12 @@ it_expect() {
 it_scale() { if [ "${GK_TEST_SCALE:-short}" = full ]; then echo "$2"; else echo "$1"; fi; }
 
 # it_keys TOPIC : prints the key of every message of TOPIC, as a downstream
-# reader sees it: committed transactions only (read_committed).
+# reader sees it: committed transactions only (read_committed). A short fetch
+# wait: kcat -e ends once every partition has reported its end, and on a
+# topic still being written each report can otherwise take a 500 ms wait.
 it_keys() {
   timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$1" -o beginning -e -q -X isolation.level=read_committed \
-    -f '%k\n' 2>>"$WORK/kcat.log"
+    -X fetch.wait.max.ms=10 -f '%k\n' 2>>"$WORK/kcat.log"
 }
 
 # it_ack_keys : prints the keys of every message on the ack topic.
