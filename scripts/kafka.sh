@@ -34,7 +34,8 @@ start options:
                         (default: out/kafka)
   --fresh               empty DIR first: a new cluster with new ports
   --partitions N        partitions of the created topics and of topics created
-                        on first use (default 3) [GK_PARTITIONS]
+                        on first use (default 3; on a restart: as at the first
+                        start) [GK_PARTITIONS]
   --topics LIST         topics to create (default topic1,topic2,topic3,ack; "" none)
   --heap SIZE           JVM heap, -Xmx (default 512m) [GK_KAFKA_HEAP]
   --set KEY=VALUE       a server.properties setting, repeatable; kept in DIR
@@ -76,7 +77,7 @@ esac
 
 DATA=${GK_KAFKA_DATA:-$ROOT/out/kafka}
 FRESH=0
-PARTITIONS=${GK_PARTITIONS:-3}
+PARTITIONS=${GK_PARTITIONS:-}
 TOPICS=topic1,topic2,topic3,ack
 HEAP=${GK_KAFKA_HEAP:-512m}
 SETS=()
@@ -107,7 +108,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
-[[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || usage_error "--partitions: expected a positive number, got '$PARTITIONS'"
+[ -z "$PARTITIONS" ] || [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || usage_error "--partitions: expected a positive number, got '$PARTITIONS'"
 [[ $HEAP =~ ^[1-9][0-9]*[mMgG]$ ]] || usage_error "--heap: expected e.g. 512m or 1g, got '$HEAP'"
 [ -z "$TIMEOUT" ] || [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout: expected seconds, got '$TIMEOUT'"
 [ -z "$STOP_WITH" ] || [[ $STOP_WITH =~ ^[1-9][0-9]*$ ]] || usage_error "--stop-with: expected a pid, got '$STOP_WITH'"
@@ -309,12 +310,16 @@ fi
 FIRST=0
 if [ ! -f "$PROPS" ]; then
   FIRST=1
+  PARTITIONS=${PARTITIONS:-3}
   [ ! -e "$DATA/log/meta.properties" ] ||
     die "$DATA/log holds a Kafka log this script did not start (cluster.id $(sed -n 's/^cluster.id=//p' "$DATA/log/meta.properties")): use another --data, or --fresh to empty it"
   write_props
   echo "${CLUSTER_ID:-$(new_cluster_id)}" >"$DATA/cluster.id"
 fi
 apply_sets
+# A restart keeps the partition count of the first start (num.partitions).
+[ -n "$PARTITIONS" ] || PARTITIONS=$(prop num.partitions)
+PARTITIONS=${PARTITIONS:-3}
 MY_ID=$(cat "$DATA/cluster.id" 2>/dev/null || true)
 [ -n "$MY_ID" ] || die "$DATA/cluster.id is missing: start with --fresh for a new cluster"
 
