@@ -5,6 +5,7 @@
 #   kafka.sh start [options]     prints the bootstrap address as its first line
 #   kafka.sh stop [options]      clean stop (SIGTERM), bounded
 #   kafka.sh status [options]    the address and pid, exit 3 if not running
+#   kafka.sh fetch [--cache DIR] only resolve the jars into the cache
 #
 # start resolves Kafka and its dependencies once (broker/kafka/pom.xml, Maven
 # Central) into a cache outside the source tree; a later start finds the
@@ -23,7 +24,7 @@ POM=$KAFKA_DIR/pom.xml
 
 usage() {
   cat <<USAGE
-Usage: ./scripts/kafka.sh start|stop|status [options]
+Usage: ./scripts/kafka.sh start|stop|status|fetch [options]
 
 Runs one real Apache Kafka node (KRaft) on 127.0.0.1 from jars fetched once
 from Maven Central (Java 17 and, for the first start, Maven needed).
@@ -55,6 +56,8 @@ stop options:
   --timeout SECONDS     SIGKILL after this long (default 30)
 status options:
   --data DIR            as above
+fetch: resolves the jars into the cache (if not complete) and prints where;
+  --cache DIR as above
 
 Exit status: 0 done; 1 a start that failed (one line on stderr says why: no
 Java 17, Maven cannot resolve, port taken, log directory of another cluster,
@@ -66,11 +69,11 @@ say() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
 usage_error() { printf 'kafka.sh: %s (try --help)\n' "$*" >&2; exit 64; }
 
-[ $# -ge 1 ] || usage_error "no command: start, stop or status"
+[ $# -ge 1 ] || usage_error "no command: start, stop, status or fetch"
 CMD=$1
 shift
 case "$CMD" in
-  start|stop|status) ;;
+  start|stop|status|fetch) ;;
   -h|--help) usage; exit 0 ;;
   *) usage_error "unknown command '$CMD'" ;;
 esac
@@ -113,6 +116,45 @@ done
 [ -z "$TIMEOUT" ] || [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout: expected seconds, got '$TIMEOUT'"
 [ -z "$STOP_WITH" ] || [[ $STOP_WITH =~ ^[1-9][0-9]*$ ]] || usage_error "--stop-with: expected a pid, got '$STOP_WITH'"
 [ -f "$TEMPLATE" ] || usage_error "--server-properties: no file $TEMPLATE"
+# The jars: resolved once per pom into CACHE/kafka-VERSION. A stamp with the
+# pom's checksum marks a complete copy; when it matches, Maven is not run at
+# all, so a second start works offline. Concurrent first starts take turns.
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
+[ -n "$KAFKA_VERSION" ] || die "no <kafka.version> in $POM"
+JARS=$CACHE/kafka-$KAFKA_VERSION
+STAMP=$(sha256sum "$POM" | cut -c1-16)
+resolve_jars() {
+  local mvn=${GK_MVN:-mvn} tmp log=$CACHE/kafka-$KAFKA_VERSION.mvn.log
+  [ "$(cat "$JARS/.complete" 2>/dev/null)" = "$STAMP" ] && return 0
+  command -v "$mvn" >/dev/null 2>&1 ||
+    die "Maven is needed once to fetch Kafka $KAFKA_VERSION (Debian: apt-get install maven)"
+  say "fetching Kafka $KAFKA_VERSION and its dependencies from Maven Central into $JARS (once)"
+  tmp=$(mktemp -d "$CACHE/.kafka-$KAFKA_VERSION.XXXXXX")
+  if ! "$mvn" -q -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$tmp" >"$log" 2>&1 || ! ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1; then
+    rm -rf "$tmp"
+    die "Maven cannot resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (no network to Maven Central? a proxy?): $(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -m1 -E 'ERROR' | cut -c1-200) (log: $log)"
+  fi
+  echo "$STAMP" >"$tmp/.complete"
+  rm -rf "$JARS"
+  mv "$tmp" "$JARS"
+}
+# fetch_jars: resolve_jars under the cache's lock.
+fetch_jars() {
+  mkdir -p "$CACHE" || die "cannot create the cache $CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9
+  resolve_jars
+  flock -u 9
+  exec 9>&-
+}
+
+if [ "$CMD" = fetch ]; then
+  fetch_jars
+  echo "$JARS"
+  exit 0
+fi
+
 mkdir -p "$DATA" 2>/dev/null || die "cannot create the data directory $DATA"
 DATA=$(cd "$DATA" && pwd)
 PROPS=$DATA/server.properties
@@ -204,36 +246,7 @@ if [ ! -x "$ADMIN" ]; then
     >"$ROOT/build/kafka_admin-build.log" 2>&1 && cmake --build "$ROOT/build" --target kafka_admin \
     >>"$ROOT/build/kafka_admin-build.log" 2>&1 || die "building kafka_admin failed (see build/kafka_admin-build.log)"
 fi
-
-# The jars: resolved once per pom into CACHE/kafka-VERSION. A stamp with the
-# pom's checksum marks a complete copy; when it matches, Maven is not run at
-# all, so a second start works offline. Concurrent first starts take turns.
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
-[ -n "$KAFKA_VERSION" ] || die "no <kafka.version> in $POM"
-JARS=$CACHE/kafka-$KAFKA_VERSION
-STAMP=$(sha256sum "$POM" | cut -c1-16)
-resolve_jars() {
-  local mvn=${GK_MVN:-mvn} tmp log=$CACHE/kafka-$KAFKA_VERSION.mvn.log
-  [ "$(cat "$JARS/.complete" 2>/dev/null)" = "$STAMP" ] && return 0
-  command -v "$mvn" >/dev/null 2>&1 ||
-    die "Maven is needed once to fetch Kafka $KAFKA_VERSION (Debian: apt-get install maven)"
-  say "fetching Kafka $KAFKA_VERSION and its dependencies from Maven Central into $JARS (once)"
-  tmp=$(mktemp -d "$CACHE/.kafka-$KAFKA_VERSION.XXXXXX")
-  if ! "$mvn" -q -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$tmp" >"$log" 2>&1 || ! ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1; then
-    rm -rf "$tmp"
-    die "Maven cannot resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (no network to Maven Central? a proxy?): $(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -m1 -E 'ERROR' | cut -c1-200) (log: $log)"
-  fi
-  echo "$STAMP" >"$tmp/.complete"
-  rm -rf "$JARS"
-  mv "$tmp" "$JARS"
-}
-mkdir -p "$CACHE" || die "cannot create the cache $CACHE"
-exec 9>"$CACHE/.lock"
-flock 9
-resolve_jars
-flock -u 9
-exec 9>&-
+fetch_jars
 
 # --- start: the data directory -----------------------------------------------
 
