@@ -9,6 +9,7 @@
 #include "common/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,4 +124,37 @@ rd_kafka_AdminOptions_t *admin_options(admin_client *a, rd_kafka_admin_op_t op) 
          rd_kafka_AdminOptions_set_operation_timeout(o, left, err, sizeof err)))
         log_warn("admin options: %s", err);
     return o;
+}
+
+rd_kafka_event_t *admin_topic_configs(admin_client *a, char **topics, int n,
+                                      const rd_kafka_ConfigResource_t ***res, size_t *nres,
+                                      int *rc) {
+    *res = NULL;
+    *nres = 0;
+    rd_kafka_ConfigResource_t **cr = calloc((size_t)n + 1, sizeof *cr);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
+    rd_kafka_event_t *ev = NULL;
+    *rc = cr && q ? 0 : GK_EXIT_SOFTWARE;
+    for (int i = 0; *rc == 0 && i < n; i++)
+        cr[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
+    if (*rc == 0) {
+        rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+        rd_kafka_DescribeConfigs(a->rk, cr, (size_t)n, o, q);
+        rd_kafka_AdminOptions_destroy(o);
+        ev = admin_result(a, q, "topic configs", rc);
+    }
+    const rd_kafka_DescribeConfigs_result_t *r = ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    if (ev && (!r || rd_kafka_event_error(ev))) {
+        log_error("topic configs: %s", rd_kafka_event_error_string(ev));
+        *rc = GK_EXIT_UNAVAILABLE;
+        rd_kafka_event_destroy(ev);
+        ev = NULL;
+    } else if (ev) {
+        *res = rd_kafka_DescribeConfigs_result_resources(r, nres);
+    }
+    for (int i = 0; cr && i < n; i++)
+        if (cr[i]) rd_kafka_ConfigResource_destroy(cr[i]);
+    free(cr);
+    if (q) rd_kafka_queue_destroy(q);
+    return ev;
 }

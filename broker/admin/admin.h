@@ -49,6 +49,13 @@ rd_kafka_event_t *admin_result(admin_client *a, rd_kafka_queue_t *q, const char 
 /* New admin options for an operation of type op, bounded by the deadline. */
 rd_kafka_AdminOptions_t *admin_options(admin_client *a, rd_kafka_admin_op_t op);
 
+/* The configs of topics[0..n) (DescribeConfigs). Returns the result event
+ * (destroy it with rd_kafka_event_destroy; *res and *nres point into it),
+ * or NULL with *rc set to an exit code after logging. */
+rd_kafka_event_t *admin_topic_configs(admin_client *a, char **topics, int n,
+                                      const rd_kafka_ConfigResource_t ***res, size_t *nres,
+                                      int *rc);
+
 /* Commands. Each prints its result on stdout and returns an exit code. */
 int admin_wait(admin_client *a);
 int admin_create(admin_client *a, long partitions, long replication,

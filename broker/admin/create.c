@@ -142,25 +142,10 @@ static int create_check_partitions(admin_client *a, const char *topic, long part
  * topic may have been created with others). Returns 0 or an exit code. */
 static int create_check_configs(admin_client *a, const cli_kv_list *configs, char **topics, int n) {
     if (configs->count == 0) return 0;
-    rd_kafka_ConfigResource_t **cr = calloc((size_t)n, sizeof *cr);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-    int rc = cr && q ? 0 : GK_EXIT_SOFTWARE;
-    for (int i = 0; rc == 0 && i < n; i++)
-        cr[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
-    rd_kafka_event_t *ev = NULL;
-    if (rc == 0) {
-        rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-        rd_kafka_DescribeConfigs(a->rk, cr, (size_t)n, o, q);
-        rd_kafka_AdminOptions_destroy(o);
-        ev = admin_result(a, q, "topic configs", &rc);
-    }
-    const rd_kafka_DescribeConfigs_result_t *res = ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
-    if (ev && (!res || rd_kafka_event_error(ev))) {
-        log_error("topic configs: %s", rd_kafka_event_error_string(ev));
-        rc = GK_EXIT_UNAVAILABLE;
-    }
+    const rd_kafka_ConfigResource_t **rs = NULL;
     size_t nres = 0;
-    const rd_kafka_ConfigResource_t **rs = res && rc == 0 ? rd_kafka_DescribeConfigs_result_resources(res, &nres) : NULL;
+    int rc = 0;
+    rd_kafka_event_t *ev = admin_topic_configs(a, topics, n, &rs, &nres, &rc);
     for (size_t r = 0; r < nres; r++) {
         const char *topic = rd_kafka_ConfigResource_name(rs[r]);
         if (rd_kafka_ConfigResource_error(rs[r])) {
@@ -183,10 +168,6 @@ static int create_check_configs(admin_client *a, const cli_kv_list *configs, cha
         }
     }
     if (ev) rd_kafka_event_destroy(ev);
-    for (int i = 0; cr && i < n; i++)
-        if (cr[i]) rd_kafka_ConfigResource_destroy(cr[i]);
-    free(cr);
-    if (q) rd_kafka_queue_destroy(q);
     return rc;
 }
 

@@ -30,26 +30,10 @@ static void describe_configs(const rd_kafka_ConfigResource_t *r) {
 /* Describes the configs of names[0..n) and prints one line per topic with
  * its partition count from md. Returns 0 or an exit code. */
 static int describe_print(admin_client *a, const struct rd_kafka_metadata *md, char **names, int n) {
-    rd_kafka_ConfigResource_t **cr = calloc((size_t)n + 1, sizeof *cr);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-    int rc = cr && q ? 0 : GK_EXIT_SOFTWARE;
-    for (int i = 0; rc == 0 && i < n; i++)
-        cr[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, names[i]);
-    rd_kafka_event_t *ev = NULL;
-    if (rc == 0 && n > 0) {
-        rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-        rd_kafka_DescribeConfigs(a->rk, cr, (size_t)n, o, q);
-        rd_kafka_AdminOptions_destroy(o);
-        ev = admin_result(a, q, "topic configs", &rc);
-    }
-    const rd_kafka_DescribeConfigs_result_t *res = ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
-    if (ev && (!res || rd_kafka_event_error(ev))) {
-        log_error("topic configs: %s", rd_kafka_event_error_string(ev));
-        rc = GK_EXIT_UNAVAILABLE;
-    }
+    const rd_kafka_ConfigResource_t **rs = NULL;
     size_t nres = 0;
-    const rd_kafka_ConfigResource_t **rs =
-        res && rc == 0 ? rd_kafka_DescribeConfigs_result_resources(res, &nres) : NULL;
+    int rc = 0;
+    rd_kafka_event_t *ev = n > 0 ? admin_topic_configs(a, names, n, &rs, &nres, &rc) : NULL;
     for (int i = 0; rc == 0 && i < n; i++) {
         int parts = 0;
         for (int t = 0; t < md->topic_cnt; t++)
@@ -63,10 +47,6 @@ static int describe_print(admin_client *a, const struct rd_kafka_metadata *md, c
     }
     fflush(stdout);
     if (ev) rd_kafka_event_destroy(ev);
-    for (int i = 0; cr && i < n; i++)
-        if (cr[i]) rd_kafka_ConfigResource_destroy(cr[i]);
-    free(cr);
-    if (q) rd_kafka_queue_destroy(q);
     return rc;
 }
 
