@@ -155,7 +155,13 @@ if [ "$CMD" = fetch ]; then
   exit 0
 fi
 
-mkdir -p "$DATA" 2>/dev/null || die "cannot create the data directory $DATA"
+if [ "$CMD" = start ]; then
+  mkdir -p "$DATA" 2>/dev/null || die "cannot create the data directory $DATA"
+elif [ ! -d "$DATA" ]; then
+  say "no broker running in $DATA (no such directory)"
+  [ "$CMD" = status ] && exit 3
+  exit 0
+fi
 DATA=$(cd "$DATA" && pwd)
 PROPS=$DATA/server.properties
 PIDFILE=$DATA/kafka.pid
