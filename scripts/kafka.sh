@@ -388,34 +388,60 @@ why_exited() {
   echo "${line:-no reason logged}"
 }
 
-ADDR=$(bootstrap)
-[ -n "$ADDR" ] || die "$PROPS has no advertised.listeners"
-mkdir -p "$DATA/logs"
-rm -f "$DATA/bootstrap"
-# setsid: its own session, so that a Ctrl-C meant for the caller does not
-# kill it uncleanly; stop (or --stop-with) ends it.
-setsid "$JAVA" "${JVM_OPTS[@]}" -cp "$JARS/*" kafka.Kafka "$PROPS" </dev/null >"$DATA/kafka.out" 2>&1 &
-JVM=$!
-echo "$JVM" >"$PIDFILE"
-if [ -n "$STOP_WITH" ]; then
-  # A watcher stops the broker once the caller is gone, whichever way it went.
-  setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
-    kill -0 "$2" 2>/dev/null && exec "$3" stop --data "$4"' watcher "$STOP_WITH" "$JVM" "$ROOT/scripts/kafka.sh" "$DATA" \
-    </dev/null >/dev/null 2>&1 &
-fi
+# launch: starts the JVM and waits until it answers a metadata request
+# listing itself (not a log line, not a sleep). Returns 0 when ready, 2 when
+# it exited failing to bind a port; dies on anything else.
+launch() {
+  local deadline why
+  ADDR=$(bootstrap)
+  [ -n "$ADDR" ] || die "$PROPS has no advertised.listeners"
+  mkdir -p "$DATA/logs"
+  rm -f "$DATA/bootstrap" "$DATA/kafka.out"
+  # setsid: its own session, so that a Ctrl-C meant for the caller does not
+  # kill it uncleanly; stop (or --stop-with) ends it.
+  setsid "$JAVA" "${JVM_OPTS[@]}" -cp "$JARS/*" kafka.Kafka "$PROPS" </dev/null >"$DATA/kafka.out" 2>&1 &
+  JVM=$!
+  echo "$JVM" >"$PIDFILE"
+  if [ -n "$STOP_WITH" ]; then
+    # A watcher stops the broker once the caller is gone, whichever way it went.
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+      kill -0 "$2" 2>/dev/null && exec "$3" stop --data "$4"' watcher "$STOP_WITH" "$JVM" \
+      "$ROOT/scripts/kafka.sh" "$DATA" </dev/null >/dev/null 2>&1 &
+  fi
+  deadline=$((SECONDS + TIMEOUT))
+  while :; do
+    if ! kill -0 "$JVM" 2>/dev/null; then
+      rm -f "$PIDFILE"
+      why=$(why_exited)
+      [[ $why == "port taken:"* ]] && { WHY=$why; return 2; }
+      die "the broker exited during start-up: $why (logs: $DATA/logs/server.log, $DATA/kafka.out)"
+    fi
+    "$ADMIN" -b "$ADDR" --timeout 2 --log-level error wait >"$DATA/ready" 2>>"$DATA/admin.log" && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      stop_broker 10 || true
+      die "the broker did not answer at $ADDR within ${TIMEOUT}s (logs: $DATA/logs/server.log)"
+    fi
+  done
+}
 
-# Ready = it answers a metadata request listing itself (not a log line, not a sleep).
-deadline=$((SECONDS + TIMEOUT))
+# Ports picked at a first start can be taken by another process before the
+# broker binds them (another broker starting at the same moment): then it
+# tries again with new ones. Ports given, or kept from an earlier start, are
+# an error.
+tries=0
 while :; do
-  if ! kill -0 "$JVM" 2>/dev/null; then
-    rm -f "$PIDFILE"
-    die "the broker exited during start-up: $(why_exited) (logs: $DATA/logs/server.log, $DATA/kafka.out)"
+  rc=0
+  launch || rc=$?
+  [ $rc = 0 ] && break
+  if [ $FIRST = 1 ] && [ $tries -lt 3 ] && grep -q '@[A-Z0-9_]*PORT[A-Z0-9_]*@' "$TEMPLATE"; then
+    tries=$((tries + 1))
+    say "$WHY meanwhile: trying again with other ports"
+    rm -rf "$DATA/logs"
+    write_props
+    apply_sets
+    continue
   fi
-  "$ADMIN" -b "$ADDR" --timeout 2 --log-level error wait >"$DATA/ready" 2>>"$DATA/admin.log" && break
-  if [ $SECONDS -ge $deadline ]; then
-    stop_broker 10 || true
-    die "the broker did not answer at $ADDR within ${TIMEOUT}s (logs: $DATA/logs/server.log)"
-  fi
+  die "the broker exited during start-up: $WHY (logs: $DATA/logs/server.log, $DATA/kafka.out)"
 done
 READY_NS=$(date +%s%N)
 
