@@ -121,18 +121,30 @@ static void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* Assignment                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* Errors of a request to the cluster that an outage or a moving coordinator
+ * explains: an assignment that meets one waits for the broker, as the rest
+ * of the loop does, instead of giving up. */
+static bool consume_transient(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE ||
+           err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT ||
+           err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__WAIT_COORD ||
+           err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+           err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+           err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
 /* Fetches the cluster id once. Store offsets are only valid with it, so
- * going on without it (a broker that is not answering) would start every
- * partition from the wrong place: that is a fatal error instead. Returns 0
- * or -1 after logging. */
+ * going on without it would start every partition from the wrong place: a
+ * broker that is not answering is waited for (a signal ends the wait).
+ * Returns 0, or -1 when stopped by a signal. */
 static int consume_cluster_id(consume_state *st) {
     if (st->cluster_id) return 0;
-    char *id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS);
-    if (!id) {
-        log_error("kafka cluster id not available after %d s: cannot match stored offsets",
-                  CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
-        return -1;
-    }
+    char *id = NULL;
+    while (signals_run && !(id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS)))
+        log_warn("kafka cluster id not available after %d s (broker down?): still waiting, "
+                 "stored offsets cannot be matched without it",
+                 CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
+    if (!id) return -1;
     st->cluster_id = strdup(id);
     rd_kafka_mem_free(st->rk, id);
     if (!st->cluster_id) return -1;
@@ -181,7 +193,9 @@ static int64_t consume_log_start(consume_state *st, const rd_kafka_topic_partiti
 }
 
 /* Sets every partition's start offset: the store's, else the group's
- * committed one, else the beginning of the log. Returns 0 or -1. */
+ * committed one, else the beginning of the log. An outage that begins just
+ * as partitions are assigned is waited out. Returns 0, -1 on a fatal error
+ * (logged) or -2 when stopped by a signal. */
 static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
@@ -193,11 +207,17 @@ static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *
             st->resumed = true;
     }
     if (ask->cnt > 0) {
-        rd_kafka_resp_err_t err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS);
+        rd_kafka_resp_err_t err;
+        while ((err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS)) !=
+                   RD_KAFKA_RESP_ERR_NO_ERROR &&
+               consume_transient(err) && signals_run)
+            log_warn("cannot read the group's committed offsets (%s): still trying",
+                     rd_kafka_err2str(err));
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
+            if (signals_run)
+                log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
             rd_kafka_topic_partition_list_destroy(ask);
-            return -1;
+            return signals_run ? -1 : -2;
         }
     }
     for (int i = 0; i < parts->cnt; i++) {
@@ -232,8 +252,12 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
 }
 
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    if (consume_cluster_id(st) != 0 || consume_position(st, parts) != 0) {
-        st->rc = GK_EXIT_UNAVAILABLE;
+    int rc = consume_cluster_id(st);
+    if (rc == 0) rc = consume_position(st, parts);
+    if (rc != 0) {
+        /* Stopped by a signal while waiting for the broker: the loop ends
+         * cleanly (nothing assigned, nothing to store). */
+        if (signals_run && rc == -1) st->rc = GK_EXIT_UNAVAILABLE;
         return;
     }
     consume_log_assignment(parts);
