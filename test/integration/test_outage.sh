@@ -23,8 +23,13 @@ it_wait_exit "$PID_producer" 240
 it_expect "producer exit status" "$IT_RC" 0
 grep -q "failed=0" "$WORK/producer.log" || grep -q "failed=0" "$WORK"/producer.* || true
 
-# Let the consumers drain, then stop them as an operator would.
+# Let the consumers drain, then stop them as an operator would. Both must
+# still be running: riding out the outage is the point.
 for _ in $(seq 600); do
+  for c in db ack; do
+    pid_var=PID_$c
+    kill -0 "${!pid_var}" 2>/dev/null || { it_wait_exit "${!pid_var}" 5; it_fail "$c exited ($IT_RC) instead of riding out the outage: $(grep -E 'ERROR' "$WORK/$c.log" | grep -v librdkafka | tail -n 1)"; }
+  done
   [ "$(it_sql "$WORK/genetika.db" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null)" = $((3 * N)) ] &&
     [ "$(it_ack_keys | wc -l)" -ge $N ] && break
   sleep 0.5
