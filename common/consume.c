@@ -26,6 +26,7 @@
 #define CONSUME_META_TIMEOUT_MS 10000 /* watermarks, committed offsets */
 #define CONSUME_CLUSTERID_TIMEOUT_MS 30000
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
+#define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 
 typedef struct {
     rd_kafka_t *rk;
@@ -34,7 +35,8 @@ typedef struct {
     void *ctx;
     consume_stats *stats;
     char *cluster_id;                       /* fetched on the first assignment */
-    rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF */
+    rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF, offset
+                                                  is then the end offset seen */
     int nat_end; /* partitions of assigned marked at their end */
     rd_kafka_topic_partition_list_t *uncommitted; /* stored, not yet committed to Kafka */
     int64_t kafka_commit_us; /* last Kafka offset commit (monotonic) */
@@ -308,14 +310,17 @@ static void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* The loop                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Marks (end != NULL) or clears the end-of-partition flag of a partition.
- * Clearing is done for every message, so it is skipped while no partition
- * is marked (the common case under load). */
-static void consume_mark_end(consume_state *st, const char *topic, int32_t partition, void *end) {
+/* Marks (end != NULL, at end_offset) or clears the end-of-partition flag of
+ * a partition. Clearing is done for every message, so it is skipped while no
+ * partition is marked (the common case under load). */
+static void consume_mark_end(consume_state *st, const char *topic, int32_t partition, void *end,
+                             int64_t end_offset) {
     if (!st->assigned || (!end && st->nat_end == 0)) return;
     rd_kafka_topic_partition_t *p =
         rd_kafka_topic_partition_list_find(st->assigned, topic, partition);
-    if (!p || p->opaque == end) return;
+    if (!p) return;
+    if (end) p->offset = end_offset;
+    if (p->opaque == end) return;
     p->opaque = end;
     if (end)
         st->nat_end++;
@@ -334,7 +339,7 @@ static bool consume_all_at_end(const consume_state *st) {
 static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "(no topic)";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        consume_mark_end(st, topic, m->partition, CONSUME_END_MARK);
+        consume_mark_end(st, topic, m->partition, CONSUME_END_MARK, m->offset);
         return 0;
     }
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
@@ -426,14 +431,42 @@ static void consume_progress(const consume_state *st, int64_t start_us) {
                     st->cfg->what ? st->cfg->what : "messages");
 }
 
+/* True when the broker confirms that no assigned partition has grown past
+ * the end this consumer saw. An end flag is only as fresh as the last fetch
+ * answer: a broker that stalls (a loaded machine) sends neither messages nor
+ * news, and a consumer frozen meanwhile has not fetched at all. A partition
+ * found to have grown, or a broker not answering, is not at its end. */
+static bool consume_ends_confirmed(consume_state *st) {
+    bool all = true;
+    for (int i = 0; st->assigned && i < st->assigned->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &st->assigned->elems[i];
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            st->rk, p->topic, p->partition, &low, &high, CONSUME_END_CHECK_MS);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && high <= p->offset) continue;
+        log_debug("%s [%" PRId32 "]: not at its end after all (%s, end %" PRId64 ", seen %" PRId64 ")",
+                  p->topic, p->partition, rd_kafka_err2str(err), high, p->offset);
+        consume_mark_end(st, p->topic, p->partition, NULL, -1);
+        all = false;
+    }
+    return all;
+}
+
 /* True when the idle exit condition of consume_run holds. A fresh store
  * waits for its first message, so that a consumer started before the
  * producer does not give up before anything was sent. */
-static bool consume_idle_done(const consume_state *st) {
+static bool consume_idle_done(consume_state *st) {
     if (st->cfg->idle_exit_s <= 0 || (st->stats->messages == 0 && !st->resumed)) return false;
+    /* Revoked and not yet assigned again: a rebalance is under way (e.g. the
+     * session expired on a loaded machine), and the partitions still have
+     * work - "every partition at its end" holds for none at all. */
+    if (!st->assigned) return false;
     if (time_mono_us() - st->last_activity_us < st->cfg->idle_exit_s * 1000000LL) return false;
     if (!consume_all_at_end(st)) return false;
-    return !st->h->quiescent || st->h->quiescent(st->ctx);
+    if (st->h->quiescent && !st->h->quiescent(st->ctx)) return false;
+    if (consume_ends_confirmed(st)) return true;
+    st->last_activity_us = time_mono_us(); /* more to come: idle afresh */
+    return false;
 }
 
 /* How long poll may wait: for a new batch, CONSUME_POLL_MS; for an open
@@ -486,7 +519,7 @@ static int consume_loop(consume_state *st) {
             if (rc) return rc;
             continue;
         }
-        consume_mark_end(st, rd_kafka_topic_name(m->rkt), m->partition, NULL);
+        consume_mark_end(st, rd_kafka_topic_name(m->rkt), m->partition, NULL, -1);
         st->last_activity_us = time_mono_us();
         if (st->nbatch == 0) st->batch_start_us = st->last_activity_us;
         st->batch[st->nbatch++] = m;
