@@ -28,6 +28,7 @@ struct ack_sender {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt; /* held for the whole run: its metadata stays known */
     char *topic;
+    char *txn_id; /* NULL unless transactional */
     bool transactional;
     size_t inflight;
     sender_confirms confirmed; /* delivered (and, if transactional, committed) */
@@ -70,9 +71,15 @@ static void sender_latency(ack_sender *s, int64_t since_us) {
     s->lat_us[s->nlat++] = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
+/* True for the fatal errors that mean another producer took over this
+ * transactional id (a newer epoch): this instance is a zombie. */
+static bool sender_fenced_err(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR__FENCED || err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+           err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
 /* Delivery report, served by rd_kafka_poll/flush in this thread. */
 static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-    (void)rk;
     ack_sender *s = opaque;
     uint64_t id = (uint64_t)(uintptr_t)m->_private;
     if (s->inflight > 0) s->inflight--;
@@ -90,7 +97,12 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
         }
         return;
     }
-    if (s->closing) return;
+    /* Closing, or fenced: nothing will be sent again by this process, so a
+     * failed ack is no news (it stays pending in the state). */
+    if (s->closing || sender_fenced_err(rd_kafka_fatal_error(rk, NULL, 0))) {
+        sender_unsure(s, id);
+        return;
+    }
     rd_kafka_msg_status_t st = rd_kafka_message_status(m);
     log_error("ack of event %" PRIu64 " not delivered: %s (%s); it will be checked against "
               "the ack topic and sent again if absent",
@@ -107,6 +119,11 @@ ack_sender *ack_sender_new(const ack_sender_config *cfg) {
         return NULL;
     }
     s->transactional = cfg->transactional_id && *cfg->transactional_id;
+    if (s->transactional && !(s->txn_id = strdup(cfg->transactional_id))) {
+        log_error("out of memory");
+        ack_sender_destroy(s);
+        return NULL;
+    }
     /* Latency first (linger 0); lz4 keeps the embedded broker's 5 MiB
      * retention far away; murmur2_random is the Java client's partitioner. */
     kafka_default defs[] = {
@@ -388,12 +405,14 @@ bool ack_sender_fatal(ack_sender *s) {
     char reason[512];
     rd_kafka_resp_err_t err = rd_kafka_fatal_error(s->rk, reason, sizeof reason);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-    if (!s->fatal_logged) {
-        log_error("ack producer fatal error: %s: %s (another instance with the same "
-                  "transactional id?)",
-                  rd_kafka_err2str(err), reason);
-        s->fatal_logged = true;
-    }
+    if (!s->fatal_logged && s->transactional && sender_fenced_err(err))
+        log_error("fenced: a newer ack_consumer has taken over transactional id %s, and the "
+                  "broker rejects every write of this one (%s); stopping without sending "
+                  "another ack",
+                  s->txn_id ? s->txn_id : "?", reason);
+    else if (!s->fatal_logged)
+        log_error("ack producer fatal error: %s: %s", rd_kafka_err2str(err), reason);
+    s->fatal_logged = true;
     return true;
 }
 
@@ -428,6 +447,7 @@ void ack_sender_destroy(ack_sender *s) {
         rd_kafka_destroy(s->rk);
     }
     free(s->topic);
+    free(s->txn_id);
     free(s->confirmed.items);
     free(s->txn_done.items);
     free(s->unsure);

@@ -1,4 +1,4 @@
-# lib.sh - helpers shared by the benchmark stages (sourced by scripts/bench.sh).
+# lib.sh - helpers shared by the benchmark stages (sourced by bench/bench.sh).
 #
 # Every process the benchmark starts runs as /usr/bin/time -> timeout -> CMD,
 # so that its peak RSS comes from wait4() (GNU time's %M, measured from
@@ -76,13 +76,15 @@ bench_starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20;
 bench_track() { echo "$1 $(bench_starttime "$1")" >>"$BENCH_STAGE_DIR/pids"; }
 
 # bench_start NAME LIMIT_S CMD...: starts CMD in the background under GNU time
-# and timeout (killed after LIMIT_S seconds); stdout/stderr/time go to
+# and timeout (killed after LIMIT_S seconds), with what the broker needs the
+# service to be told (harness_env_cmd); stdout/stderr/time go to
 # $BENCH_STAGE_DIR/NAME.{out,err,time}. Sets PID_NAME and T0_NAME (epoch ns).
 bench_start() {
   local name=$1 limit=$2; shift 2
   local d=$BENCH_STAGE_DIR
+  harness_env_cmd "$@"
   printf -v "T0_$name" '%s' "$(bench_now_ns)"
-  /usr/bin/time -f "$BENCH_TIME_FMT" -o "$d/$name.time" timeout -k 10 "$limit" "$@" \
+  /usr/bin/time -f "$BENCH_TIME_FMT" -o "$d/$name.time" timeout -k 10 "$limit" "${HARNESS_CMD[@]}" \
     >"$d/$name.out" 2>"$d/$name.err" &
   local pid=$!
   bench_track "$pid"
@@ -155,15 +157,12 @@ bench_wait_exit() {
 bench_broker() {
   local name=$1 parts=$2 d=$BENCH_STAGE_DIR
   rm -f "$d/$name.addr"
-  bench_start "$name" 7200 "$BENCH_BIN/broker" --partitions "$parts" --address-file "$d/$name.addr"
+  harness_embedded_cmd "$parts" "$d/$name.addr"
+  bench_start "$name" 7200 "${HARNESS_CMD[@]}"
   eval "BROKER_PID=\$PID_$name"
-  for _ in $(seq 100); do
-    [ -s "$d/$name.addr" ] && break
-    kill -0 "$BROKER_PID" 2>/dev/null || bench_fail "broker exited: $(tail -n 3 "$d/$name.err")"
-    sleep 0.1
-  done
-  [ -s "$d/$name.addr" ] || bench_fail "the broker did not report its address"
-  BOOTSTRAP=$(head -n 1 "$d/$name.addr")
+  harness_embedded_ready "$d/$name.addr" "$BROKER_PID" 10 ||
+    bench_fail "$HARNESS_ERROR: $(tail -n 3 "$d/$name.err")"
+  BOOTSTRAP=$HARNESS_BOOTSTRAP
 }
 
 # bench_broker_stop: stops the broker of bench_broker at once with SIGKILL:
@@ -182,14 +181,8 @@ bench_wait_assigned() {
   local name pid
   for name in "$@"; do
     eval "pid=\$PID_$name"
-    for _ in $(seq 600); do
-      grep -q "assigned [1-9][0-9]* partition" "$BENCH_STAGE_DIR/$name.err" 2>/dev/null && break
-      kill -0 "$pid" 2>/dev/null ||
-        bench_fail "$name exited before it was assigned partitions: $(tail -n 2 "$BENCH_STAGE_DIR/$name.err")"
-      sleep 0.1
-    done
-    grep -q "assigned [1-9][0-9]* partition" "$BENCH_STAGE_DIR/$name.err" ||
-      bench_fail "$name got no partitions within 60 s"
+    harness_wait_assigned "$BENCH_STAGE_DIR/$name.err" "$pid" 60 ||
+      bench_fail "$name $HARNESS_ERROR: $(tail -n 2 "$BENCH_STAGE_DIR/$name.err")"
   done
 }
 

@@ -21,7 +21,6 @@
 #define DBC_MAX_TOPICS 64
 #define DBC_MAX_BATCH 1000000L
 #define DBC_MAX_BATCH_WAIT_MS 60000
-#define DBC_FETCH_WAIT_MS "10"
 
 typedef struct {
     db_store *store;
@@ -177,15 +176,8 @@ int main(int argc, char **argv) {
     }
     log_info("database %s (synchronous=%s), group %s, topics %s", o.db, o.sync, o.group, o.topics);
 
-    /* The database is not on the ack path: fetch less eagerly than the
-     * shared 1 ms (fewer idle requests to the broker, less CPU taken from
-     * ack_consumer on a small machine). */
-    static const kafka_default kafka_defaults[] = {
-        {"fetch.wait.max.ms", DBC_FETCH_WAIT_MS},
-        {NULL, NULL},
-    };
     consume_config cfg = {
-        .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = kafka_defaults,
+        .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
         .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
         .max_batch = o.batch, .batch_wait_ms = o.batch_wait, .idle_exit_s = o.idle_exit, .what = "rows",
     };

@@ -28,6 +28,7 @@
 #define CONSUME_META_TIMEOUT_MS 10000 /* watermarks, committed offsets */
 #define CONSUME_CLUSTERID_TIMEOUT_MS 30000
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
+#define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 
 typedef struct {
     rd_kafka_t *rk;
@@ -36,7 +37,8 @@ typedef struct {
     void *ctx;
     consume_stats *stats;
     char *cluster_id;                       /* fetched on the first assignment */
-    rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF */
+    rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF, offset
+                                                  is then the end offset seen */
     int nat_end; /* partitions of assigned marked at their end */
     rd_kafka_topic_partition_list_t *uncommitted; /* stored, not yet committed to Kafka */
     int64_t kafka_commit_us; /* last Kafka offset commit (monotonic) */
@@ -119,18 +121,30 @@ static void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* Assignment                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* Errors of a request to the cluster that an outage or a moving coordinator
+ * explains: an assignment that meets one waits for the broker, as the rest
+ * of the loop does, instead of giving up. */
+static bool consume_transient(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE ||
+           err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT ||
+           err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__WAIT_COORD ||
+           err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+           err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+           err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+}
+
 /* Fetches the cluster id once. Store offsets are only valid with it, so
- * going on without it (a broker that is not answering) would start every
- * partition from the wrong place: that is a fatal error instead. Returns 0
- * or -1 after logging. */
+ * going on without it would start every partition from the wrong place: a
+ * broker that is not answering is waited for (a signal ends the wait).
+ * Returns 0, or -1 when stopped by a signal. */
 static int consume_cluster_id(consume_state *st) {
     if (st->cluster_id) return 0;
-    char *id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS);
-    if (!id) {
-        log_error("kafka cluster id not available after %d s: cannot match stored offsets",
-                  CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
-        return -1;
-    }
+    char *id = NULL;
+    while (signals_run && !(id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS)))
+        log_warn("kafka cluster id not available after %d s (broker down?): still waiting, "
+                 "stored offsets cannot be matched without it",
+                 CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
+    if (!id) return -1;
     st->cluster_id = strdup(id);
     rd_kafka_mem_free(st->rk, id);
     if (!st->cluster_id) return -1;
@@ -205,7 +219,9 @@ static int consume_store_assign(consume_state *st, rd_kafka_topic_partition_list
 }
 
 /* Sets every partition's start offset: the store's, else the group's
- * committed one, else the beginning of the log. Returns 0 or an exit code. */
+ * committed one, else the beginning of the log. An outage that begins just
+ * as partitions are assigned is waited out. Returns 0, an exit code, or -1
+ * when stopped by a signal while waiting. */
 static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     int rc = consume_store_assign(st, parts);
     if (rc != 0) return rc;
@@ -218,11 +234,17 @@ static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *
             st->resumed = true;
     }
     if (ask->cnt > 0) {
-        rd_kafka_resp_err_t err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS);
+        rd_kafka_resp_err_t err;
+        while ((err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS)) !=
+                   RD_KAFKA_RESP_ERR_NO_ERROR &&
+               consume_transient(err) && signals_run)
+            log_warn("cannot read the group's committed offsets (%s): still trying",
+                     rd_kafka_err2str(err));
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
+            if (signals_run)
+                log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
             rd_kafka_topic_partition_list_destroy(ask);
-            return GK_EXIT_UNAVAILABLE;
+            return signals_run ? GK_EXIT_UNAVAILABLE : -1;
         }
     }
     for (int i = 0; i < parts->cnt; i++) {
@@ -257,13 +279,16 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
 }
 
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    if (consume_cluster_id(st) != 0) {
-        st->rc = GK_EXIT_UNAVAILABLE;
+    int rc = consume_cluster_id(st);
+    if (rc != 0) {
+        /* Stopped by a signal while waiting for the broker: the loop ends
+         * cleanly (nothing assigned, nothing to store). */
+        if (signals_run) st->rc = GK_EXIT_UNAVAILABLE;
         return;
     }
-    int rc = consume_position(st, parts);
+    rc = consume_position(st, parts);
     if (rc != 0) {
-        st->rc = rc;
+        if (rc > 0) st->rc = rc;
         return;
     }
     consume_log_assignment(parts);
@@ -322,14 +347,17 @@ static void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* The loop                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Marks (end != NULL) or clears the end-of-partition flag of a partition.
- * Clearing is done for every message, so it is skipped while no partition
- * is marked (the common case under load). */
-static void consume_mark_end(consume_state *st, const char *topic, int32_t partition, void *end) {
+/* Marks (end != NULL, at end_offset) or clears the end-of-partition flag of
+ * a partition. Clearing is done for every message, so it is skipped while no
+ * partition is marked (the common case under load). */
+static void consume_mark_end(consume_state *st, const char *topic, int32_t partition, void *end,
+                             int64_t end_offset) {
     if (!st->assigned || (!end && st->nat_end == 0)) return;
     rd_kafka_topic_partition_t *p =
         rd_kafka_topic_partition_list_find(st->assigned, topic, partition);
-    if (!p || p->opaque == end) return;
+    if (!p) return;
+    if (end) p->offset = end_offset;
+    if (p->opaque == end) return;
     p->opaque = end;
     if (end)
         st->nat_end++;
@@ -348,7 +376,7 @@ static bool consume_all_at_end(const consume_state *st) {
 static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "(no topic)";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        consume_mark_end(st, topic, m->partition, CONSUME_END_MARK);
+        consume_mark_end(st, topic, m->partition, CONSUME_END_MARK, m->offset);
         return 0;
     }
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
@@ -380,14 +408,9 @@ static rd_kafka_t *consume_open(consume_state *st) {
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "error"}, /* a lost position must stop us, never skip */
         {"enable.partition.eof", "true"},
-        /* The embedded broker (librdkafka's mock) never cuts a fetch's wait
-         * short when data arrives: a message that lands during an empty
-         * fetch waits for the rest of it (half of this on average). 1 ms
-         * costs an idle consumer about a thousand empty fetches a second
-         * (their CPU: bench/README.md); a real Kafka answers as soon as data
-         * comes, so there it is only extra requests: raise it with -X for a
-         * big cluster. */
-        {"fetch.wait.max.ms", "1"},
+        /* fetch.wait.max.ms stays librdkafka's 500: a real Kafka answers a
+         * waiting fetch as soon as data arrives. The embedded broker does
+         * not, so whoever starts it passes a small one (scripts/harness.sh). */
         {"isolation.level", "read_committed"},
         /* librdkafka 2.0 stops fetching once its local queue holds
          * queued.min.messages (default 100,000, counted over all partitions)
@@ -445,14 +468,42 @@ static void consume_progress(const consume_state *st, int64_t start_us) {
                     st->cfg->what ? st->cfg->what : "messages");
 }
 
+/* True when the broker confirms that no assigned partition has grown past
+ * the end this consumer saw. An end flag is only as fresh as the last fetch
+ * answer: a broker that stalls (a loaded machine) sends neither messages nor
+ * news, and a consumer frozen meanwhile has not fetched at all. A partition
+ * found to have grown, or a broker not answering, is not at its end. */
+static bool consume_ends_confirmed(consume_state *st) {
+    bool all = true;
+    for (int i = 0; st->assigned && i < st->assigned->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &st->assigned->elems[i];
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            st->rk, p->topic, p->partition, &low, &high, CONSUME_END_CHECK_MS);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && high <= p->offset) continue;
+        log_debug("%s [%" PRId32 "]: not at its end after all (%s, end %" PRId64 ", seen %" PRId64 ")",
+                  p->topic, p->partition, rd_kafka_err2str(err), high, p->offset);
+        consume_mark_end(st, p->topic, p->partition, NULL, -1);
+        all = false;
+    }
+    return all;
+}
+
 /* True when the idle exit condition of consume_run holds. A fresh store
  * waits for its first message, so that a consumer started before the
  * producer does not give up before anything was sent. */
-static bool consume_idle_done(const consume_state *st) {
+static bool consume_idle_done(consume_state *st) {
     if (st->cfg->idle_exit_s <= 0 || (st->stats->messages == 0 && !st->resumed)) return false;
+    /* Revoked and not yet assigned again: a rebalance is under way (e.g. the
+     * session expired on a loaded machine), and the partitions still have
+     * work - "every partition at its end" holds for none at all. */
+    if (!st->assigned) return false;
     if (time_mono_us() - st->last_activity_us < st->cfg->idle_exit_s * 1000000LL) return false;
     if (!consume_all_at_end(st)) return false;
-    return !st->store->quiescent || st->store->quiescent(st->ctx);
+    if (st->store->quiescent && !st->store->quiescent(st->ctx)) return false;
+    if (consume_ends_confirmed(st)) return true;
+    st->last_activity_us = time_mono_us(); /* more to come: idle afresh */
+    return false;
 }
 
 /* How long poll may wait: for a new batch, CONSUME_POLL_MS; for an open
@@ -507,7 +558,7 @@ static int consume_loop(consume_state *st) {
         }
         msg_view *v = &st->views[st->nbatch];
         *v = kafka_msg_view(m, st->cfg->produced_us);
-        consume_mark_end(st, v->topic, v->partition, NULL);
+        consume_mark_end(st, v->topic, v->partition, NULL, -1);
         st->last_activity_us = time_mono_us();
         if (st->nbatch == 0) st->batch_start_us = st->last_activity_us;
         st->batch[st->nbatch++] = m;

@@ -12,6 +12,9 @@ DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev ch
 DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose"
 # Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS.
 DEPS_BENCH="kcat time"
+# A real Kafka (scripts/kafka.sh): a Java 17 runtime, and Maven to fetch the
+# broker's jars from Maven Central once.
+DEPS_KAFKA="openjdk-17-jre-headless maven"
 
 deps_missing() {
   local missing=() pkg
@@ -28,6 +31,7 @@ deps_ensure() {
       run) want+=($DEPS_RUN) ;;
       test) want+=($DEPS_TEST) ;;
       bench) want+=($DEPS_BENCH) ;;
+      kafka) want+=($DEPS_KAFKA) ;;
     esac
   done
   local missing
@@ -45,4 +49,13 @@ deps_ensure() {
   echo "error: missing Debian packages. Install them with:" >&2
   echo "  sudo apt-get install -y $missing" >&2
   return 1
+}
+
+# deps_kafka_ready: true when a Java 17+ runtime and Maven are on PATH, from
+# whatever source; deps_ensure kafka installs Debian's otherwise.
+deps_kafka_ready() {
+  local v
+  command -v mvn >/dev/null 2>&1 || return 1
+  v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1)
+  [ "${v:-0}" -ge 17 ] 2>/dev/null
 }

@@ -2,17 +2,20 @@
 # run.sh - run the whole Genetika+ pipeline once, from a fresh clone.
 #
 # Installs missing Debian packages (as root; otherwise prints the apt-get
-# line), builds into build/, starts the embedded broker (unless --bootstrap or
-# KAFKA_BOOTSTRAP names a real Kafka), starts db_consumer and ack_consumer,
-# produces data/sim_file{1,2,3}.xlsx, waits until every row is in the database
-# and every event is acknowledged, stops everything, runs the ack-delay
-# analysis and prints one summary line. Files go to out/.
+# line), builds into build/, starts a broker - the embedded one, or a real
+# Kafka with --broker kafka (scripts/kafka.sh), unless --bootstrap or
+# KAFKA_BOOTSTRAP names one already running - starts db_consumer and
+# ack_consumer, produces data/sim_file{1,2,3}.xlsx, waits until every row is
+# in the database and every event is acknowledged, stops everything, runs the
+# ack-delay analysis and prints one summary line. Files go to out/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=scripts/deps.sh
 . scripts/deps.sh
+# shellcheck source=scripts/harness.sh
+. scripts/harness.sh
 
 usage() {
   cat <<USAGE
@@ -21,10 +24,14 @@ Usage: ./scripts/run.sh [options]
 Runs the whole pipeline on the sample data and prints a summary line.
 
 Options:
-  --bootstrap HOST:PORT  use this Kafka instead of the embedded broker [KAFKA_BOOTSTRAP]
+  --broker KIND          embedded (default: librdkafka's mock in a process of its
+                         own, starts at once) or kafka (a real Apache Kafka, started
+                         with scripts/kafka.sh in OUT/kafka) [GK_BROKER]
+  --bootstrap HOST:PORT  use this running Kafka instead of starting a broker
+                         (topic1..3 and ack must exist) [KAFKA_BOOTSTRAP]
   --rows N               generate N events per file into out/data/ and use them
                          instead of data/sim_file{1,2,3}.xlsx
-  --partitions N         partitions per topic of the embedded broker (default 3)
+  --partitions N         partitions per topic of the broker started (default 3)
   --rate EVENTS_PER_S    pace the producer at this many events per second per file
                          (default: as fast as possible)
   --timeout SECONDS      give up waiting for the consumers after this long (default 120)
@@ -32,12 +39,15 @@ Options:
   -h, --help             show this help
 
 Outputs: OUT/genetika.db (SQLite), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
-OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log.
+OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log; with --broker kafka the
+broker's data and logs in OUT/kafka (emptied at every run, like the embedded
+broker's memory: each run is a new cluster) and kafka.sh's in OUT/kafka.log.
 Exit status: 0 when every row is in the database and every event acknowledged.
 USAGE
 }
 
 BOOTSTRAP=${KAFKA_BOOTSTRAP:-}
+BROKER=${GK_BROKER:-embedded}
 ROWS=""
 RATE=0
 PARTITIONS=3
@@ -46,6 +56,7 @@ OUT=out
 while [ $# -gt 0 ]; do
   case "$1" in
     --bootstrap) BOOTSTRAP=$2; shift 2 ;;
+    --broker) BROKER=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
@@ -56,10 +67,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+case "$BROKER" in
+  embedded|kafka) ;;
+  *) echo "run.sh: --broker: expected embedded or kafka, got '$BROKER'" >&2; exit 64 ;;
+esac
+
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
 deps_ensure run || exit 1
+if [ "$BROKER" = kafka ] && [ -z "$BOOTSTRAP" ]; then
+  deps_kafka_ready || deps_ensure kafka || exit 1
+fi
 
 mkdir -p "$OUT/logs"
 LOGS=$OUT/logs
@@ -71,6 +90,7 @@ fi
 cmake --build build -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
   { tail -n 40 "$LOGS/build.log" >&2; die "build failed (see $LOGS/build.log)"; }
 BIN=build/bin
+HARNESS_BIN=$ROOT/build/bin
 DATA=data
 if [ -n "$ROWS" ]; then
   DATA=$OUT/data
@@ -86,40 +106,44 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$HARNESS_BROKER_KIND" = kafka ]; then harness_broker_stop || true; fi
+  HARNESS_BROKER_KIND=""
 }
 trap cleanup EXIT
 
-if [ -z "$BOOTSTRAP" ]; then
-  rm -f "$OUT/broker.addr"
-  "$BIN/broker" --partitions "$PARTITIONS" --address-file "$OUT/broker.addr" \
-    >/dev/null 2>"$LOGS/broker.log" &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$OUT/broker.addr" ] && break; sleep 0.1; done
-  [ -s "$OUT/broker.addr" ] || die "the embedded broker did not start (see $LOGS/broker.log)"
-  BOOTSTRAP=$(head -n1 "$OUT/broker.addr")
+if [ -n "$BOOTSTRAP" ]; then
+  say "using Kafka at $BOOTSTRAP"
+elif [ "$BROKER" = embedded ]; then
+  harness_broker_start embedded "$LOGS" "$PARTITIONS" || die "$HARNESS_ERROR (see $LOGS/broker.log)"
+  PIDS+=("$HARNESS_BROKER_PID")
+  BOOTSTRAP=$HARNESS_BOOTSTRAP
   say "embedded broker at $BOOTSTRAP (in memory: its topics vanish when this run ends)"
 else
-  say "using Kafka at $BOOTSTRAP"
+  say "starting a real Kafka in $OUT/kafka (a new cluster each run; the first start fetches it from Maven Central)"
+  mkdir -p "$OUT"
+  rm -rf "$OUT/kafka"
+  harness_broker_start kafka "$OUT" "$PARTITIONS" || die "$HARNESS_ERROR (see $OUT/kafka.log)"
+  BOOTSTRAP=$HARNESS_BOOTSTRAP
+  say "Kafka at $BOOTSTRAP (pid $HARNESS_BROKER_PID; logs: $OUT/kafka.log, $OUT/kafka/logs/server.log)"
 fi
 export KAFKA_BOOTSTRAP=$BOOTSTRAP
 
-"$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3 >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &
+harness_env_cmd "$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3
+"${HARNESS_CMD[@]}" >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &
 DB_PID=$!
 PIDS+=($DB_PID)
-"$BIN/ack_consumer" --cache "$OUT/ack-cache" --idle-exit 3 >"$OUT/ack_consumer.summary" 2>"$LOGS/ack_consumer.log" &
+harness_env_cmd "$BIN/ack_consumer" --cache "$OUT/ack-cache" --idle-exit 3
+"${HARNESS_CMD[@]}" >"$OUT/ack_consumer.summary" 2>"$LOGS/ack_consumer.log" &
 ACK_PID=$!
 PIDS+=($ACK_PID)
 
 # Produce once both consumers own their partitions, so that the ack delay
 # measures live streaming, not a backlog. Nothing is lost if this wait times
 # out: the consumers start from the stored offsets or the beginning.
-for _ in $(seq 300); do
-  grep -q "assigned [1-9][0-9]* partition" "$LOGS/db_consumer.log" 2>/dev/null &&
-    grep -q "assigned [1-9][0-9]* partition" "$LOGS/ack_consumer.log" 2>/dev/null && break
-  kill -0 $DB_PID 2>/dev/null || die "db_consumer exited early (see $LOGS/db_consumer.log)"
-  kill -0 $ACK_PID 2>/dev/null || die "ack_consumer exited early (see $LOGS/ack_consumer.log)"
-  sleep 0.1
-done
+harness_wait_assigned "$LOGS/db_consumer.log" $DB_PID 30 ||
+  { kill -0 $DB_PID 2>/dev/null || die "db_consumer exited early (see $LOGS/db_consumer.log)"; }
+harness_wait_assigned "$LOGS/ack_consumer.log" $ACK_PID 30 ||
+  { kill -0 $ACK_PID 2>/dev/null || die "ack_consumer exited early (see $LOGS/ack_consumer.log)"; }
 
 say "producing $DATA/sim_file{1,2,3}.xlsx"
 set +e

@@ -3,6 +3,11 @@
 # then the same tests in an AddressSanitizer + UndefinedBehaviorSanitizer
 # build, and a short smoke run of each libFuzzer target.
 #
+# Every end-to-end test that needs a broker runs on the embedded broker and
+# on a real Kafka (scripts/kafka.sh) when Java 17 and Maven are there (as
+# root, they are installed from Debian like the other packages); the output
+# says plainly when the real-Kafka tests are skipped and why.
+#
 # GK_TEST_SCALE=short (the default) runs the short forms of the long tests
 # (crash, outage); GK_TEST_SCALE=full runs them at full size.
 set -euo pipefail
@@ -20,7 +25,8 @@ Usage: ./scripts/test.sh [options]
   --fuzz-seconds N  seconds per fuzz target (default 20)
   -R REGEX          run only the CTest tests matching REGEX
   -h, --help        show this help
-Environment: GK_TEST_SCALE=short|full (default short).
+Environment: GK_TEST_SCALE=short|full (default short); GK_TEST_KAFKA=no skips
+the tests on a real Kafka (they run by default where Java 17 and Maven are).
 USAGE
 }
 
@@ -42,12 +48,31 @@ export GK_TEST_SCALE=${GK_TEST_SCALE:-short}
 
 deps_ensure run test || exit 1
 JOBS=$(nproc)
+
+# The real Kafka: Java 17 and Maven (installed as root, like the packages
+# above), and its jars resolved once before the tests start them in parallel.
+KAFKA_SKIP=""
+if [ "${GK_TEST_KAFKA:-yes}" = no ]; then
+  KAFKA_SKIP="GK_TEST_KAFKA=no"
+elif ! deps_kafka_ready && { [ "$(id -u)" -ne 0 ] || ! deps_ensure kafka; }; then
+  KAFKA_SKIP="no Java 17 runtime or no Maven (sudo apt-get install openjdk-17-jre-headless maven)"
+elif ! scripts/kafka.sh fetch >/dev/null; then
+  echo "test.sh: error: Java 17 and Maven are here but Kafka's jars cannot be resolved (above);" \
+    "GK_TEST_KAFKA=no runs the tests on the embedded broker alone" >&2
+  exit 1
+fi
 # Most test time is spent waiting (group joins, idle exits), so tests run
 # in parallel; each has its own broker, ports and work directory.
 CTEST_ARGS=(--output-on-failure --timeout 900 -j "${GK_TEST_JOBS:-4}")
 [ -n "$FILTER" ] && CTEST_ARGS+=(-R "$FILTER")
+[ -z "$KAFKA_SKIP" ] || CTEST_ARGS+=(-LE kafka)
 
 step() { printf '\n==== %s\n' "$*"; }
+if [ -n "$KAFKA_SKIP" ]; then
+  step "SKIPPING the tests on a real Kafka: $KAFKA_SKIP; only the embedded broker is tested"
+else
+  step "brokers: embedded and real Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' broker/kafka/pom.xml) (jars in $(scripts/kafka.sh fetch))"
+fi
 
 step "coverage build (build-coverage/)"
 cmake -S . -B build-coverage -DCMAKE_BUILD_TYPE=Debug -DGK_COVERAGE=ON >/dev/null
@@ -74,7 +99,7 @@ if [ "$SANITIZE" = 1 ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # The bench smoke test checks the benchmark script, not memory safety, and
   # already ran above: it is the one test left out here.
-  (cd build-sanitize && ctest "${CTEST_ARGS[@]}" -E '^test_bench_smoke$')
+  (cd build-sanitize && ctest "${CTEST_ARGS[@]}" -E '^test_bench_smoke')
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
@@ -95,4 +120,8 @@ if [ "$FUZZ" = 1 ]; then
   done
 fi
 
-step "all tests passed"
+if [ -n "$KAFKA_SKIP" ]; then
+  step "all tests passed on the embedded broker; the real-Kafka tests were SKIPPED: $KAFKA_SKIP"
+else
+  step "all tests passed, on the embedded broker and on a real Kafka"
+fi

@@ -1,16 +1,28 @@
 # lib.sh - shared helpers for the end-to-end tests (sourced, not run).
 #
-# Every test gets its own work directory and embedded broker on 127.0.0.1;
-# an EXIT trap stops every process the test started, whatever happens.
+# Every test gets its own work directory and, on 127.0.0.1, its own broker:
+# GK_TEST_BROKER=embedded (the default) or kafka (a real Kafka through
+# scripts/kafka.sh; CTest registers each broker test once per broker, see
+# CMakeLists.txt). A test that declares "# kafka: shared" uses the one real
+# Kafka of the CTest run instead (GK_TEST_KAFKA_SHARED). Brokers and services
+# are started through scripts/harness.sh; an EXIT trap stops every process
+# the test started, whatever happens.
 set -euo pipefail
 
 GK_BIN=${GK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
 GK_SOURCE=${GK_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+GK_TEST_BROKER=${GK_TEST_BROKER:-embedded}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gk-test.XXXXXX")
 GK_PIDS=()
+HARNESS_BIN=$GK_BIN
+# shellcheck source=scripts/harness.sh
+. "$GK_SOURCE/scripts/harness.sh"
 
-it_log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+it_log() { printf '[%s:%s] %s\n' "$(basename "$0" .sh)" "$GK_TEST_BROKER" "$*" >&2; }
 it_fail() { it_log "FAIL: $*"; exit 1; }
+
+# ctest shows exit 77 as "skipped" (SKIP_RETURN_CODE).
+it_skip() { it_log "SKIPPED: $*"; exit 77; }
 
 it_cleanup() {
   local rc=$?
@@ -19,51 +31,78 @@ it_cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if [ "$rc" -ne 0 ]; then
+  if [ "$HARNESS_BROKER_KIND" = kafka ] && [ -z "${IT_SHARED:-}" ]; then harness_broker_stop || true; fi
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     it_log "work directory kept for inspection: $WORK"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 30 "$f"; } >&2; done
   else
-    rm -rf "$WORK"
+    [ -n "${GK_TEST_KEEP:-}" ] && it_log "work directory kept (GK_TEST_KEEP): $WORK" || rm -rf "$WORK"
   fi
   exit "$rc"
 }
 trap it_cleanup EXIT
 
-# it_start NAME CMD... : starts CMD in the background, logging to $WORK/NAME.log;
-# the pid is remembered for cleanup and stored in the variable PID_<NAME>.
+# it_start NAME CMD... : starts CMD in the background, logging to $WORK/NAME.log,
+# with what the broker needs the service to be told (harness_env_cmd); the
+# pid is remembered for cleanup and stored in the variable PID_<NAME>.
 it_start() {
   local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
+  harness_env_cmd "$@"
+  "${HARNESS_CMD[@]}" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   GK_PIDS+=("$pid")
   printf -v "PID_$name" '%s' "$pid"
 }
 
-# it_broker [ARGS...] : starts the embedded broker and sets KAFKA_BOOTSTRAP.
+# it_broker [--partitions N] [ARGS...] : starts the test's broker (N
+# partitions of topic1..3 and ack, default 3; ARGS go to build/bin/broker or
+# kafka.sh start) and exports KAFKA_BOOTSTRAP. PID_broker is the embedded
+# broker's process or the Kafka JVM.
 it_broker() {
-  "$GK_BIN/broker" --address-file "$WORK/broker.addr" "$@" >"$WORK/broker.out" 2>"$WORK/broker.log" &
-  PID_broker=$!
-  GK_PIDS+=("$PID_broker")
-  for _ in $(seq 100); do
-    [ -s "$WORK/broker.addr" ] && break
-    kill -0 "$PID_broker" 2>/dev/null || it_fail "broker exited: $(cat "$WORK/broker.log")"
-    sleep 0.1
-  done
-  [ -s "$WORK/broker.addr" ] || it_fail "broker did not report its address"
-  KAFKA_BOOTSTRAP=$(head -n1 "$WORK/broker.addr")
+  local parts=3
+  if [ "${1:-}" = --partitions ]; then parts=$2; shift 2; fi
+  if [ "$GK_TEST_BROKER" = kafka ] && [ -n "${GK_TEST_KAFKA_SHARED:-}" ] &&
+    grep -q '^# kafka: shared' "$0"; then
+    # The run's shared Kafka (test/integration/shared_kafka.sh): the test
+    # uses topics of its own and never stops or reconfigures it.
+    [ -s "$GK_TEST_KAFKA_SHARED/kafka.addr" ] || it_fail "the shared Kafka is not running ($GK_TEST_KAFKA_SHARED)"
+    IT_SHARED=1
+    HARNESS_BROKER_KIND=kafka
+    HARNESS_BROKER_DIR=$GK_TEST_KAFKA_SHARED
+    KAFKA_BOOTSTRAP=$(head -n 1 "$GK_TEST_KAFKA_SHARED/kafka.addr")
+    PID_broker=$(cat "$GK_TEST_KAFKA_SHARED/kafka/kafka.pid")
+    export KAFKA_BOOTSTRAP
+    it_log "shared Kafka at $KAFKA_BOOTSTRAP"
+    return 0
+  fi
+  if [ "$GK_TEST_BROKER" = kafka ] && ! command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null; then
+    it_skip "no Java runtime for a real Kafka"
+  fi
+  harness_broker_start "$GK_TEST_BROKER" "$WORK" "$parts" "$@" || it_fail "broker: $HARNESS_ERROR"
+  PID_broker=$HARNESS_BROKER_PID
+  [ "$GK_TEST_BROKER" = embedded ] && GK_PIDS+=("$PID_broker")
+  KAFKA_BOOTSTRAP=$HARNESS_BOOTSTRAP
   export KAFKA_BOOTSTRAP
-  it_log "embedded broker at $KAFKA_BOOTSTRAP"
+  it_log "$GK_TEST_BROKER broker at $KAFKA_BOOTSTRAP"
+}
+
+# it_broker_down / it_broker_up : an outage of the test's broker (see
+# harness_broker_down).
+it_broker_down() {
+  [ -z "${IT_SHARED:-}" ] || it_fail "a test on the shared Kafka cannot take it down"
+  harness_broker_down || it_fail "broker down: $HARNESS_ERROR"
+  it_log "broker DOWN"
+}
+it_broker_up() {
+  harness_broker_up || it_fail "broker up: $HARNESS_ERROR"
+  it_log "broker UP"
 }
 
 # it_wait_exit PID SECONDS : waits for PID to exit; fails after SECONDS.
 # Sets IT_RC to its exit status.
 it_wait_exit() {
-  local pid=$1 limit=$2 waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    [ "$waited" -ge $((limit * 10)) ] && it_fail "process $pid still running after ${limit}s"
-    sleep 0.1; waited=$((waited + 1))
-  done
-  IT_RC=0; wait "$pid" || IT_RC=$?
+  harness_wait_exit "$1" "$2" || it_fail "$HARNESS_ERROR"
+  IT_RC=$HARNESS_RC
 }
 
 # it_sql DB SQL : runs a query with sqlite3 and prints the result.
@@ -79,8 +118,17 @@ it_expect() {
 # (GK_TEST_SCALE=short in CI by default, full for a thorough local run).
 it_scale() { if [ "${GK_TEST_SCALE:-short}" = full ]; then echo "$2"; else echo "$1"; fi; }
 
+# it_keys TOPIC : prints the key of every message of TOPIC, as a downstream
+# reader sees it: committed transactions only (read_committed). A short fetch
+# wait: kcat -e ends once every partition has reported its end, and on a
+# topic still being written each report can otherwise take a 500 ms wait.
+it_keys() {
+  timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$1" -o beginning -e -q -X isolation.level=read_committed \
+    -X fetch.wait.max.ms=10 -f '%k\n' 2>>"$WORK/kcat.log"
+}
+
 # it_ack_keys : prints the keys of every message on the ack topic.
-it_ack_keys() { kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' 2>>"$WORK/kcat.log"; }
+it_ack_keys() { it_keys ack; }
 
 # it_check_exact N DB : every table holds exactly the event ids 1..N once,
 # and the ack topic exactly N messages with N distinct event ids.
@@ -102,11 +150,6 @@ it_wait_assigned() {
   local name pid
   for name in "$@"; do
     eval "pid=\$PID_$name"
-    for _ in $(seq 300); do
-      grep -q "assigned [1-9][0-9]* partition" "$WORK/$name.log" 2>/dev/null && break
-      kill -0 "$pid" 2>/dev/null || it_fail "$name exited before it was assigned partitions"
-      sleep 0.1
-    done
-    grep -q "assigned [1-9][0-9]* partition" "$WORK/$name.log" || it_fail "$name got no partitions within 30s"
+    harness_wait_assigned "$WORK/$name.log" "$pid" 30 || it_fail "$name $HARNESS_ERROR"
   done
 }

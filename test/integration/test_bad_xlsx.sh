@@ -4,6 +4,8 @@
 # problem naming file/sheet/row/column, and an exact account of what was sent
 # (checked against what the broker holds). Also --skip-invalid, a run where
 # one file's bad row stops the other file, and the usage errors.
+# brokers: embedded kafka
+# kafka: shared
 source "$(dirname "$0")/lib.sh"
 
 CORPUS=${GK_TEST_DATA:-$GK_SOURCE/test/data}/bad_xlsx

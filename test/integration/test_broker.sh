@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_broker.sh - the embedded broker: address line, topics, produce/consume,
 # SIGUSR1/SIGUSR2 fault injection and a clean exit on SIGTERM.
+# brokers: embedded
 source "$(dirname "$0")/lib.sh"
 
 N=5

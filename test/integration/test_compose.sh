@@ -2,9 +2,16 @@
 # test_compose.sh - keeps docker-compose.yaml and the binaries from drifting
 # apart, without a Docker engine: the file must validate with docker-compose,
 # the Dockerfile's packages must exist in Debian, and each service's exact
-# command line and environment from the compose file, replayed natively
-# against the embedded broker, must deliver the 50 sample events into the
-# database and the ack topic.
+# command line and environment from the compose file, replayed natively,
+# must deliver the 50 sample events into the database and the ack topic.
+# On the embedded broker that is the replay alone. On Kafka it is compose
+# parity: the kafka service's KAFKA_* environment becomes server.properties
+# by the rule the apache/kafka image applies, hosts and ports rewritten to
+# free 127.0.0.1 ports; that broker runs natively (same Kafka version as the
+# image: checked), kafka-init's topic creation is replayed with kafka_admin,
+# and the services run against it with compose's settings (ack_consumer
+# with its transactional id).
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 COMPOSE=$GK_SOURCE/docker-compose.yaml
@@ -38,16 +45,75 @@ for name in ("db_consumer", "ack_consumer", "producer"):
         env = dict(e.split("=", 1) for e in env)
     env = {k: local(v) for k, v in env.items() if k != "KAFKA_BOOTSTRAP"}
     argv = [local(a) for a in svc["command"]]
+    # KAFKA_CONFIG as compose sets it, after what the test's broker needs
+    # (harness_kafka_config: the embedded broker's fetch wait, nothing on Kafka).
+    assigns = ['"KAFKA_CONFIG=$(harness_kafka_config %s %s)"' % (name, shlex.quote(v)) if k == "KAFKA_CONFIG"
+               else shlex.quote("%s=%s" % (k, v)) for k, v in env.items()]
     # exec: the service itself receives the signals the test sends.
     print("svc_%s() { exec env %s \"$GK_BIN/%s\" %s; }" % (
-        name, " ".join(shlex.quote("%s=%s" % kv) for kv in env.items()),
-        argv[0], " ".join(shlex.quote(a) for a in argv[1:])))
+        name, " ".join(assigns), argv[0], " ".join(shlex.quote(a) for a in argv[1:])))
 PY
 cat "$WORK/services.sh" >&2
 . "$WORK/services.sh"
 mkdir -p "$WORK/vol/db" "$WORK/vol/cache"
 
-it_broker --partitions 3
+if [ "$GK_TEST_BROKER" = embedded ]; then
+  it_broker --partitions 3
+else
+  # The kafka service as server.properties (the apache/kafka image's rule:
+  # drop KAFKA_, lower-case, '_' -> '.', '__' -> '_', '___' -> '-'; only the
+  # variables given, no defaults merged in), every host:port of a listener
+  # or voter rewritten to 127.0.0.1 and a free port; kafka-init's topics.
+  if ! python3 - "$WORK/compose.yaml" "$WORK/compose-kafka.properties" >"$WORK/compose-kafka.sh" \
+    2>"$WORK/compose-kafka.err" <<'PY'
+import re, shlex, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+kafka, init = doc["services"]["kafka"], doc["services"]["kafka-init"]
+env = kafka["environment"]
+excludes = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS",
+            "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
+            "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL", "KAFKA_JMX_HOSTNAME"}
+under = {1: ".", 2: "_", 3: "-"}
+props = {re.sub(r"_+", lambda m: under[len(m.group())], k[len("KAFKA_"):]).lower(): str(v)
+         for k, v in env.items() if k.startswith("KAFKA_") and k not in excludes}
+ports = {}  # compose port -> placeholder, by listener name
+for l in props["listeners"].split(","):
+    name, addr = l.split("://")
+    ports[addr.rsplit(":", 1)[1]] = "@%s_PORT@" % name
+def local(m):
+    if m.group(2) not in ports:
+        sys.exit("compose: %s uses port %s, which no listener has" % (m.group(0), m.group(2)))
+    return m.group(1) + "127.0.0.1:" + ports[m.group(2)]
+with open(sys.argv[2], "w") as f:
+    for k in sorted(props):
+        f.write("%s=%s\n" % (k, re.sub(r"(://|@)[^:,/@]*:(\d+)", local, props[k])))
+cmd = " ".join(init.get("command") or []).replace("$$", "$")  # compose's escape
+topics = re.search(r"for t in ([\w .-]+); do", cmd)
+if not topics or '--partitions "$PARTITIONS"' not in cmd or "--replication-factor 1" not in cmd:
+    sys.exit("compose: kafka-init's command is not the loop this test replays: " + cmd)
+print("CLUSTER_ID=%s" % shlex.quote(str(env["CLUSTER_ID"])))
+print("KAFKA_IMAGE=%s" % shlex.quote(kafka["image"]))
+print("INIT_IMAGE=%s" % shlex.quote(init["image"]))
+print("INIT_TOPICS=%s" % shlex.quote(topics.group(1)))
+print("INIT_PARTITIONS=%s" % shlex.quote(str(init["environment"]["PARTITIONS"])))
+PY
+  then
+    it_fail "cannot turn the kafka service into server.properties: $(cat "$WORK/compose-kafka.err")"
+  fi
+  . "$WORK/compose-kafka.sh"
+  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$GK_SOURCE/broker/kafka/pom.xml")
+  it_expect "compose's Kafka image" "$KAFKA_IMAGE" "apache/kafka:$version"
+  it_expect "kafka-init's image" "$INIT_IMAGE" "$KAFKA_IMAGE"
+  it_log "server.properties from compose: $(tr '\n' ' ' <"$WORK/compose-kafka.properties")"
+  it_broker --partitions "$INIT_PARTITIONS" --server-properties "$WORK/compose-kafka.properties" \
+    --cluster-id "$CLUSTER_ID" --topics ""
+  # kafka-init, replayed: the same topics, partitions and replication factor.
+  # shellcheck disable=SC2086 # a list of topics
+  "$GK_BIN/kafka_admin" --partitions "$INIT_PARTITIONS" --replication-factor 1 create $INIT_TOPICS \
+    >"$WORK/kafka-init.out" 2>"$WORK/kafka-init.log" || it_fail "kafka-init (replayed): $(cat "$WORK/kafka-init.log")"
+  it_expect "cluster id" "$("$GK_BIN/kafka_admin" wait | sed -n 's/^cluster_id=\([^ ]*\).*/\1/p')" "$CLUSTER_ID"
+  it_log "ok: kafka-init replayed: $(tr '\n' ';' <"$WORK/kafka-init.out")"
+fi
 it_start db svc_db_consumer
 it_start ack svc_ack_consumer
 (svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
@@ -56,14 +122,14 @@ DB=$(sed -n 's/.*GK_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB"
 for _ in $(seq 300); do
   n=$(it_sql "$DB" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
-  a=$(kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' 2>/dev/null | sort -u | wc -l)
+  a=$(it_ack_keys 2>/dev/null | sort -u | wc -l)
   [ "$n" = 150 ] && [ "$a" = 50 ] && break
   sleep 0.2
 done
 for t in data1 data2 data3; do
   it_expect "$t rows" "$(it_sql "$DB" "SELECT count(*) FROM $t")" 50
 done
-it_expect "distinct acked events" "$(kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' | sort -u | wc -l)" 50
+it_expect "distinct acked events" "$(it_ack_keys | sort -u | wc -l)" 50
 
 # The services run until stopped (as under compose): SIGTERM must stop them cleanly.
 kill -TERM "$PID_db" "$PID_ack"

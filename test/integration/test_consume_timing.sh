@@ -8,6 +8,7 @@
 #  - the Kafka copy of the offsets, now committed periodically rather than
 #    per batch, is complete after a clean stop: a consumer of the same group
 #    without a store of its own starts at the end of every partition.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 N=300
@@ -41,8 +42,13 @@ ack_batches=$(batches ack_consumer ack)
 it_log "transactions: db_consumer $db_batches, ack_consumer $ack_batches"
 [ -n "$db_batches" ] && [ "$db_batches" -ge 1 ] && [ "$db_batches" -le 3 ] ||
   it_fail "db_consumer --batch-wait 2000 used $db_batches transactions for one second of traffic"
-[ -n "$ack_batches" ] && [ "$ack_batches" -ge 20 ] ||
-  it_fail "ack_consumer gathered one second of traffic into only $ack_batches transactions"
+# A Kafka started seconds before is still warming up (its JIT) and answers
+# each fetch later than the embedded broker, so each batch holds more; still
+# far from db_consumer's one or two.
+min_ack=20
+[ "$GK_TEST_BROKER" = kafka ] && min_ack=8
+[ -n "$ack_batches" ] && [ "$ack_batches" -ge "$min_ack" ] ||
+  it_fail "ack_consumer gathered one second of traffic into only $ack_batches transactions (want >= $min_ack)"
 
 # The group's committed offsets cover every message: a member with an empty
 # store starts at the end of each partition (3 x N messages in all).

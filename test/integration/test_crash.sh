@@ -4,6 +4,7 @@
 # moments (at least 5 times each) and restarted. Afterwards every table holds
 # the 20,000 event ids exactly once and the ack topic holds exactly 20,000
 # messages with 20,000 distinct event ids.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 N=20000

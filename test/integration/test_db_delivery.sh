@@ -3,6 +3,7 @@
 # and the producer on the sample data. Every table must hold exactly the 50
 # events, the ack topic exactly 50 messages with 50 distinct event ids, the
 # analysis must find no violation and draw both plots.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data
@@ -36,7 +37,7 @@ it_expect "consent values are booleans" "$(it_sql "$WORK/genetika.db" \
 it_expect "datetimes are ISO 8601" "$(it_sql "$WORK/genetika.db" \
   "SELECT count(*) FROM data2 WHERE sequenced_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'")" 0
 
-kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -e -q -f '%k\n' >"$WORK/ack.keys" 2>"$WORK/kcat.log" || it_fail "kcat could not read the ack topic"
+it_ack_keys >"$WORK/ack.keys" || it_fail "kcat could not read the ack topic"
 it_expect "ack messages" "$(wc -l <"$WORK/ack.keys")" $EVENTS
 it_expect "distinct acked event ids" "$(sort -u "$WORK/ack.keys" | wc -l)" $EVENTS
 

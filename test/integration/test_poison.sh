@@ -3,6 +3,7 @@
 # good row, puts each bad message into dead_letters with the right reason,
 # keeps going and exits 0. A second consumer group re-reading the same topics
 # into the same database (a full re-delivery) adds no row and no dead letter.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 N=20 # good events per topic
@@ -50,7 +51,8 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
 BAD=11
 
 DB=$WORK/genetika.db
-"$GK_BIN/db_consumer" --db "$DB" --idle-exit 2 >"$WORK/db.out" 2>"$WORK/db.log" &
+harness_env_cmd "$GK_BIN/db_consumer" --db "$DB" --idle-exit 2
+"${HARNESS_CMD[@]}" >"$WORK/db.out" 2>"$WORK/db.log" &
 pid=$!; GK_PIDS+=("$pid")
 it_wait_exit "$pid" 90
 it_expect "db_consumer exit status" "$IT_RC" 0
@@ -107,7 +109,8 @@ it_expect "stored offsets cover every message" "$(it_sql "$DB" "SELECT sum(next_
 dump() { sqlite3 "$DB" "SELECT * FROM data1; SELECT * FROM data2; SELECT * FROM data3; SELECT id, topic, partition, offset, hex(key), hex(value), reason FROM dead_letters"; }
 dump >"$WORK/dump1"
 it_sql "$DB" "DELETE FROM kafka_offsets"
-"$GK_BIN/db_consumer" --db "$DB" --group poison-again --idle-exit 2 >"$WORK/db2.out" 2>"$WORK/db2.log" &
+harness_env_cmd "$GK_BIN/db_consumer" --db "$DB" --group poison-again --idle-exit 2
+"${HARNESS_CMD[@]}" >"$WORK/db2.out" 2>"$WORK/db2.log" &
 pid=$!; GK_PIDS+=("$pid")
 it_wait_exit "$pid" 90
 it_expect "second db_consumer exit status" "$IT_RC" 0

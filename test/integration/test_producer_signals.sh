@@ -2,6 +2,7 @@
 # test_producer_signals.sh - the producer's stops: SIGTERM stops reading,
 # flushes and exits 0 with an exact account; a second signal exits at once;
 # rows that cannot be delivered are listed and give exit 75.
+# brokers: embedded kafka
 source "$(dirname "$0")/lib.sh"
 
 "$GK_BIN/datagen" --rows 2000 --seed 3 --out "$WORK/data" >"$WORK/datagen.log" 2>&1 ||
@@ -40,9 +41,9 @@ it_start undelivered "$GK_BIN/producer" --record sample_intake --topic lost --ra
 # sanitizers, must not turn this into an unreachable-broker case).
 for _ in $(seq 150); do [ "$(held lost)" -ge 1 ] && break; sleep 0.2; done
 [ "$(held lost)" -ge 1 ] || it_fail "the slow run delivered nothing"
-kill -USR1 "$PID_broker"
+it_broker_down
 it_wait_exit "$PID_undelivered" 60
-kill -USR2 "$PID_broker"
+it_broker_up
 it_expect "exit with undelivered rows" "$IT_RC" 75
 line=$(grep -F "ref.xlsx -> lost:" "$WORK/undelivered.log")
 delivered=$(echo "$line" | grep -o 'delivered=[0-9]*' | cut -d= -f2)
@@ -59,7 +60,7 @@ it_expect "topic lost holds the delivered rows" "$(held lost)" "$delivered"
 
 # 3. A second signal exits at once (status 130) even while a flush waits for
 #    a broker that is down.
-kill -USR1 "$PID_broker"
+it_broker_down
 it_start stuck "$GK_BIN/producer" --connect-timeout 0 --record sample_intake --topic stuck "$WORK/ref.xlsx"
 sleep 1
 kill -TERM "$PID_stuck"
@@ -68,7 +69,7 @@ kill -0 "$PID_stuck" 2>/dev/null || it_fail "producer did not wait for the broke
 kill -TERM "$PID_stuck"
 it_wait_exit "$PID_stuck" 5
 it_expect "exit after a second signal" "$IT_RC" 130
-kill -USR2 "$PID_broker"
+it_broker_up
 
 # 4. An unusable broker is reported quickly (69); a bad -X setting is a usage error (64).
 rc=0; "$GK_BIN/producer" -b 127.0.0.1:1 --connect-timeout 2 "$WORK/ref.xlsx" --record sample_intake \

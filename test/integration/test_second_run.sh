@@ -2,6 +2,7 @@
 # test_second_run.sh - the whole pipeline twice on the same data against the
 # same broker: the database is identical afterwards, no new ack is sent, and
 # no service reports an error.
+# brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# bench.sh - measure every stage of the pipeline against its physical limit.
+#
+# Installs missing Debian packages (as root), builds into build/ (Release)
+# unless --bin names ready binaries, generates the workbooks once into
+# bench/work/data/ (reused by later runs), then runs the stages (bench/stage_*.sh)
+# on fresh embedded brokers, each figure the median of --reps repetitions.
+# Prints one table (stage, figure, limit, ratio to limit, target) and writes it
+# as JSON to OUT/<date>-<host>.json and OUT/latest.json. bench/README.md
+# explains how to read it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/deps.sh
+. scripts/deps.sh
+
+usage() {
+  cat <<USAGE
+Usage: ./bench/bench.sh [options]   (./scripts/bench.sh forwards here)
+
+Benchmarks producer, db_consumer, ack_consumer, the whole pipeline, ack
+latency and memory against their limits; prints the table and writes JSON.
+
+Options:
+  --rows N                events per file for the producer, end-to-end and
+                          memory stages (default 1000000)
+  --reps N                repetitions per figure; the median is reported (default 3)
+  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory
+                          (or 1..6; default all)
+  --quick                 tiny sizes, one repetition, one latency rate (smoke test:
+                          about a minute; the figures mean nothing)
+  --partitions N          partitions per topic of every broker (default 16)
+  --prefill N             events pre-filled for the db and ack stages (default 200000;
+                          must fit the broker's 5 MiB per partition)
+  --latency-seconds S     duration of each paced latency run (default 30)
+  --latency-rates LIST    paced rates in events/s (default 1000,10000)
+  --latency-reps N        repetitions of each latency run (default 1: one 30 s run
+                          holds 30,000 to 300,000 delays; 3 adds about 4 minutes)
+  --mem-small N           rows of the small memory run (default 10000)
+  --extract-partitions N  partitions of the broker the producer's values are
+                          extracted from for kcat (default 64)
+  --seed S                datagen seed (default 42)
+  --bin DIR               use the binaries in DIR, do not build [GK_BIN]
+  --work DIR              data cache and run logs (default bench/work)
+  --out DIR               where the JSON goes (default bench/results;
+                          with --quick: WORK/results-quick)
+  -h, --help              show this help
+
+Exit status: 0 when every stage ran (a missed target is a result, not an
+error), 1 when a stage failed (named under the table), 64 usage.
+USAGE
+}
+
+BENCH_ROWS=1000000
+BENCH_REPS=3
+STAGES=producer,db,ack,e2e,latency,memory
+QUICK=0
+BENCH_PARTITIONS=16
+BENCH_PREFILL=200000
+BENCH_LAT_SECONDS=30
+BENCH_LAT_RATES=1000,10000
+BENCH_LAT_REPS=1
+BENCH_MEM_SMALL=10000
+BENCH_EXTRACT_PARTITIONS=64
+BENCH_SEED=42
+BENCH_BIN=${GK_BIN:-}
+BENCH_WORK=$ROOT/bench/work
+OUT=""
+declare -A SET=()
+while [ $# -gt 0 ]; do
+  opt=$1
+  case "$opt" in
+    -h|--help) usage; exit 0 ;;
+    --quick) QUICK=1; shift; continue ;;
+  esac
+  [ $# -ge 2 ] || { echo "bench.sh: $opt needs a value (try --help)" >&2; exit 64; }
+  case "$opt" in
+    --rows) BENCH_ROWS=$2 ;;
+    --reps) BENCH_REPS=$2 ;;
+    --stages) STAGES=$2 ;;
+    --partitions) BENCH_PARTITIONS=$2 ;;
+    --prefill) BENCH_PREFILL=$2 ;;
+    --latency-seconds) BENCH_LAT_SECONDS=$2 ;;
+    --latency-rates) BENCH_LAT_RATES=$2 ;;
+    --latency-reps) BENCH_LAT_REPS=$2 ;;
+    --mem-small) BENCH_MEM_SMALL=$2 ;;
+    --extract-partitions) BENCH_EXTRACT_PARTITIONS=$2 ;;
+    --seed) BENCH_SEED=$2 ;;
+    --bin) BENCH_BIN=$2 ;;
+    --work) BENCH_WORK=$2 ;;
+    --out) OUT=$2 ;;
+    *) echo "bench.sh: unknown option '$opt' (try --help)" >&2; exit 64 ;;
+  esac
+  SET[$opt]=1
+  shift 2
+done
+if [ "$QUICK" = 1 ]; then # smoke sizes, unless given explicitly
+  [ -n "${SET[--rows]:-}" ] || BENCH_ROWS=3000
+  [ -n "${SET[--reps]:-}" ] || BENCH_REPS=1
+  [ -n "${SET[--prefill]:-}" ] || BENCH_PREFILL=3000
+  [ -n "${SET[--latency-seconds]:-}" ] || BENCH_LAT_SECONDS=1
+  [ -n "${SET[--mem-small]:-}" ] || BENCH_MEM_SMALL=1000
+  [ -n "${SET[--partitions]:-}" ] || BENCH_PARTITIONS=4
+  [ -n "${SET[--extract-partitions]:-}" ] || BENCH_EXTRACT_PARTITIONS=4
+  [ -n "${SET[--latency-rates]:-}" ] || BENCH_LAT_RATES=1000
+  BENCH_IDLE_EXIT=2
+fi
+for v in BENCH_ROWS BENCH_REPS BENCH_PARTITIONS BENCH_PREFILL BENCH_LAT_SECONDS BENCH_LAT_REPS \
+  BENCH_MEM_SMALL BENCH_EXTRACT_PARTITIONS BENCH_SEED; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: ${v#BENCH_} must be a positive integer, got '${!v}'" >&2; exit 64; }
+done
+[[ $BENCH_LAT_RATES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  { echo "bench.sh: --latency-rates: expected e.g. 1000,10000" >&2; exit 64; }
+BENCH_LAT_RATES=${BENCH_LAT_RATES//,/ }
+[ "$BENCH_PREFILL" -le "$BENCH_ROWS" ] || BENCH_PREFILL=$BENCH_ROWS
+RUN_STAGES=()
+for s in ${STAGES//,/ }; do
+  case "$s" in
+    1|producer) RUN_STAGES+=(producer) ;;
+    2|db|db_consumer) RUN_STAGES+=(db) ;;
+    3|ack|ack_consumer) RUN_STAGES+=(ack) ;;
+    4|e2e|end_to_end) RUN_STAGES+=(e2e) ;;
+    5|latency) RUN_STAGES+=(latency) ;;
+    6|memory) RUN_STAGES+=(memory) ;;
+    *) echo "bench.sh: --stages: unknown stage '$s'" >&2; exit 64 ;;
+  esac
+done
+mkdir -p "$BENCH_WORK"
+BENCH_WORK=$(cd "$BENCH_WORK" && pwd)
+[ -n "$OUT" ] || { if [ "$QUICK" = 1 ]; then OUT=$BENCH_WORK/results-quick; else OUT=$ROOT/bench/results; fi; }
+
+say() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() { printf 'bench.sh: error: %s\n' "$*" >&2; exit 1; }
+
+deps_ensure run bench || exit 1
+
+BUILD_TYPE=unknown
+if [ -z "$BENCH_BIN" ]; then
+  mkdir -p build
+  say "building the services (build/, Release; log in build/bench-build.log)"
+  if [ ! -f build/CMakeCache.txt ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build/bench-build.log 2>&1 ||
+      { tail -n 40 build/bench-build.log >&2; die "cmake failed"; }
+  fi
+  cmake --build build -j"$(nproc)" --target broker producer db_consumer ack_consumer ack_delay datagen \
+    >>build/bench-build.log 2>&1 || { tail -n 40 build/bench-build.log >&2; die "build failed"; }
+  BENCH_BIN=$ROOT/build/bin
+fi
+BENCH_BIN=$(cd "$BENCH_BIN" && pwd)
+HARNESS_BIN=$BENCH_BIN
+# shellcheck source=scripts/harness.sh
+. "$ROOT/scripts/harness.sh"
+for b in broker producer db_consumer ack_consumer ack_delay datagen; do
+  [ -x "$BENCH_BIN/$b" ] || die "$BENCH_BIN/$b is missing"
+done
+if [ -f "$BENCH_BIN/../CMakeCache.txt" ]; then
+  BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BENCH_BIN/../CMakeCache.txt")
+fi
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+HOST=$(hostname -s 2>/dev/null || hostname)
+BENCH_RUN=$BENCH_WORK/runs/$STAMP
+mkdir -p "$BENCH_RUN"
+for f in rows stages details rss machine settings; do : >"$BENCH_RUN/$f.tsv"; done
+export BENCH_BIN BENCH_RUN BENCH_WORK BENCH_SEED
+
+for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory report; do
+  # shellcheck source=/dev/null
+  . "$ROOT/bench/$f.sh"
+done
+
+stop_everything() {
+  local d
+  for d in "$BENCH_RUN"/*/; do [ -f "$d/pids" ] && bench_stop_all "$d"; done
+  return 0
+}
+trap 'stop_everything' EXIT
+trap 'exit 130' INT TERM
+
+kv() { printf '%s\t%s\n' "$1" "$2"; }
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
+{
+  kv date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  kv host "$HOST"
+  kv git_commit "$commit"
+  kv cpu "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+  kv cores "$(nproc)"
+  kv memory_gib "$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+  kv kernel "$(uname -r)"
+  kv librdkafka "$(pkg-config --modversion rdkafka 2>/dev/null || echo unknown)"
+  kv sqlite "$(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)"
+  kv sqlite3_cli "$(sqlite3 --version | cut -d' ' -f1)"
+  kv kcat "$(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\).*/\1/p' | head -n 1)"
+  kv load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+} >>"$BENCH_RUN/machine.tsv"
+{
+  kv rows "$BENCH_ROWS"; kv reps "$BENCH_REPS"; kv partitions "$BENCH_PARTITIONS"
+  kv prefill "$BENCH_PREFILL"; kv latency_seconds "$BENCH_LAT_SECONDS"
+  kv latency_rates "$BENCH_LAT_RATES"; kv latency_reps "$BENCH_LAT_REPS"
+  kv mem_small "$BENCH_MEM_SMALL"; kv seed "$BENCH_SEED"; kv build_type "$BUILD_TYPE"
+  kv quick "$([ "$QUICK" = 1 ] && echo true || echo false)"
+  kv stages "${RUN_STAGES[*]}"
+} >>"$BENCH_RUN/settings.tsv"
+
+say "run ${RUN_STAGES[*]} (rows $BENCH_ROWS, reps $BENCH_REPS, partitions $BENCH_PARTITIONS); logs in $BENCH_RUN"
+T_START=$(date +%s)
+failed=0
+for s in "${RUN_STAGES[@]}"; do
+  BENCH_STAGE_DIR=$BENCH_RUN/$s
+  mkdir -p "$BENCH_STAGE_DIR"
+  t0=$(date +%s)
+  bench_log "stage $s"
+  rc=0
+  ( set +e; trap 'bench_stop_all' EXIT; "stage_$s" ) || rc=$?
+  secs=$(($(date +%s) - t0))
+  if [ "$rc" = 0 ]; then
+    printf '%s\tok\t%s\t\n' "$s" "$secs" >>"$BENCH_RUN/stages.tsv"
+  else
+    failed=1
+    note=$(tr '\t\n' '  ' <"$BENCH_STAGE_DIR/failure" 2>/dev/null || echo "exit status $rc")
+    printf '%s\tfailed\t%s\t%s (logs: %s)\n' "$s" "$secs" "$note" "$BENCH_STAGE_DIR" >>"$BENCH_RUN/stages.tsv"
+  fi
+done
+kv load_end "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_RUN/machine.tsv"
+kv total_seconds "$(($(date +%s) - T_START))" >>"$BENCH_RUN/settings.tsv"
+
+report_table "$BENCH_RUN" | tee "$BENCH_RUN/table.txt"
+mkdir -p "$OUT"
+report_json "$BENCH_RUN" >"$BENCH_RUN/result.json"
+cp "$BENCH_RUN/result.json" "$OUT/$STAMP-$HOST.json"
+cp "$BENCH_RUN/result.json" "$OUT/latest.json"
+say "JSON: $OUT/$STAMP-$HOST.json (and latest.json); logs: $BENCH_RUN"
+exit "$failed"

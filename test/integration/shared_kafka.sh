@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# shared_kafka.sh start|stop DIR - the one real Kafka a CTest run shares
+# between the tests that can share it (fixture kafka_shared; see
+# CMakeLists.txt). Such a test uses topics of its own and never stops or
+# reconfigures the broker. The broker also stops by itself when ctest ends
+# (kafka.sh --stop-with), so an interrupted run leaves no JVM behind.
+set -euo pipefail
+GK_SOURCE=${GK_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+HARNESS_BIN=${GK_BIN:-$GK_SOURCE/build/bin}
+# shellcheck source=scripts/harness.sh
+. "$GK_SOURCE/scripts/harness.sh"
+cmd=$1 dir=$2
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    # $PPID is ctest: the broker lives as long as the run.
+    harness_kafka_sh start --data "$dir/kafka" --fresh --stop-with "$PPID" >"$dir/kafka.addr" ||
+      { echo "shared Kafka did not start" >&2; exit 1; }
+    echo "shared Kafka at $(cat "$dir/kafka.addr") for this run" ;;
+  stop)
+    harness_kafka_sh stop --data "$dir/kafka"
+    rm -rf "$dir" ;;
+  *) echo "usage: shared_kafka.sh start|stop DIR" >&2; exit 64 ;;
+esac
