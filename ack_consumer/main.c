@@ -57,8 +57,9 @@
 #define ACKC_RECORD_EVERY_US 100000    /* confirmations alone: at most 10 transactions/s */
 #define ACKC_RECONCILE_EVERY_US 1000000 /* retry of failed deliveries */
 #define ACKC_RECONCILE_TIMEOUT_MS 120000
-#define ACKC_DRAIN_MS 10000
+#define ACKC_DRAIN_MS 5000 /* at a stop: the rest stays pending for the next start */
 #define ACKC_COMMIT_SAMPLES 100000 /* state transaction durations kept for the exit report */
+#define ACKC_MAX_CONNECT_TIMEOUT_S 604800 /* a week: any bound worth giving */
 
 /* The crash points test_ack_restart.sh kills the process at (one in each
  * window of the protocol above). They are compiled only into the test build
@@ -79,6 +80,7 @@ typedef struct {
     int64_t last_record_us;
     int64_t next_reconcile_us;
     uint64_t dead_letters, recovered, resent, decided;
+    bool drained; /* ackc_drain has run: at most once, it may wait for the broker */
     int64_t first_batch_us, last_work_us; /* busy span, for the rate */
     const char *sync_name; /* --sync, for the report */
     uint32_t *commit_us; /* durations of the first ACKC_COMMIT_SAMPLES transactions */
@@ -204,7 +206,7 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
     ack_reconcile_result r;
     int rc = ack_reconcile(&c->rec, c->state, ids, n, &r);
     if (rc == 1) return 0;
-    if (rc < 0) return GK_EXIT_UNAVAILABLE;
+    if (rc != 0) return rc;
     uint64_t *got = malloc((r.nfound + 1) * sizeof *got);
     ack_ready_list resend = {0};
     if (!got || ackc_apply(c, NULL, r.found, r.nfound, r.ends, r.nends) != 0) {
@@ -306,9 +308,12 @@ static bool ackc_quiescent(void *ctx) {
     return nconf == 0 && ackc_quiet(c);
 }
 
-/* Waits (bounded) for the acks in flight and records their confirmations. */
+/* Waits (bounded) for the acks in flight and records their confirmations,
+ * once. */
 static int ackc_drain(void *ctx) {
     ackc_ctx *c = ctx;
+    if (c->drained) return 0;
+    c->drained = true;
     size_t left = ack_sender_flush(c->sender, ACKC_DRAIN_MS);
     size_t nconf = 0;
     ack_sender_confirmed(c->sender, &nconf);
@@ -381,7 +386,7 @@ static int ackc_dump_dead(const ack_store_options *so) {
 typedef struct {
     const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id;
     cli_kv_list kafka;
-    long map_size, batch, idle_exit;
+    long map_size, batch, idle_exit, connect_timeout;
     int dump_dead, keep_state;
 } ackc_options;
 
@@ -400,8 +405,9 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "If the cache belongs to another Kafka cluster (e.g. a fresh embedded broker), its\n"
         "state means nothing there: it is CLEARED (with a warning) and every event is acked\n"
         "afresh, unless --keep-state-on-new-cluster is given.",
-        "Exit codes: 0 done or stopped by a signal, 64 usage, 66 no cache to dump,\n"
-        "69 fatal Kafka error, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
+        "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
+        "refuses), 66 no cache to dump, 69 fatal Kafka error or no answer within\n"
+        "--connect-timeout, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
         "raise --map-size), 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
@@ -423,6 +429,9 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         {"transactional-id", 0, "GK_TRANSACTIONAL_ID", CLI_STRING, &o->txn_id, "ID",
          "send acks in Kafka transactions with this fixed id (fences a dead predecessor; "
          "use with a real Kafka)"},
+        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_INT, &o->connect_timeout, "SECONDS",
+         "give up (exit 69) if the cluster has not answered by then (0: keep trying until "
+         "signalled)"},
         {"keep-state-on-new-cluster", 0, "GK_KEEP_STATE_ON_NEW_CLUSTER", CLI_FLAG,
          &o->keep_state, NULL, "keep the events (forget only offsets) when the cluster changes"},
         {"dump-dead-letters", 0, NULL, CLI_FLAG, &o->dump_dead, NULL,
@@ -445,11 +454,15 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
     if (o->map_size < 1 || o->map_size > (1L << 20))
         return ackc_usage("--map-size: expected 1..1048576 MiB", NULL);
     if (o->idle_exit < 0) return ackc_usage("--idle-exit: must not be negative", NULL);
+    if (o->connect_timeout < 0 || o->connect_timeout > ACKC_MAX_CONNECT_TIMEOUT_S)
+        return ackc_usage("--connect-timeout: expected 0..604800 seconds", NULL);
     if (!*o->cache || !*o->group || !*o->ack_topic)
         return ackc_usage("--cache, --group and --ack-topic must not be empty", NULL);
     if (schema_topic_index(o->ack_topic) >= 0)
         return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
-    return 0;
+    /* A Kafka setting librdkafka refuses is a usage error, found before the
+     * cache is created. */
+    return kafka_conf_check(o->bootstrap, &o->kafka);
 }
 
 /* The rate is over the busy span (first batch to last recorded work), not
@@ -480,12 +493,12 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
              "acks to %s%s%s",
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
              o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
-    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id};
-    if (!(c->sender = ack_sender_new(&sc))) return GK_EXIT_UNAVAILABLE;
-    int rc = ack_sender_init(c->sender);
-    if (rc) return rc < 0 ? GK_EXIT_UNAVAILABLE : GK_EXIT_OK;
-    char *cluster = ack_sender_cluster_id(c->sender);
-    if (!cluster) return GK_EXIT_OK; /* stopped by a signal while waiting */
+    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout};
+    int rc = ack_sender_new(&sc, &c->sender);
+    if (rc == 0) rc = ack_sender_init(c->sender);
+    char *cluster = NULL;
+    if (rc == 0) rc = ack_sender_cluster_id(c->sender, &cluster);
+    if (rc) return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
     bool cleared = false;
     rc = ack_store_use_cluster(c->state, cluster, &cleared, err, sizeof err);
     free(cluster);
@@ -512,6 +525,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
         .kafka_defaults = consumer_defaults,
         .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
         .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
+        .connect_timeout_s = o->connect_timeout,
     };
     consume_store store = {.assign = ackc_assign,
                            .commit = ackc_commit,
@@ -533,7 +547,7 @@ int main(int argc, char **argv) {
     ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
-                      .map_size = 1024, .batch = 10000, .idle_exit = 0};
+                      .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
     if (rc != 0) {

@@ -21,6 +21,7 @@
 #define DBC_MAX_TOPICS 64
 #define DBC_MAX_BATCH 1000000L
 #define DBC_MAX_BATCH_WAIT_MS 60000
+#define DBC_MAX_CONNECT_TIMEOUT_S 604800 /* a week: any bound worth giving */
 
 typedef struct {
     db_store *store;
@@ -67,7 +68,7 @@ static int dbc_split_topics(char *list, const char **out) {
 typedef struct {
     const char *bootstrap, *log_level, *db, *group, *topics, *sync;
     cli_kv_list kafka;
-    long batch, batch_wait, idle_exit;
+    long batch, batch_wait, idle_exit, connect_timeout;
 } dbc_options;
 
 /* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
@@ -76,8 +77,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         "db_consumer", "[options]",
         "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
         "once: rows, dead letters and Kafka offsets are committed in one transaction per batch.",
-        "Exit codes: 0 done or stopped by a signal, 64 usage, 69 fatal Kafka error,\n"
-        "73 cannot create the database, 74 storage error, 76 data lost upstream (retention).\n"};
+        "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
+        "refuses), 69 fatal Kafka error or no answer within --connect-timeout, 73 cannot create\n"
+        "the database, 74 storage error, 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
@@ -93,6 +95,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
          "full (survives power loss) or normal (survives a crash; faster)"},
         {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
          "exit once caught up and idle this long (0: run until signalled)"},
+        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_INT, &o->connect_timeout, "SECONDS",
+         "give up (exit 69) if the cluster has not answered by then (0: keep trying until "
+         "signalled)"},
         {NULL, 0, NULL, 0, NULL, NULL, NULL},
     };
     int first = 0;
@@ -125,11 +130,18 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         fprintf(stderr, "db_consumer: --idle-exit: must not be negative\n");
         return -1;
     }
+    if (o->connect_timeout < 0 || o->connect_timeout > DBC_MAX_CONNECT_TIMEOUT_S) {
+        fprintf(stderr, "db_consumer: --connect-timeout: expected 0..%d, got %ld\n",
+                DBC_MAX_CONNECT_TIMEOUT_S, o->connect_timeout);
+        return -1;
+    }
     if (!*o->db || !*o->group) {
         fprintf(stderr, "db_consumer: --db and --group must not be empty\n");
         return -1;
     }
-    return 0;
+    /* A Kafka setting librdkafka refuses is a usage error, found before the
+     * database is created. */
+    return kafka_conf_check(o->bootstrap, &o->kafka);
 }
 
 /* seconds is the whole run (group join and idle wait included); the rate is
@@ -152,7 +164,7 @@ int main(int argc, char **argv) {
     dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                      .db = "genetika.db", .group = "genetika-db",
                      .topics = default_topics, .sync = "full",
-                     .batch = 10000, .batch_wait = 50, .idle_exit = 0};
+                     .batch = 10000, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
     db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);
     char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
@@ -180,6 +192,7 @@ int main(int argc, char **argv) {
         .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
         .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
         .max_batch = o.batch, .batch_wait_ms = o.batch_wait, .idle_exit_s = o.idle_exit, .what = "rows",
+        .connect_timeout_s = o.connect_timeout,
     };
     consume_store store = {.assign = dbc_assign, .commit = dbc_commit};
     consume_stats cs;

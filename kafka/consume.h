@@ -9,6 +9,10 @@
  * used when the store has none, and the beginning of the log when neither
  * exists.
  *
+ * Every wait for the cluster is interruptible (kafka_wait): the cluster's
+ * first answer, bounded by connect_timeout_s, and the close, bounded by
+ * CONSUME_CLOSE_MS whatever the broker does.
+ *
  * Batches are adaptive: a batch ends when no message is immediately available
  * or max_batch is reached, so latency stays low at low rates and transactions
  * grow large at high rates. A service whose latency matters less (db_consumer)
@@ -43,6 +47,8 @@ typedef struct {
     bool produced_us; /* fill msg_view.produced_us from the gk-produced-us header
                          (it costs an allocation per message in librdkafka) */
     const char *what; /* noun for progress/log lines, e.g. "rows" */
+    long connect_timeout_s; /* give up (GK_EXIT_UNAVAILABLE) if the cluster has not answered
+                               by then; 0: wait until signalled */
 } consume_config;
 
 /* Statistics kept by the loop. */
@@ -60,8 +66,9 @@ typedef struct {
  * nothing new to do), every assigned partition is at its end,
  * store->quiescent() holds and neither a message nor an assignment has come
  * for idle_exit_s seconds. Returns an exit code from exitcodes.h: GK_EXIT_OK,
- * GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal Kafka error) or
- * what assign/tick/drain returned. */
+ * GK_EXIT_USAGE (a Kafka setting refused), GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal
+ * Kafka error, or no answer within connect_timeout_s) or what
+ * assign/tick/drain returned. */
 int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
                 consume_stats *stats);
 
