@@ -77,6 +77,11 @@ static int consume_note_offsets(consume_state *st, const consume_partition *next
 static void consume_commit_kafka(consume_state *st) {
     st->kafka_commit_us = time_mono_us();
     if (!st->uncommitted || st->uncommitted->cnt == 0) return;
+    if (st->store->offsets == CONSUME_OFFSETS_IN_KAFKA) { /* the store commits them itself */
+        rd_kafka_topic_partition_list_destroy(st->uncommitted);
+        st->uncommitted = NULL;
+        return;
+    }
     rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, st->uncommitted, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn("kafka offset commit (informational; the store has the offsets): %s",
@@ -226,9 +231,10 @@ static int consume_store_assign(consume_state *st, rd_kafka_topic_partition_list
     return rc;
 }
 
-/* Sets every partition the store left at -1 to the group's committed
- * offset, if there is one. An outage that begins just as partitions are
- * assigned is waited out. Returns 0, an exit code, or KAFKA_WAIT_STOPPED. */
+/* For a store whose offsets live in Kafka: sets every partition the store
+ * left at -1 to the group's committed offset, if there is one. An outage
+ * that begins just as partitions are assigned is waited out. Returns 0, an
+ * exit code, or KAFKA_WAIT_STOPPED. */
 static int consume_committed(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++)
@@ -256,12 +262,13 @@ static int consume_committed(consume_state *st, rd_kafka_topic_partition_list_t 
     return rc;
 }
 
-/* Sets every partition's start offset: the store's, else the group's
- * committed one, else the beginning of the log. Returns 0, an exit code, or
- * KAFKA_WAIT_STOPPED. */
+/* Sets every partition's start offset by the one rule (store.h): the
+ * store's next offset; for a partition it has none for, the group's
+ * committed offset only if the store keeps its offsets in Kafka; else the
+ * beginning of the log. Returns 0, an exit code, or KAFKA_WAIT_STOPPED. */
 static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     int rc = consume_store_assign(st, parts);
-    if (rc == 0) rc = consume_committed(st, parts);
+    if (rc == 0 && st->store->offsets == CONSUME_OFFSETS_IN_KAFKA) rc = consume_committed(st, parts);
     for (int i = 0; rc == 0 && i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         if (p->offset >= 0)

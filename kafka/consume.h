@@ -4,10 +4,11 @@
  * offset of every partition it has processed, committed in the same
  * transaction as the results of each batch (store.h is the interface). On
  * partition assignment the loop asks the store for those offsets and starts
- * exactly there; the consumer group's committed offsets (committed to Kafka
- * after the store's commits, for monitoring tools such as Kafka UI) are only
- * used when the store has none, and the beginning of the log when neither
- * exists.
+ * exactly there; a partition the store has none for starts at the beginning
+ * of its log. The consumer group's committed offsets (committed to Kafka
+ * after the store's commits, for monitoring tools such as Kafka UI) are a
+ * copy, never a starting point - unless the store keeps its offsets in Kafka
+ * (store.h, consume_offsets_home).
  *
  * Every wait for the cluster is interruptible (kafka_wait): the cluster's
  * first answer, bounded by connect_timeout_s, and the close, bounded by
