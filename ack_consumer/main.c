@@ -404,11 +404,13 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "Messages that db_consumer would refuse are kept as dead letters instead.\n"
         "If the cache belongs to another Kafka cluster (e.g. a fresh embedded broker), its\n"
         "state means nothing there: it is CLEARED (with a warning) and every event is acked\n"
-        "afresh, unless --keep-state-on-new-cluster is given.",
+        "afresh, unless --keep-state-on-new-cluster is given.\n"
+        "It must own every partition of topic1..3: an instance given part of them (another\n"
+        "one in its group) stops, exit 64, before consuming any.",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
-        "refuses), 66 no cache to dump, 69 fatal Kafka error or no answer within\n"
-        "--connect-timeout, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
-        "raise --map-size), 76 data lost upstream (retention).\n"};
+        "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
+        "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
+        "(e.g. state full: raise --map-size), 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
@@ -514,10 +516,17 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
      * dropped the dead member: the broker waits out its session timeout
      * (the embedded broker even after a clean leave). 6 s is the smallest
      * a real Kafka accepts by default; heartbeats come from librdkafka's own
-     * thread, so a long batch cannot make the session expire. */
-    static const kafka_default consumer_defaults[] = {
+     * thread, so a long batch cannot make the session expire.
+     * With a transactional id the instance has a name, and it joins as a
+     * static member under it (group.instance.id): a successor with the same
+     * id takes its place at once, and a zombie of it that wakes up is fenced
+     * by the group as well as by the transactions - instead of rejoining and
+     * taking part of the partitions, which whole_topics would refuse, and
+     * stop the successor too. */
+    const kafka_default consumer_defaults[] = {
         {"session.timeout.ms", "6000"},
         {"heartbeat.interval.ms", "1500"},
+        {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
         {NULL, NULL},
     };
     consume_config cfg = {
@@ -526,6 +535,9 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
         .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
         .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
         .connect_timeout_s = o->connect_timeout,
+        /* The state of an event lives where its partitions were consumed:
+         * it cannot follow them to another instance (not built yet). */
+        .whole_topics = true,
     };
     consume_store store = {.assign = ackc_assign,
                            .commit = ackc_commit,

@@ -280,6 +280,52 @@ static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *
     return rc;
 }
 
+/* With cfg->whole_topics: checks that parts holds every partition of every
+ * topic of the subscription, as the cluster's metadata lists them. Returns
+ * 0, GK_EXIT_USAGE (logged in one line) if it does not, or
+ * KAFKA_WAIT_STOPPED. */
+static int consume_check_whole(consume_state *st, const rd_kafka_topic_partition_list_t *parts) {
+    const struct rd_kafka_metadata *md = NULL;
+    kafka_wait w;
+    kafka_wait_begin(&w, st->rk, "the topics' metadata", 0, 1);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_metadata(st->rk, 1, NULL, &md, kafka_wait_slice(&w, 2000))) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int rc = kafka_wait_again(&w, rd_kafka_err2str(err));
+        if (rc) return rc;
+    }
+    int total = 0, owned = 0;
+    char topics[512] = "", missing[1024] = "";
+    size_t tused = 0, mused = 0;
+    for (size_t t = 0; t < st->cfg->ntopics; t++) {
+        const char *name = st->cfg->topics[t];
+        const struct rd_kafka_metadata_topic *mt = NULL;
+        for (int i = 0; i < md->topic_cnt && !mt; i++)
+            if (strcmp(md->topics[i].topic, name) == 0) mt = &md->topics[i];
+        int n = tused < sizeof topics ? snprintf(topics + tused, sizeof topics - tused, "%s%s",
+                                                 t ? "," : "", name)
+                                      : 0;
+        tused += n > 0 ? (size_t)n : 0;
+        for (int i = 0; mt && i < mt->partition_cnt; i++) {
+            int32_t id = mt->partitions[i].id;
+            total++;
+            if (rd_kafka_topic_partition_list_find((rd_kafka_topic_partition_list_t *)parts, name, id)) {
+                owned++;
+            } else if (mused < sizeof missing) {
+                n = snprintf(missing + mused, sizeof missing - mused, " %s[%" PRId32 "]", name, id);
+                mused += n > 0 ? (size_t)n : 0;
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (owned == total) return 0;
+    log_error("assigned %d of the %d partitions of %s in group %s (missing:%s): another consumer "
+              "shares the group, and this service's state cannot follow partitions to it yet; "
+              "stopping before consuming any (run one instance per group)",
+              owned, total, topics, st->cfg->group_id, missing);
+    return GK_EXIT_USAGE;
+}
+
 /* Logs the assignment as "topic1[0]@42 topic1[1]@beginning ...". */
 static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts) {
     char line[2048];
@@ -298,11 +344,13 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
     log_info("assigned %d partition(s):%s", parts->cnt, parts->cnt ? line : " none");
 }
 
-/* The assignment callback: positions every partition and assigns. On
- * failure it accepts an empty assignment instead, so that the group is not
- * left waiting for this member's answer, and stops the loop. */
+/* The assignment callback: checks it (whole_topics), positions every
+ * partition and assigns. On failure it accepts an empty assignment instead,
+ * so that the group is not left waiting for this member's answer, and
+ * stops the loop. */
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    int rc = consume_position(st, parts);
+    int rc = st->cfg->whole_topics ? consume_check_whole(st, parts) : 0;
+    if (rc == 0) rc = consume_position(st, parts);
     if (rc != 0) {
         /* A signal while waiting for the broker ends the loop cleanly
          * (nothing assigned, nothing to store). */
@@ -407,6 +455,17 @@ static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
     }
     char reason[512];
     rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(st->rk, reason, sizeof reason);
+    if (fatal == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+        /* Static membership (group.instance.id): a newer member with the
+         * same id took this one's place in the group. */
+        char id[256] = "?";
+        size_t size = sizeof id;
+        rd_kafka_conf_get(rd_kafka_conf(st->rk), "group.instance.id", id, &size);
+        log_error("fenced: a newer consumer with group.instance.id %s has taken this one's place "
+                  "in group %s; stopping (%s)",
+                  id, st->cfg->group_id, reason);
+        return GK_EXIT_UNAVAILABLE;
+    }
     if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("kafka fatal error: %s: %s", rd_kafka_err2str(fatal), reason);
         return GK_EXIT_UNAVAILABLE;

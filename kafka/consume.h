@@ -10,6 +10,10 @@
  * copy, never a starting point - unless the store keeps its offsets in Kafka
  * (store.h, consume_offsets_home).
  *
+ * A consumer whose state cannot follow its partitions to another member
+ * (ack_consumer) sets whole_topics: an assignment of fewer than all the
+ * partitions of its topics then stops the loop before any is consumed.
+ *
  * Every wait for the cluster is interruptible (kafka_wait): the cluster's
  * first answer, bounded by connect_timeout_s, and the close, bounded by
  * CONSUME_CLOSE_MS whatever the broker does.
@@ -50,6 +54,7 @@ typedef struct {
     const char *what; /* noun for progress/log lines, e.g. "rows" */
     long connect_timeout_s; /* give up (GK_EXIT_UNAVAILABLE) if the cluster has not answered
                                by then; 0: wait until signalled */
+    bool whole_topics; /* this consumer must own every partition of its topics */
 } consume_config;
 
 /* Statistics kept by the loop. */
@@ -67,7 +72,8 @@ typedef struct {
  * nothing new to do), every assigned partition is at its end,
  * store->quiescent() holds and neither a message nor an assignment has come
  * for idle_exit_s seconds. Returns an exit code from exitcodes.h: GK_EXIT_OK,
- * GK_EXIT_USAGE (a Kafka setting refused), GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal
+ * GK_EXIT_USAGE (a Kafka setting refused; with whole_topics, a partial
+ * assignment), GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal
  * Kafka error, or no answer within connect_timeout_s) or what
  * assign/tick/drain returned. */
 int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
