@@ -220,7 +220,16 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
         while (j < r.nfound && got[j] < ids[i]) j++;
         if (j < r.nfound && got[j] == ids[i]) continue;
         ack_event ev;
-        if (ack_store_get_event(c->state, ids[i], &ev) == 1 && ev.state == ACK_PENDING)
+        char err[1024];
+        int found = ack_store_get_event(c->state, ids[i], &ev, err, sizeof err);
+        if (found < 0) {
+            log_error("state: %s", err);
+            ack_ready_list_free(&resend);
+            free(got);
+            ack_reconcile_result_free(&r);
+            return GK_EXIT_IOERR;
+        }
+        if (found == 1 && ev.state == ACK_PENDING)
             if (ack_ready_list_push(&resend, ids[i], &ev) != 0) log_error("out of memory");
     }
     log_info("reconciliation: %zu of %zu pending acks already in %s (%" PRIu64
@@ -265,9 +274,14 @@ static int ackc_startup_reconcile(ackc_ctx *c) {
 /* consume_store.assign: the state says where each partition stopped. */
 static int ackc_assign(void *ctx, const char *cluster_id, consume_partition *parts, size_t n) {
     ackc_ctx *c = ctx;
-    for (size_t i = 0; i < n; i++)
-        parts[i].offset =
-            ack_store_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition);
+    char err[1024];
+    for (size_t i = 0; i < n; i++) {
+        if (ack_store_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition,
+                                    &parts[i].offset, err, sizeof err) != 0) {
+            log_error("state: %s", err);
+            return GK_EXIT_IOERR;
+        }
+    }
     return 0;
 }
 
@@ -368,15 +382,20 @@ static int ackc_dump_dead(const ack_store_options *so) {
     ro.read_only = true;
     ack_store *st = NULL;
     char err[1024];
-    if (ack_store_open(&ro, &st, err, sizeof err) != 0) {
+    int rc = ack_store_open(&ro, &st, err, sizeof err);
+    if (rc != 0) {
         log_error("%s", err);
-        return GK_EXIT_NOINPUT;
+        return rc == GK_EXIT_CANTCREAT ? GK_EXIT_NOINPUT : rc;
     }
-    long n = ack_store_dead_letters(st, ackc_print_dead, NULL);
+    long n = ack_store_dead_letters(st, ackc_print_dead, NULL, err, sizeof err);
     ack_store_close(st);
     fflush(stdout);
-    log_info("%ld dead letters", n < 0 ? 0 : n);
-    return n < 0 ? GK_EXIT_IOERR : GK_EXIT_OK;
+    if (n < 0) {
+        log_error("%s", err);
+        return GK_EXIT_IOERR;
+    }
+    log_info("%ld dead letters", n);
+    return GK_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -410,7 +429,8 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
         "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
         "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
-        "(e.g. state full: raise --map-size), 76 data lost upstream (retention).\n"};
+        "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
+        "76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
@@ -485,18 +505,19 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
  * the consumer loop. Returns the exit code. */
 static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options *so) {
     char err[1024];
-    if (ack_store_open(so, &c->state, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return GK_EXIT_CANTCREAT;
-    }
+    int rc = ack_store_open(so, &c->state, err, sizeof err);
     ack_store_counts n = {0};
-    ack_store_count(c->state, &n);
+    if (rc == 0 && ack_store_count(c->state, &n, err, sizeof err) != 0) rc = GK_EXIT_IOERR;
+    if (rc != 0) {
+        log_error("%s", err);
+        return rc;
+    }
     log_info("cache %s (sync=%s, map %ld MiB): %zu events, %zu pending, %zu dead letters; "
              "acks to %s%s%s",
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
              o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
     ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout};
-    int rc = ack_sender_new(&sc, &c->sender);
+    rc = ack_sender_new(&sc, &c->sender);
     if (rc == 0) rc = ack_sender_init(c->sender);
     char *cluster = NULL;
     if (rc == 0) rc = ack_sender_cluster_id(c->sender, &cluster);

@@ -88,8 +88,8 @@ static int rec_partitions(rec_scan *sc) {
     return rc < 0 ? -1 : 0;
 }
 
-/* Sets every partition's scan range [start, high). Returns 0, 1 (signal) or
- * -1. */
+/* Sets every partition's scan range [start, high). Returns 0, 1 (signal),
+ * -1 (Kafka, logged) or GK_EXIT_IOERR (the state, logged). */
 static int rec_ranges(rec_scan *sc, ack_store *st) {
     sc->res->ends = calloc((size_t)sc->nparts + 1, sizeof *sc->res->ends);
     if (!sc->res->ends) return -1;
@@ -104,7 +104,12 @@ static int rec_ranges(rec_scan *sc, ack_store *st) {
                       p->partition, rd_kafka_err2str(err));
             return -1;
         }
-        int64_t from = ack_store_scan_from(st, p->partition);
+        int64_t from = -1;
+        char why[1024];
+        if (ack_store_scan_from(st, p->partition, &from, why, sizeof why) != 0) {
+            log_error("state: %s", why);
+            return GK_EXIT_IOERR;
+        }
         if (from > high) {
             log_warn("ack topic %s [%" PRId32 "]: scan_from %" PRId64 " beyond its end %" PRId64
                      " (topic recreated?): scanning it all",

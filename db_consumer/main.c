@@ -79,7 +79,8 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         "once: rows, dead letters and Kafka offsets are committed in one transaction per batch.",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
         "refuses), 69 fatal Kafka error or no answer within --connect-timeout, 73 cannot create\n"
-        "the database, 74 storage error, 76 data lost upstream (retention).\n"};
+        "the database, 74 storage error (also a database that fails its integrity check at\n"
+        "start-up, or a full disk), 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
@@ -179,12 +180,12 @@ int main(int argc, char **argv) {
 
     char err[1024];
     dbc_ctx ctx = {0};
-    ctx.store = db_store_sqlite_open(o.db, sync, err, sizeof err);
-    if (!ctx.store) {
+    rc = db_store_sqlite_open(o.db, sync, &ctx.store, err, sizeof err);
+    if (rc != 0) {
         log_error("%s", err);
         free(topic_list);
         cli_kv_free(&o.kafka);
-        return GK_EXIT_CANTCREAT;
+        return rc;
     }
     log_info("database %s (synchronous=%s), group %s, topics %s", o.db, o.sync, o.group, o.topics);
 

@@ -35,8 +35,9 @@ typedef struct db_store db_store;
 /* What every database's store does. */
 typedef struct {
     /* Sets each of parts[0..n) to the next offset stored for it, or -1 if
-     * there is none, it was stored for another cluster id, or the lookup
-     * failed (logged). Returns 0. */
+     * there is none or it was stored for another cluster id. Returns 0, or
+     * GK_EXIT_IOERR after logging a database error (a failed lookup is never
+     * taken for "none": the partition would be read again from the start). */
     int (*positions)(db_store *s, const char *cluster_id, consume_partition *parts, size_t n);
 
     /* Writes a batch in one transaction: each message becomes an upsert into
@@ -57,11 +58,16 @@ struct db_store {
     const db_store_ops *ops;
 };
 
-/* Opens or creates the SQLite database at path (store_sqlite.c): WAL
- * journal, the given synchronous level, a busy timeout, the tables of every
- * schema record plus kafka_offsets and dead_letters, and the prepared
- * statements. Returns NULL with a one-line reason naming the file in err. */
-db_store *db_store_sqlite_open(const char *path, db_sync sync, char *err, size_t errlen);
+/* Opens or creates the SQLite database at path (store_sqlite.c) into *out:
+ * a busy timeout, the integrity check (PRAGMA quick_check: every page is
+ * read, so its cost grows with the database; bench/README.md), WAL
+ * journal, the given synchronous level, the tables of every schema record
+ * plus kafka_offsets and dead_letters, and the prepared statements. Returns
+ * 0, or an exit code with a one-line reason naming the file in err:
+ * GK_EXIT_IOERR for a damaged database (or a file that is not one),
+ * GK_EXIT_CANTCREAT when it cannot be created or opened. */
+int db_store_sqlite_open(const char *path, db_sync sync, db_store **out, char *err,
+                         size_t errlen);
 
 static inline int db_store_positions(db_store *s, const char *cluster_id, consume_partition *parts,
                                      size_t n) {
