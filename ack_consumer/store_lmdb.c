@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(ack_event) == 104, "ack_event is an on-disk format");
@@ -32,6 +33,7 @@ _Static_assert(sizeof(ack_event) == 104, "ack_event is an on-disk format");
 _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record is the header");
 
 #define LM_LOCK_FILE "ack_consumer.lock"
+#define LM_DISK_FULL_BYTES (1 << 20) /* an EIO with less room than this is a full disk */
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
 
@@ -54,14 +56,34 @@ struct ack_store {
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Writes "LMDB <what>: <mdb_strerror>" into err, naming --map-size when the
- * map is full because that is the operator's fix. Returns -1. */
+/* Bytes free for us on the file system of dir, or -1 if unknown. */
+static int64_t lm_free_bytes(const char *dir) {
+    struct statvfs fs;
+    if (!dir || statvfs(dir, &fs) != 0) return -1;
+    return (int64_t)(geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * (int64_t)fs.f_frsize;
+}
+
+/* Writes "LMDB <what>: <why>" into err, in the operator's terms where there
+ * are some: a full map names --map-size, and a full disk says so and where.
+ * LMDB reports a write that the file system cut short as EIO ("short write,
+ * filesystem full?"), so an EIO with (almost) no space left is a full disk
+ * too. Returns -1. */
 static int lm_err(const ack_store *s, char *err, size_t errlen, const char *what, int rc) {
+    const char *dir = s ? s->dir : NULL;
+    int64_t left = rc == EIO || rc == ENOSPC ? lm_free_bytes(dir) : -1;
     if (rc == MDB_MAP_FULL)
         snprintf(err, errlen,
                  "LMDB %s: the state is full (map size %zu MiB); restart with a larger "
                  "--map-size",
                  what, s ? s->map_bytes >> 20 : 0);
+    else if (rc == ENOSPC || (rc == EIO && left >= 0 && left < LM_DISK_FULL_BYTES))
+        snprintf(err, errlen, "LMDB %s: disk full (%s: %" PRId64 " KiB free)", what,
+                 dir ? dir : "?", left < 0 ? 0 : left >> 10);
+    else if (rc == EDQUOT)
+        snprintf(err, errlen, "LMDB %s: disk quota exceeded (%s)", what, dir ? dir : "?");
+    else if (rc == EIO)
+        snprintf(err, errlen, "LMDB %s: I/O error on %s (the disk or its file system failed; "
+                 "%" PRId64 " MiB free)", what, dir ? dir : "?", left >> 20);
     else
         snprintf(err, errlen, "LMDB %s: %s", what, mdb_strerror(rc));
     return -1;
