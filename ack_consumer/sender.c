@@ -42,8 +42,7 @@ struct ack_sender {
     bool fatal_logged;
     bool closing; /* purged at exit: failures are expected, not news */
     long connect_timeout_s;
-    kafka_wait connect; /* the wait for the cluster's first answer, begun once */
-    bool connecting;
+    kafka_wait connect; /* the wait for the cluster's first answer, from creation on */
 };
 
 static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
@@ -163,6 +162,7 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
         ack_sender_destroy(s);
         return GK_EXIT_USAGE;
     }
+    kafka_wait_begin(&s->connect, s->rk, "the cluster", s->connect_timeout_s * 1000, 1);
     *out = s;
     return 0;
 }
@@ -185,14 +185,10 @@ static void sender_warm_metadata(ack_sender *s) {
     if (md) rd_kafka_metadata_destroy(md);
 }
 
-/* One more round of the wait for the cluster's first answer (for what),
- * which began at the first call: --connect-timeout bounds the whole of it.
- * Returns 0, KAFKA_WAIT_STOPPED or GK_EXIT_UNAVAILABLE (logged). */
+/* One more round of the wait for the cluster's first answer (now for
+ * what), which began with the producer: --connect-timeout bounds the whole
+ * of it. Returns 0, KAFKA_WAIT_STOPPED or GK_EXIT_UNAVAILABLE (logged). */
 static int sender_connect_again(ack_sender *s, const char *what, const char *err) {
-    if (!s->connecting) {
-        kafka_wait_begin(&s->connect, s->rk, what, s->connect_timeout_s * 1000, 1);
-        s->connecting = true;
-    }
     s->connect.what = what;
     int rc = kafka_wait_again(&s->connect, err);
     if (rc != KAFKA_WAIT_EXPIRED) return rc;
@@ -201,9 +197,7 @@ static int sender_connect_again(ack_sender *s, const char *what, const char *err
 }
 
 /* The timeout of the connecting wait's next call. */
-static int sender_connect_slice(ack_sender *s) {
-    return s->connecting ? kafka_wait_slice(&s->connect, 0) : KAFKA_WAIT_SLICE_MS;
-}
+static int sender_connect_slice(ack_sender *s) { return kafka_wait_slice(&s->connect, 0); }
 
 int ack_sender_cluster_id(ack_sender *s, char **out) {
     *out = NULL;

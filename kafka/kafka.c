@@ -32,10 +32,12 @@ static void kafka_note_error(const char *text) {
     pthread_mutex_unlock(&kafka_err_lock);
 }
 
-void kafka_last_error(int64_t since_us, char *buf, size_t len) {
+int64_t kafka_last_error(char *buf, size_t len) {
     pthread_mutex_lock(&kafka_err_lock);
-    snprintf(buf, len, "%s", kafka_err_us >= 0 && kafka_err_us >= since_us ? kafka_err_text : "");
+    snprintf(buf, len, "%s", kafka_err_us >= 0 ? kafka_err_text : "");
+    int64_t age = kafka_err_us >= 0 ? time_mono_us() - kafka_err_us : -1;
     pthread_mutex_unlock(&kafka_err_lock);
+    return age;
 }
 
 /* librdkafka's syslog-style levels mapped onto ours. Called from librdkafka's
@@ -187,11 +189,13 @@ void kafka_wait_log(const kafka_wait *w, log_level level, const char *err, const
     if (rd_kafka_conf_get(rd_kafka_conf(w->rk), "bootstrap.servers", boot, &size) != RD_KAFKA_CONF_OK)
         snprintf(boot, sizeof boot, "?");
     /* librdkafka's own report (a refused connection...) says more than the
-     * call's "timed out", when one came during this wait. */
-    kafka_last_error(w->start_us, last, sizeof last);
-    if (!*last) snprintf(last, sizeof last, "%s", err && *err ? err : "none reported");
-    log_msg(level, "kafka: no answer from %s for %" PRId64 " s while waiting for %s (last error: %s); %s",
-            boot, (time_mono_us() - w->start_us) / 1000000, w->what, last, tail);
+     * call's "timed out"; it reports a repeated error once, hence its age. */
+    int64_t age = kafka_last_error(last, sizeof last);
+    char when[32] = "";
+    if (age >= 0) snprintf(when, sizeof when, ", %" PRId64 " s ago", age / 1000000);
+    else snprintf(last, sizeof last, "%s", err && *err ? err : "none reported");
+    log_msg(level, "kafka: no answer from %s for %" PRId64 " s while waiting for %s (last error%s: %s); %s",
+            boot, (time_mono_us() - w->start_us) / 1000000, w->what, when, last, tail);
 }
 
 int kafka_wait_again(kafka_wait *w, const char *err) {

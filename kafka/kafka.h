@@ -60,9 +60,9 @@ rd_kafka_t *kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 int kafka_failure_exit(void);
 
 /* Copies the last error librdkafka reported for any client of this process
- * (a connection refused, a request timed out...) into buf, if it came at or
- * after since_us (time_mono_us); else buf is "". */
-void kafka_last_error(int64_t since_us, char *buf, size_t len);
+ * (a connection refused, a request timed out...) into buf and returns how
+ * many microseconds ago it came, or -1 (buf "") if none came yet. */
+int64_t kafka_last_error(char *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Waiting for the cluster                                                   */
