@@ -119,26 +119,39 @@ static void ack_delay_on_violation(const join_violation *v, void *vctx) {
 static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
-        {"csv", 0, "GK_CSV", CLI_STRING, &o->csv, "PATH", "per-event CSV (\"\": none)"},
-        {"plots", 0, "GK_PLOTS", CLI_STRING, &o->plots, "DIR",
-         "directory for timestamps.png and delay.png (\"\": no plots)"},
-        {"expect", 0, "GK_EXPECT", CLI_INT, &o->expect, "N",
-         "fail unless exactly N complete events, each with exactly one ack (-1: no check)"},
-        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "T1,T2,T3", "the three data topics"},
-        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC", "the ack topic"},
-        {"timeout", 0, "GK_TIMEOUT", CLI_INT, &o->timeout, "SECONDS",
-         "give up (exit 69) if the read has not finished by then"},
-        {"from-time", 0, "GK_FROM_TIME", CLI_STRING, &o->from_time, "TIME",
-         "only events whose first message is at or after TIME (ISO 8601, UTC unless a zone is "
-         "given, or epoch ms)"},
-        {"until-time", 0, "GK_UNTIL_TIME", CLI_STRING, &o->until_time, "TIME",
-         "only events whose first message is at or before TIME"},
-        {"grace", 0, "GK_GRACE", CLI_INT, &o->grace, "SECONDS",
-         "with a time window, also read this much before and after it so that events at its "
-         "edges are whole"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "csv", .env = "GK_ACK_DELAY_CSV", .kind = CLI_STRING, .target = &o->csv,
+         .metavar = "PATH", .help = "per-event CSV (\"\": none)"},
+        {.long_name = "plots", .env = "GK_ACK_DELAY_PLOTS", .kind = CLI_STRING,
+         .target = &o->plots, .metavar = "DIR",
+         .help = "directory for timestamps.png and delay.png (\"\": no plots)"},
+        {.long_name = "expect", .env = "GK_ACK_DELAY_EXPECT", .kind = CLI_INT,
+         .target = &o->expect, .metavar = "N", .min = 0, .max = CLI_MAX_EXACT, .also = "-1",
+         .help = "fail unless exactly N complete events, each with exactly one ack (-1: no "
+                 "check)"},
+        {.long_name = "topics", .env = "GK_ACK_DELAY_TOPICS", .kind = CLI_STRING,
+         .target = &o->topics, .metavar = "T1,T2,T3", .help = "the three data topics",
+         .min = 1, .max = CLI_ANY_LEN},
+        {.long_name = "ack-topic", .env = "GK_ACK_DELAY_ACK_TOPIC", .kind = CLI_STRING,
+         .target = &o->ack_topic, .metavar = "TOPIC", .help = "the ack topic", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "timeout", .env = "GK_ACK_DELAY_TIMEOUT", .kind = CLI_INT,
+         .target = &o->timeout, .metavar = "SECONDS", .min = 1, .max = 86400,
+         .help = "give up (exit 69) if the read has not finished by then"},
+        {.long_name = "from-time", .env = "GK_ACK_DELAY_FROM_TIME", .kind = CLI_STRING,
+         .target = &o->from_time, .metavar = "TIME",
+         .help = "only events whose first message is at or after TIME (ISO 8601, UTC unless a "
+                 "zone is given, or epoch ms)"},
+        {.long_name = "until-time", .env = "GK_ACK_DELAY_UNTIL_TIME", .kind = CLI_STRING,
+         .target = &o->until_time, .metavar = "TIME",
+         .help = "only events whose first message is at or before TIME"},
+        {.long_name = "grace", .env = "GK_ACK_DELAY_GRACE", .kind = CLI_INT,
+         .target = &o->grace, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "with a time window, also read this much before and after it so that events "
+                 "at its edges are whole"},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "ack_delay", "[options]",
@@ -153,11 +166,6 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
     if (rc != 0) return rc;
     if (first < argc) {
         fprintf(stderr, "ack_delay: unexpected argument '%s'\n", argv[first]);
-        return -1;
-    }
-    if (o->timeout <= 0 || o->timeout > 86400 || o->expect < -1 || o->grace < 0 ||
-        o->grace > 86400) {
-        fprintf(stderr, "ack_delay: --timeout must be 1..86400, --grace 0..86400, --expect >= -1\n");
         return -1;
     }
     return 0;
@@ -258,7 +266,7 @@ static int ack_delay_time_opt(const char *name, const char *text, int64_t *ms) {
 int main(int argc, char **argv) {
     char default_topics[256];
     schema_topic_list(default_topics, sizeof default_topics);
-    ack_delay_opts o = {.csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
+    ack_delay_opts o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
                         .topics = default_topics, .ack_topic = SCHEMA_ACK_TOPIC,
                         .timeout = 60, .grace = 60, .level = "info"};
     log_init("ack_delay", LOG_INFO);

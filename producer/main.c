@@ -44,26 +44,41 @@ static const char producer_exit_text[] =
 static int producer_options(options *o, int argc, char **argv, int *first) {
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
-        {"topic", 't', "GK_TOPIC", CLI_STRING, &o->topic, "TOPIC",
-         "send every file to TOPIC instead of its record type's topic"},
-        {"record", 'r', "GK_RECORD", CLI_STRING, &o->record, "TYPE",
-         "record type for files whose name is not sim_fileN.xlsx (sample_intake, sequencing_qc, "
-         "variant_call)"},
-        {"sheet", 0, "GK_SHEET", CLI_STRING, &o->sheet, "NAME", "worksheet to read (default: the first)"},
-        {"skip-invalid", 0, "GK_SKIP_INVALID", CLI_FLAG, &o->skip_invalid, NULL,
-         "report and skip invalid rows instead of stopping at the first"},
-        {"rate", 0, "GK_RATE", CLI_DOUBLE, &o->rate, "EVENTS_PER_S",
-         "rows per second per file (0: as fast as possible)"},
-        {"arrivals", 0, "GK_ARRIVALS", CLI_STRING, &o->arrivals, "KIND",
-         "constant or poisson inter-arrival times with --rate"},
-        {"seed", 0, "GK_SEED", CLI_INT, &o->seed, "N", "PRNG seed for poisson arrivals"},
-        {"flush-timeout", 0, "GK_FLUSH_TIMEOUT", CLI_DOUBLE, &o->flush_timeout, "SECONDS",
-         "longest wait for outstanding deliveries at the end"},
-        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_DOUBLE, &o->connect_timeout, "SECONDS",
-         "longest wait for the first metadata from the cluster (0: skip the check)"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "topic", .short_name = 't', .env = "GK_PRODUCER_TOPIC", .kind = CLI_STRING,
+         .target = &o->topic, .metavar = "TOPIC", .min = 1, .max = CLI_ANY_LEN,
+         .help = "send every file to TOPIC instead of its record type's topic (not the ack "
+                 "topic)"},
+        {.long_name = "record", .short_name = 'r', .env = "GK_PRODUCER_RECORD",
+         .kind = CLI_STRING, .target = &o->record, .metavar = "TYPE", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "record type for files whose name is not sim_fileN.xlsx (sample_intake, "
+                 "sequencing_qc, variant_call)"},
+        {.long_name = "sheet", .env = "GK_PRODUCER_SHEET", .kind = CLI_STRING,
+         .target = &o->sheet, .metavar = "NAME", .min = 1, .max = CLI_ANY_LEN,
+         .help = "worksheet to read (default: the first)"},
+        {.long_name = "skip-invalid", .env = "GK_PRODUCER_SKIP_INVALID", .kind = CLI_FLAG,
+         .target = &o->skip_invalid,
+         .help = "report and skip invalid rows instead of stopping at the first"},
+        {.long_name = "rate", .env = "GK_PRODUCER_RATE", .kind = CLI_DOUBLE, .target = &o->rate,
+         .metavar = "EVENTS_PER_S", .min = 0.001, .max = 1e7, .also = "0",
+         .help = "rows per second per file (0: as fast as possible)"},
+        {.long_name = "arrivals", .env = "GK_PRODUCER_ARRIVALS", .kind = CLI_STRING,
+         .target = &o->arrivals, .metavar = "KIND",
+         .help = "constant or poisson inter-arrival times with --rate"},
+        {.long_name = "seed", .env = "GK_PRODUCER_SEED", .kind = CLI_INT, .target = &o->seed,
+         .metavar = "N", .min = 0, .max = CLI_MAX_EXACT,
+         .help = "PRNG seed for poisson arrivals"},
+        {.long_name = "flush-timeout", .env = "GK_PRODUCER_FLUSH_TIMEOUT", .kind = CLI_DOUBLE,
+         .target = &o->flush_timeout, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "longest wait for outstanding deliveries at the end"},
+        {.long_name = "connect-timeout", .env = "GK_PRODUCER_CONNECT_TIMEOUT",
+         .kind = CLI_DOUBLE, .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0.001,
+         .max = 86400, .also = "0",
+         .help = "longest wait for the first metadata from the cluster (0: skip the check)"},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "producer", "[options] FILE...",
@@ -79,10 +94,6 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
     if (cli_log_init("producer", o->level) != 0) return GK_EXIT_USAGE;
     if (pace_arrivals_parse(o->arrivals, &arr) != 0) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
-        return GK_EXIT_USAGE;
-    }
-    if (o->rate < 0 || o->flush_timeout < 0 || o->connect_timeout < 0) {
-        fprintf(stderr, "producer: --rate and the timeouts must not be negative\n");
         return GK_EXIT_USAGE;
     }
     if (o->record && !schema_by_name(o->record)) {

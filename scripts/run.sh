@@ -26,7 +26,7 @@ Runs the whole pipeline on the sample data and prints a summary line.
 Options:
   --broker KIND          embedded (default: librdkafka's mock in a process of its
                          own, starts at once) or kafka (a real Apache Kafka, started
-                         with scripts/kafka.sh in OUT/kafka) [GK_BROKER]
+                         with scripts/kafka.sh in OUT/kafka) [GK_RUN_BROKER]
   --bootstrap HOST:PORT  use this running Kafka instead of starting a broker
                          (topic1..3 and ack must exist) [KAFKA_BOOTSTRAP]
   --rows N               generate N events per file into out/data/ and use them
@@ -47,7 +47,7 @@ USAGE
 }
 
 BOOTSTRAP=${KAFKA_BOOTSTRAP:-}
-BROKER=${GK_BROKER:-embedded}
+BROKER=${GK_RUN_BROKER:-embedded}
 ROWS=""
 RATE=0
 PARTITIONS=3

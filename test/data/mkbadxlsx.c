@@ -7,7 +7,10 @@
  * oversized cells, error cells, a missing part); a few are cut or are not zips
  * at all. The expected outcomes are kept by hand in bad_xlsx/EXPECTED.
  *
- * Usage: mkbadxlsx OUTDIR */
+ * Usage: mkbadxlsx OUTDIR (--help, --version: cli.h). */
+#include "common/cli.h"
+#include "common/exitcodes.h"
+
 #include <xlsxwriter.h>
 #include <zip.h>
 
@@ -329,11 +332,19 @@ static void mk_not_a_zip(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mkbadxlsx OUTDIR\n");
-        return 64;
+    static const cli_option opts[] = {CLI_OPT_END};
+    static const cli_program prog = {
+        "mkbadxlsx", "OUTDIR",
+        "Writes the bad (and good) xlsx corpus that test_bad_xlsx.sh feeds to the producer\n"
+        "into OUTDIR (created if missing); the expected outcomes are in test/data/bad_xlsx/EXPECTED.",
+        "Exit status: 0 written, 1 a file could not be written, 64 usage.\n"};
+    int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    if (argc - first != 1) {
+        fprintf(stderr, "mkbadxlsx: expected one argument, the output directory (try --help)\n");
+        return GK_EXIT_USAGE;
     }
-    mk_dir = argv[1];
+    mk_dir = argv[first];
     if (mkdir(mk_dir, 0755) != 0 && errno != EEXIST) mk_die(mk_dir, strerror(errno));
     static const char *const missing_col[] = {"event_id", "sample_id", "patient_id", "specimen_type",
                                               "volume_ml", "consent_research", "notes"};
