@@ -6,6 +6,7 @@
  * an exact account of what went out. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
+#include "common/infile.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
@@ -16,13 +17,10 @@
 #include "producer/report.h"
 #include "producer/sender.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,23 +105,6 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
     return -1;
 }
 
-/* Checks that path is a readable regular file. Returns 0, or prints why. */
-static int producer_check_readable(const char *path) {
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        report_error("%s: cannot read: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    if (!S_ISREG(st.st_mode)) {
-        report_error("%s: not a regular file", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* Fills files[i] for argv's paths: record type, topic, open reader. Every
  * file is checked before anything is sent. Returns -1 or an exit status. */
 static int producer_open_files(const options *o, producer_run *run, producer_file *files,
@@ -150,12 +131,14 @@ static int producer_open_files(const options *o, producer_run *run, producer_fil
             continue;
         }
         f->topic = o->topic ? o->topic : f->rec->topic;
-        if (producer_check_readable(f->path) != 0) {
+        char err[1024];
+        int fd = infile_open(f->path, err, sizeof err); /* never waits on a FIFO */
+        if (fd < 0) {
+            report_error("%s", err);
             if (status < 0 || status == GK_EXIT_DATAERR) status = GK_EXIT_NOINPUT;
             continue;
         }
-        char err[1024];
-        f->xr = xlsx_open(f->path, o->sheet, err, sizeof err);
+        f->xr = xlsx_open_fd(fd, f->path, o->sheet, err, sizeof err);
         if (!f->xr) {
             report_error("%s", err);
             if (status < 0) status = GK_EXIT_DATAERR;

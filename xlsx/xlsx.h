@@ -28,9 +28,17 @@ typedef struct {
 typedef struct xlsx_reader xlsx_reader;
 
 /* Opens path and prepares to stream the named sheet (NULL: the first sheet).
- * Returns NULL and writes a one-line reason naming the file into err on
- * failure (missing file, not a zip, no workbook, no such sheet...). */
+ * The file is opened with infile_open (common/infile.h): a FIFO, device or
+ * directory is refused at once rather than waited on. Returns NULL and writes
+ * a one-line reason naming the file into err on failure (missing file, not a
+ * regular file, not a zip, no workbook, no such sheet...). */
 xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t errlen);
+
+/* The same on a descriptor of a regular file that infile_open returned,
+ * which it takes over (closed when the reader is, or on failure); path names
+ * the file in messages. For callers that tell a file they cannot open from
+ * one that is not a workbook. */
+xlsx_reader *xlsx_open_fd(int fd, const char *path, const char *sheet, char *err, size_t errlen);
 
 /* Reads the next row that has at least one cell element. *cells points to an
  * array of *ncells cells indexed by column (A = 0; gaps are XLSX_EMPTY), valid
