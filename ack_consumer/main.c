@@ -454,8 +454,11 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         *sync = ACK_SYNC_PROCESS;
     else
         return ackc_usage("--sync: expected full or process, got '", o->sync);
-    if (schema_topic_index(o->ack_topic) >= 0)
-        return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
+    char why[256];
+    if (schema_topic_check(o->ack_topic, SCHEMA_TOPIC_ACK, why, sizeof why) != 0) {
+        fprintf(stderr, "ack_consumer: --ack-topic: %s\n", why);
+        return -1;
+    }
     return 0;
 }
 

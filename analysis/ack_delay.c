@@ -282,6 +282,15 @@ int main(int argc, char **argv) {
         return GK_EXIT_USAGE;
     }
     c.names[JOIN_ACK] = o.ack_topic;
+    for (int t = 0; t < JOIN_SLOTS; t++) {
+        char why[256];
+        if (schema_topic_check(c.names[t], t == JOIN_ACK ? SCHEMA_TOPIC_ACK : SCHEMA_TOPIC_DATA,
+                               why, sizeof why) != 0) {
+            fprintf(stderr, "ack_delay: --%s: %s\n", t == JOIN_ACK ? "ack-topic" : "topics", why);
+            free(topics);
+            return GK_EXIT_USAGE;
+        }
+    }
     if (ack_delay_time_opt("from-time", o.from_time, &from_ms) != 0 ||
         ack_delay_time_opt("until-time", o.until_time, &until_ms) != 0) {
         free(topics);

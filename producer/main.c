@@ -94,6 +94,11 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
         return GK_EXIT_USAGE;
     }
+    char why[256];
+    if (o->topic && schema_topic_check(o->topic, SCHEMA_TOPIC_DATA, why, sizeof why) != 0) {
+        fprintf(stderr, "producer: --topic: %s\n", why);
+        return GK_EXIT_USAGE;
+    }
     if (o->record && !schema_by_name(o->record)) {
         fprintf(stderr, "producer: --record: unknown record type '%s'\n", o->record);
         return GK_EXIT_USAGE;

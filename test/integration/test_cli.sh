@@ -59,6 +59,13 @@ run replication-zero 64 "$GK_BIN/kafka_admin" --replication-factor 0 wait
 run rows-range 64 "$GK_BIN/datagen" --rows -1
 it_log "ok: numbers out of range refused"
 
+# The ack topic is not a data topic, and a data topic not the ack topic.
+run topic-ack 64 "$GK_BIN/producer" -t ack --record sample_intake "$X"
+grep -q "'ack' is the ack topic, not a data topic" "$WORK/topic-ack.err" || it_fail "$(cat "$WORK/topic-ack.err")"
+run ack-topic-data 64 "$GK_BIN/ack_consumer" --ack-topic topic2
+run delay-topics-ack 64 "$GK_BIN/ack_delay" --topics topic1,topic2,ack
+it_log "ok: topic roles"
+
 # A properties file reaches librdkafka: its unknown key is refused by name.
 printf '# client settings\nsasl.password=p;a=ss\nno.such.property=1\n' >"$WORK/client.properties"
 run properties 64 "$GK_BIN/kafka_admin" -b 127.0.0.1:1 -F "$WORK/client.properties" --timeout 1 wait

@@ -25,6 +25,10 @@ for n in 1 2 3; do
   sent=$(echo "$line" | grep -o 'sent=[0-9]*' | cut -d= -f2)
   [[ "$line" == *"delivered=$sent failed=0"* ]] || it_fail "file $n not all delivered: $line"
   [[ "$line" == *"run stopped"* ]] || it_fail "file $n not marked stopped: $line"
+  # One numbering: the row the stop is "after" is last_row, the last row sent.
+  last=$(echo "$line" | grep -o 'last_row=[0-9]*' | cut -d= -f2)
+  [[ "$line" == *"(stopped after row $last: run stopped)"* ]] ||
+    it_fail "file $n: the stop names another row than last_row=$last: $line"
   # --rate 500 for ~1.5 s: well short of 2000 rows (unpaced, all would be out
   # in a blink). A thread starved by a loaded machine may have sent few.
   [ "$sent" -gt 0 ] && [ "$sent" -lt 1000 ] || it_fail "file $n sent $sent: not paced or not stopped"
