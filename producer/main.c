@@ -222,9 +222,17 @@ static int producer_run_all(const options *o, producer_run *run, producer_file *
     for (size_t i = 0; i < n && ntopics < 64; i++) topics[ntopics++] = files[i].topic;
     run->snd = sender_new(o->bootstrap, &o->kafka, files, n);
     if (!run->snd) return GK_EXIT_USAGE; /* a bad or conflicting -X setting (logged) */
-    if (o->connect_timeout > 0 && sender_probe(run->snd, topics, ntopics, o->connect_timeout) != 0) {
+    int probe = o->connect_timeout > 0 ? sender_probe(run->snd, topics, ntopics, o->connect_timeout) : 0;
+    if (probe != 0) {
         sender_destroy(run->snd);
-        return GK_EXIT_UNAVAILABLE;
+        if (probe < 0) return GK_EXIT_UNAVAILABLE;
+        /* A signal during the wait is a clean stop: nothing was sent. */
+        report_totals t = report_sum(files, n, 0);
+        char line[512];
+        report_files(stdout, files, n);
+        report_summary(&t, line, sizeof line);
+        printf("%s\n", line);
+        return GK_EXIT_OK;
     }
     int64_t t0 = time_mono_us();
     int fatal = producer_start(run, files, n) != 0;
