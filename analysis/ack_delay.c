@@ -44,11 +44,11 @@ typedef struct {
     long grace;
 } ack_delay_opts;
 
-/* What the reader callback needs. */
+/* What the reader callback needs, and what it counted. */
 typedef struct {
     join *j;
     const char *names[JOIN_SLOTS]; /* topic names by slot */
-    size_t bad;                    /* undecodable messages */
+    report_reading rd;             /* unreadable messages, dead letters, bad headers */
 } ack_delay_ctx;
 
 static const char ack_delay_exit_text[] =
@@ -82,19 +82,38 @@ static int ack_delay_split_topics(char *buf, const char **names) {
     return n == JOIN_TOPICS ? 0 : -1;
 }
 
-/* Decodes one message into the join; bad messages are logged and counted. */
+/* Logs the first ACK_DELAY_SHOW_MAX problems of one kind, then counts them. */
+static void ack_delay_show(size_t n, const char *topic, const rd_kafka_message_t *m,
+                           const char *what, const char *err) {
+    if (n <= ACK_DELAY_SHOW_MAX)
+        log_warn("%s[%" PRId32 "] offset %" PRId64 ": %s%s", topic, m->partition, m->offset, what,
+                 err);
+}
+
+/* Decodes one message into the join: dead letters mark their event, bad
+ * messages and bad headers are logged and counted. */
 static int ack_delay_on_message(size_t topic, const rd_kafka_message_t *m, void *vctx) {
     ack_delay_ctx *c = vctx;
-    int64_t hdr_us = -1;
-    if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &hdr_us) != 0) hdr_us = -1;
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *hv = NULL;
+    size_t hlen = 0;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(hdrs, KAFKA_HDR_PRODUCED_US, &hv, &hlen) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hv = NULL, hlen = 0;
+    record_msg rm = {(int)topic, m->key, m->key_len, m->payload, m->len, kafka_msg_timestamp_ms(m),
+                     hv, hlen, m->partition, m->offset};
     join_record r;
-    char err[512];
-    if (record_decode((int)topic, m->key, m->key_len, m->payload, m->len,
-                      kafka_msg_timestamp_ms(m), hdr_us, m->partition, m->offset, &r, err,
-                      sizeof err) == 0 &&
-        join_add(c->j, &r, err, sizeof err) == 0)
-        return 0;
-    if (c->bad++ < ACK_DELAY_SHOW_MAX)
+    char err[768];
+    int bad_header = 0;
+    record_outcome out = record_decode(&rm, &r, &bad_header, err, sizeof err);
+    if (out == RECORD_DEAD_LETTER) {
+        ack_delay_show(++c->rd.dead_letters, c->names[topic], m, "", err);
+        if (join_add_dead(c->j, r.slot, r.event_id, err, sizeof err) == 0) return 0;
+    } else if (out == RECORD_OK) {
+        if (bad_header) ack_delay_show(++c->rd.bad_headers, c->names[topic], m, "not used: ", err);
+        if (join_add(c->j, &r, err, sizeof err) == 0) return 0;
+    }
+    if (++c->rd.bad_messages <= ACK_DELAY_SHOW_MAX)
         log_error("%s[%" PRId32 "] offset %" PRId64 ": %s", c->names[topic], m->partition,
                   m->offset, err);
     return 0;
@@ -159,6 +178,9 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
         "ack delay (ack time - latest topic time) as one summary line on stdout, a CSV per event\n"
         "and two PNG charts. Checks that every complete event has exactly one ack, that no ack\n"
         "precedes its topic messages and that no ack names an unknown or incomplete event.\n"
+        "A data message the consumers refuse is a dead letter: its event is incomplete there.\n"
+        "A log cut by retention (low watermark above 0) is reported as such, and events whose\n"
+        "verdict rests on deleted messages are counted as not judged instead of violations.\n"
         "Read-only: joins no consumer group and commits nothing.",
         ack_delay_exit_text};
     int first = 0;
@@ -217,9 +239,18 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
     join_check(c->j, &js, ack_delay_on_violation, &vl);
     if (js.violations > ACK_DELAY_SHOW_MAX)
         log_error("... and %zu more violations (see the CSV)", js.violations - ACK_DELAY_SHOW_MAX);
-    if (c->bad > ACK_DELAY_SHOW_MAX)
-        log_error("... and %zu more bad messages", c->bad - ACK_DELAY_SHOW_MAX);
-    if (js.incomplete) log_warn("%zu events were seen on only some data topics", js.incomplete);
+    if (c->rd.bad_messages > ACK_DELAY_SHOW_MAX)
+        log_error("... and %zu more bad messages", c->rd.bad_messages - ACK_DELAY_SHOW_MAX);
+    if (c->rd.dead_letters > ACK_DELAY_SHOW_MAX)
+        log_warn("... and %zu more dead letters", c->rd.dead_letters - ACK_DELAY_SHOW_MAX);
+    if (c->rd.bad_headers > ACK_DELAY_SHOW_MAX)
+        log_warn("... and %zu more bad gk-produced-us headers", c->rd.bad_headers - ACK_DELAY_SHOW_MAX);
+    if (js.incomplete)
+        log_warn("%zu events were seen on only some data topics (%zu with a dead letter)",
+                 js.incomplete, js.dead_letter_events);
+    if (js.not_judged)
+        log_warn("%zu events not judged: their verdict rests on messages retention deleted "
+                 "(%zu partitions cut)", js.not_judged, c->rd.cut_partitions);
     double *delays = ack_delay_delays(ev, n, &m);
     if (!delays) {
         log_error("out of memory");
@@ -229,7 +260,7 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
     stats_summarize(delays, m, &st);
     free(delays);
     char line[1024];
-    report_summary_line(line, sizeof line, &js, &st, c->bad);
+    report_summary_line(line, sizeof line, &js, &st, &c->rd);
     printf("%s\n", line);
     fflush(stdout);
 
@@ -243,7 +274,7 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
         log_error("plots: %s", err);
         if (!rc) rc = GK_EXIT_FAILURE;
     }
-    int data_bad = js.violations > 0 || c->bad > 0;
+    int data_bad = js.violations > 0 || c->rd.bad_messages > 0;
     if (o->expect >= 0 && (js.complete != (size_t)o->expect || js.violations > 0)) {
         log_error("expected exactly %ld complete events with one ack each; found %zu complete, "
                   "%zu violations", o->expect, js.complete, js.violations);
@@ -303,6 +334,13 @@ int main(int argc, char **argv) {
     if (rc == GK_EXIT_OK && sst.interrupted) {
         log_warn("interrupted before the end of the topics: nothing reported");
     } else if (rc == GK_EXIT_OK) {
+        join_cut cut = {.grace_us = o.grace * 1000000LL};
+        for (int t = 0; t < JOIN_SLOTS; t++)
+            cut.cut_us[t] = sst.cut_ms[t] == SNAPSHOT_NO_CUT ? JOIN_NO_CUT
+                            : sst.cut_ms[t] > INT64_MAX / 1000 ? INT64_MAX
+                                                                : sst.cut_ms[t] * 1000;
+        join_set_cut(c.j, &cut);
+        c.rd.cut_partitions = sst.cut_partitions;
         size_t dropped = join_finish(c.j, from_ms < 0 ? INT64_MIN : from_ms * 1000,
                                      until_ms < 0 ? INT64_MAX : until_ms * 1000 + 999);
         if (dropped) log_info("%zu events outside the time window left out", dropped);
