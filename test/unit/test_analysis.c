@@ -717,6 +717,108 @@ START_TEST(test_plot_pngs) {
 }
 END_TEST
 
+/* Runs plot_write through a gnuplot that keeps a copy of its script
+ * (tee), so that what the charts show can be checked as text. Returns the
+ * script, malloc'd. */
+static char *plot_script_of(const join_event *ev, size_t n, const char *dir) {
+    char fake[512], script[512], err[512];
+    snprintf(fake, sizeof fake, "%s/gnuplot-tee", dir);
+    snprintf(script, sizeof script, "%s/script.gp", dir);
+    FILE *f = fopen(fake, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "#!/bin/sh\ntee '%s' | gnuplot\n", script);
+    fclose(f);
+    chmod(fake, 0700);
+    ck_assert_msg(plot_write(dir, ev, n, NULL, fake, err, sizeof err) == 0, "%s", err);
+    f = fopen(script, "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1, 1 << 24);
+    size_t len = fread(text, 1, (1 << 24) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* The number after the first occurrence of key at or after from, or NAN. */
+static double script_number(const char *from, const char *key) {
+    const char *p = from ? strstr(from, key) : NULL;
+    return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+/* What the charts show (issue 12 item 14): each event's messages relative to
+ * its first one, not a diagonal of run time; an outlier cuts the axis at
+ * p99.9 and the chart says so; the p99 line stays inside the frame; the keys
+ * sit outside the data; a run of a few milliseconds is drawn in ms. */
+START_TEST(test_plot_shows) {
+    char dir[] = "/tmp/gk-analysis-plotshows.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    /* 3,000 events 3.3 ms apart (a 10 s run), messages within 0.6 ms of
+     * the first, acks 1-3 ms later; one ack 10 s late. */
+    join *j = join_new();
+    for (int64_t id = 1; id <= 3000; id++) {
+        int64_t base = 1700000000000000 + id * 3333;
+        add(j, 0, id, base, -1, 0);
+        add(j, 1, id, base + 200, -1, 0);
+        add(j, 2, id, base + 600, -1, 0);
+        add(j, JOIN_ACK, id, base + 1600 + (id % 20) * 100 + (id == 1500 ? 10000000 : 0), -1, 0);
+    }
+    join_finish(j, INT64_MIN, INT64_MAX);
+    size_t n;
+    const join_event *ev = join_events(j, &n);
+    char *gp = plot_script_of(ev, n, dir);
+
+    /* timestamps.png: offsets within the event, all below 20 ms but the late ack. */
+    const char *times = strstr(gp, "$TIMES << EOD\n");
+    ck_assert_ptr_nonnull(times);
+    double worst = 0;
+    for (const char *p = strchr(times, '\n') + 1; strncmp(p, "EOD", 3) != 0; p = strchr(p, '\n') + 1) {
+        double v[5];
+        ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4]), 5);
+        for (int k = 1; k < 5; k++) worst = v[k] > worst ? v[k] : worst;
+    }
+    ck_assert_msg(worst < 20, "timestamps.png plots %.1f ms: run time, not the event's own", worst);
+
+    /* delay.png: the CDF's axis ends just past p99.9, and says so. */
+    const char *delay = strstr(gp, "delay.png'");
+    ck_assert_ptr_nonnull(delay);
+    double end = script_number(delay, "set xrange [0:");
+    ck_assert_msg(end > 2.9 && end < 4, "the CDF axis ends at %g ms (the outlier: 10,000)", end);
+    ck_assert_ptr_nonnull(strstr(delay, "axis cut at 1.1 x p99.9"));
+    ck_assert_ptr_nonnull(strstr(delay, "1 delay beyond it, up to 10001.000 ms"));
+    /* p99 inside the frame, the key outside the data. */
+    double p99 = script_number(delay, "set arrow 2 from ");
+    ck_assert_msg(p99 < end, "p99 %g ms at or beyond the axis end %g", p99, end);
+    ck_assert_ptr_nonnull(strstr(delay, "set key outside right"));
+    ck_assert_ptr_null(strstr(gp, "set key top left"));
+    ck_assert_ptr_nonnull(strstr(delay, "time since the first message (s)"));
+    free(gp);
+
+    /* 50 events within 2 ms: time in ms, and p99 (here the largest) inside. */
+    join_free(j);
+    j = join_new();
+    for (int64_t id = 1; id <= 50; id++) {
+        int64_t base = 1700000000000000 + id * 30;
+        add_complete(j, id, base);
+        add(j, JOIN_ACK, id, base + 5000 + id * 10, -1, 0);
+    }
+    join_finish(j, INT64_MIN, INT64_MAX);
+    ev = join_events(j, &n);
+    gp = plot_script_of(ev, n, dir);
+    delay = strstr(gp, "delay.png'");
+    ck_assert_ptr_nonnull(strstr(delay, "time since the first message (ms)"));
+    ck_assert_ptr_nonnull(strstr(gp, "time since the first message (ms)"));
+    ck_assert_ptr_null(strstr(gp, "(s)'"));
+    end = script_number(delay, "set xrange [0:");
+    p99 = script_number(delay, "set arrow 2 from ");
+    ck_assert_msg(p99 < end, "p99 %g ms on the frame (axis end %g)", p99, end);
+    free(gp);
+    join_free(j);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *analysis_suite(void) {
     Suite *s = suite_create("analysis");
     TCase *tc = tcase_create("core");
@@ -741,6 +843,7 @@ static Suite *analysis_suite(void) {
     TCase *tp = tcase_create("plot");
     tcase_set_timeout(tp, 60);
     tcase_add_test(tp, test_plot_pngs);
+    tcase_add_test(tp, test_plot_shows);
     suite_add_tcase(s, tp);
     return s;
 }
