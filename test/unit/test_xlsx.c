@@ -177,6 +177,17 @@ static const char *read_error(const char *path, unsigned *rows) {
     return msg;
 }
 
+/* Opens a workbook that must open and reads its first row (cells, count, row number);
+ * the caller closes the reader returned. */
+static xlsx_reader *open_first_row(const char *path, const xlsx_cell **c, size_t *n,
+                                   unsigned *row) {
+    char err[512];
+    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    ck_assert_int_eq(xlsx_next_row(r, c, n, row), 1);
+    return r;
+}
+
 #define ck_assert_has(hay, needle)                                                                 \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' does not contain '%s'", (hay), (needle))
 
@@ -338,13 +349,11 @@ START_TEST(test_date1904_and_no_rels) {
                   {"xl/worksheets/sheet1.xml", sheet, 0}};
     const char *path = tpath("norels.xlsx");
     write_zip(path, e, 3);
-    char err[512], iso[32];
-    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
+    char iso[32];
     const xlsx_cell *c;
     size_t n;
     unsigned row;
-    ck_assert_int_eq(xlsx_next_row(r, &c, &n, &row), 1);
+    xlsx_reader *r = open_first_row(path, &c, &n, &row);
     ck_assert_uint_eq(row, 3);
     ck_assert_int_eq(c[1].type, XLSX_DATE);
     ck_assert_int_eq(xlsx_date_to_iso(c[1].number, iso, sizeof iso), 0);
@@ -704,15 +713,12 @@ END_TEST
 /* A number cell past 2^53 reads as the double it is: 9007199254740993 is
  * 9007199254740992 (the producer refuses such event ids, see row.c). */
 START_TEST(test_number_beyond_2p53) {
-    const char *path =
-        make_book("big_number.xlsx", "<row r=\"1\"><c r=\"A1\"><v>9007199254740993</v></c></row>", NULL, NULL);
-    char err[512];
-    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
+    const char *path = make_book(
+        "big_number.xlsx", "<row r=\"1\"><c r=\"A1\"><v>9007199254740993</v></c></row>", NULL, NULL);
     const xlsx_cell *c;
     size_t n;
     unsigned row;
-    ck_assert_int_eq(xlsx_next_row(r, &c, &n, &row), 1);
+    xlsx_reader *r = open_first_row(path, &c, &n, &row);
     ck_assert_int_eq(c[0].type, XLSX_NUMBER);
     ck_assert(c[0].number == 9007199254740992.0);
     xlsx_close(r);
