@@ -140,9 +140,12 @@ static void plot_timestamps(FILE *f, const char *dir, const join_event *ev, size
         if (x > xmax) xmax = x;
         fprintf(f, "%.6f", x);
         for (int s = 0; s < JOIN_SLOTS; s++) {
+            if (!ev[i].seen[s]) { /* t_us is JOIN_NO_TIME: nothing to subtract */
+                fputs(" NaN", f);
+                continue;
+            }
             double o = (double)(ev[i].t_us[s] - first) / 1000.0;
-            if (ev[i].seen[s]) fprintf(f, " %.3f", o > top ? top : o);
-            else fputs(" NaN", f);
+            fprintf(f, " %.3f", o > top ? top : o);
         }
         fputc('\n', f);
     }
