@@ -433,32 +433,48 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"cache", 0, "GK_CACHE", CLI_STRING, &o->cache, "DIR",
-         "LMDB state directory (created if absent)"},
-        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
-        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC",
-         "topic the acks go to"},
-        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
-         "full (fsync each commit: survives power loss) or process (survives a crash of "
-         "this process only; faster)"},
-        {"map-size", 0, "GK_MAP_SIZE", CLI_INT, &o->map_size, "MIB",
-         "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
-        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
-        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
-         "exit once caught up, no ack in flight, and idle this long (0: run until signalled)"},
-        {"transactional-id", 0, "GK_TRANSACTIONAL_ID", CLI_STRING, &o->txn_id, "ID",
-         "send acks in Kafka transactions with this fixed id (fences a dead predecessor; "
-         "use with a real Kafka)"},
-        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_INT, &o->connect_timeout, "SECONDS",
-         "give up (exit 69) if the cluster has not answered by then (0: keep trying until "
-         "signalled)"},
-        {"keep-state-on-new-cluster", 0, "GK_KEEP_STATE_ON_NEW_CLUSTER", CLI_FLAG,
-         &o->keep_state, NULL, "keep the events (forget only offsets) when the cluster changes"},
-        {"dump-dead-letters", 0, NULL, CLI_FLAG, &o->dump_dead, NULL,
-         "print the dead letters as JSON lines on stdout and exit"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "cache", .env = "GK_ACK_CONSUMER_CACHE", .kind = CLI_STRING,
+         .target = &o->cache, .metavar = "DIR", .min = 1, .max = CLI_ANY_LEN,
+         .help = "LMDB state directory (created if absent)"},
+        {.long_name = "group", .env = "GK_ACK_CONSUMER_GROUP", .kind = CLI_STRING,
+         .target = &o->group, .metavar = "ID", .help = "Kafka consumer group", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "ack-topic", .env = "GK_ACK_CONSUMER_ACK_TOPIC", .kind = CLI_STRING,
+         .target = &o->ack_topic, .metavar = "TOPIC", .help = "topic the acks go to",
+         .min = 1, .max = CLI_ANY_LEN},
+        {.long_name = "sync", .env = "GK_ACK_CONSUMER_SYNC", .kind = CLI_STRING,
+         .target = &o->sync, .metavar = "MODE",
+         .help = "full (fsync each commit: survives power loss) or process (survives a crash "
+                 "of this process only; faster)"},
+        {.long_name = "map-size", .env = "GK_ACK_CONSUMER_MAP_SIZE", .kind = CLI_INT,
+         .target = &o->map_size, .metavar = "MIB", .min = 1, .max = 1 << 20,
+         .help = "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
+        {.long_name = "batch", .env = "GK_ACK_CONSUMER_BATCH", .kind = CLI_INT,
+         .target = &o->batch, .metavar = "N", .help = "most messages per transaction",
+         .min = 1, .max = ACKC_MAX_BATCH},
+        {.long_name = "idle-exit", .env = "GK_ACK_CONSUMER_IDLE_EXIT", .kind = CLI_INT,
+         .target = &o->idle_exit, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "exit once caught up, no ack in flight, and idle this long (0: run until "
+                 "signalled)"},
+        {.long_name = "transactional-id", .env = "GK_ACK_CONSUMER_TRANSACTIONAL_ID",
+         .kind = CLI_STRING, .target = &o->txn_id, .metavar = "ID", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "send acks in Kafka transactions with this fixed id (fences a dead "
+                 "predecessor; use with a real Kafka)"},
+        {.long_name = "keep-state-on-new-cluster", .env = "GK_ACK_CONSUMER_KEEP_STATE_ON_NEW_CLUSTER",
+         .kind = CLI_FLAG, .target = &o->keep_state,
+         .help = "keep the events (forget only offsets) when the cluster changes"},
+        {.long_name = "dump-dead-letters", .kind = CLI_FLAG, .target = &o->dump_dead,
+         .help = "print the dead letters as JSON lines on stdout and exit"},
+        {.long_name = "connect-timeout", .env = "GK_ACK_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
+         .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
+         .max = ACKC_MAX_CONNECT_TIMEOUT_S,
+         .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
+                 "until signalled)"},
+        CLI_OPT_END,
     };
     int first = 0;
     int rc = cli_parse(&prog, opts, argc, argv, &first);
@@ -471,17 +487,11 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         *sync = ACK_SYNC_PROCESS;
     else
         return ackc_usage("--sync: expected full or process, got '", o->sync);
-    if (o->batch < 1 || o->batch > ACKC_MAX_BATCH)
-        return ackc_usage("--batch: expected 1..1000000", NULL);
-    if (o->map_size < 1 || o->map_size > (1L << 20))
-        return ackc_usage("--map-size: expected 1..1048576 MiB", NULL);
-    if (o->idle_exit < 0) return ackc_usage("--idle-exit: must not be negative", NULL);
-    if (o->connect_timeout < 0 || o->connect_timeout > ACKC_MAX_CONNECT_TIMEOUT_S)
-        return ackc_usage("--connect-timeout: expected 0..604800 seconds", NULL);
-    if (!*o->cache || !*o->group || !*o->ack_topic)
-        return ackc_usage("--cache, --group and --ack-topic must not be empty", NULL);
-    if (schema_topic_index(o->ack_topic) >= 0)
-        return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
+    char why[256];
+    if (schema_topic_check(o->ack_topic, SCHEMA_TOPIC_ACK, why, sizeof why) != 0) {
+        fprintf(stderr, "ack_consumer: --ack-topic: %s\n", why);
+        return -1;
+    }
     /* A Kafka setting librdkafka refuses is a usage error, found before the
      * cache is created. */
     return kafka_conf_check(o->bootstrap, &o->kafka);

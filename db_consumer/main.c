@@ -83,23 +83,36 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         "start-up, or a full disk), 76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH", "SQLite database file"},
-        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
-        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "LIST", "comma-separated topics"},
-        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
-        {"batch-wait", 0, "GK_BATCH_WAIT", CLI_INT, &o->batch_wait, "MS",
-         "keep a transaction open this long for more messages (0: commit as soon as none "
-         "is waiting)"},
-        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
-         "full (survives power loss) or normal (survives a crash; faster)"},
-        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
-         "exit once caught up and idle this long (0: run until signalled)"},
-        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_INT, &o->connect_timeout, "SECONDS",
-         "give up (exit 69) if the cluster has not answered by then (0: keep trying until "
-         "signalled)"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "db", .env = "GK_DB_CONSUMER_DB", .kind = CLI_STRING, .target = &o->db,
+         .metavar = "PATH", .help = "SQLite database file", .min = 1, .max = CLI_ANY_LEN},
+        {.long_name = "group", .env = "GK_DB_CONSUMER_GROUP", .kind = CLI_STRING,
+         .target = &o->group, .metavar = "ID", .help = "Kafka consumer group", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "topics", .env = "GK_DB_CONSUMER_TOPICS", .kind = CLI_STRING,
+         .target = &o->topics, .metavar = "LIST", .help = "comma-separated topics", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "batch", .env = "GK_DB_CONSUMER_BATCH", .kind = CLI_INT,
+         .target = &o->batch, .metavar = "N", .help = "most messages per transaction",
+         .min = 1, .max = DBC_MAX_BATCH},
+        {.long_name = "batch-wait", .env = "GK_DB_CONSUMER_BATCH_WAIT", .kind = CLI_INT,
+         .target = &o->batch_wait, .metavar = "MS", .min = 0, .max = DBC_MAX_BATCH_WAIT_MS,
+         .help = "keep a transaction open this long for more messages (0: commit as soon as "
+                 "none is waiting)"},
+        {.long_name = "sync", .env = "GK_DB_CONSUMER_SYNC", .kind = CLI_STRING,
+         .target = &o->sync, .metavar = "MODE",
+         .help = "full (survives power loss) or normal (survives a crash; faster)"},
+        {.long_name = "idle-exit", .env = "GK_DB_CONSUMER_IDLE_EXIT", .kind = CLI_INT,
+         .target = &o->idle_exit, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "exit once caught up and idle this long (0: run until signalled)"},
+        {.long_name = "connect-timeout", .env = "GK_DB_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
+         .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
+         .max = DBC_MAX_CONNECT_TIMEOUT_S,
+         .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
+                 "until signalled)"},
+        CLI_OPT_END,
     };
     int first = 0;
     int rc = cli_parse(&prog, opts, argc, argv, &first);
@@ -115,29 +128,6 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         *sync = DB_SYNC_NORMAL;
     } else {
         fprintf(stderr, "db_consumer: --sync: expected full or normal, got '%s'\n", o->sync);
-        return -1;
-    }
-    if (o->batch < 1 || o->batch > DBC_MAX_BATCH) {
-        fprintf(stderr, "db_consumer: --batch: expected 1..%ld, got %ld\n", DBC_MAX_BATCH,
-                o->batch);
-        return -1;
-    }
-    if (o->batch_wait < 0 || o->batch_wait > DBC_MAX_BATCH_WAIT_MS) {
-        fprintf(stderr, "db_consumer: --batch-wait: expected 0..%d, got %ld\n",
-                DBC_MAX_BATCH_WAIT_MS, o->batch_wait);
-        return -1;
-    }
-    if (o->idle_exit < 0) {
-        fprintf(stderr, "db_consumer: --idle-exit: must not be negative\n");
-        return -1;
-    }
-    if (o->connect_timeout < 0 || o->connect_timeout > DBC_MAX_CONNECT_TIMEOUT_S) {
-        fprintf(stderr, "db_consumer: --connect-timeout: expected 0..%d, got %ld\n",
-                DBC_MAX_CONNECT_TIMEOUT_S, o->connect_timeout);
-        return -1;
-    }
-    if (!*o->db || !*o->group) {
-        fprintf(stderr, "db_consumer: --db and --group must not be empty\n");
         return -1;
     }
     /* A Kafka setting librdkafka refuses is a usage error, found before the
