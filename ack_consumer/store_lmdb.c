@@ -144,28 +144,35 @@ static int lm_lock(ack_store *s, const char *dir, char *err, size_t errlen) {
 
 /* Opens (creates unless read_only) the named databases. Returns 0, or the
  * LMDB error with the reason in err. */
+/* The transaction lm_open_dbis has open, for lm_open_checked to abort when a
+ * damaged page jumps out of it. */
+static MDB_txn *volatile lm_guard_txn;
+
 static int lm_open_dbis(ack_store *s, bool read_only, char *err, size_t errlen) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc) return lm_err(s, err, errlen, "begin", rc), rc;
+    lm_guard_txn = txn; /* aborted by lm_open_checked if a page read jumps out */
     static const char *const names[] = {"events", "offsets", "pending", "meta", "dead_letters"};
     MDB_dbi *dbis[] = {&s->events, &s->offsets, &s->pending, &s->meta, &s->dead};
     for (size_t i = 0; i < 5; i++) {
         rc = mdb_dbi_open(txn, names[i], read_only ? 0 : MDB_CREATE, dbis[i]);
         if (rc) {
             mdb_txn_abort(txn);
+            lm_guard_txn = NULL;
             char what[64];
             snprintf(what, sizeof what, "open database '%s'", names[i]);
             return lm_err(s, err, errlen, what, rc), rc;
         }
     }
     rc = mdb_txn_commit(txn);
+    lm_guard_txn = NULL;
     return rc ? (lm_err(s, err, errlen, "commit", rc), rc) : 0;
 }
 
-/* Integrity check: defined with the reads below. */
-static int lm_check_size(ack_store *s, char *err, size_t errlen);
-static int lm_check(ack_store *s, char *err, size_t errlen);
+/* Opening the databases and the integrity check: defined with the reads
+ * below. */
+static int lm_open_checked(ack_store *s, bool read_only, char *err, size_t errlen);
 
 /* True for the LMDB errors that mean the files are damaged (or not LMDB's). */
 static bool lm_damaged(int rc) {
@@ -212,17 +219,8 @@ int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_
         if (lm_damaged(rc)) code = GK_EXIT_IOERR;
         goto fail;
     }
-    /* The size of the file first: the databases are read through the map. */
-    if (lm_check_size(s, err, errlen) != 0) {
-        code = GK_EXIT_IOERR;
-        goto fail;
-    }
-    if ((rc = lm_open_dbis(s, o->read_only, err, errlen)) != 0) {
-        if (lm_damaged(rc)) code = GK_EXIT_IOERR;
-        goto fail;
-    }
-    if (lm_check(s, err, errlen) != 0) {
-        code = GK_EXIT_IOERR;
+    if ((rc = lm_open_checked(s, o->read_only, err, errlen)) != 0) {
+        if (rc == -1 || lm_damaged(rc)) code = GK_EXIT_IOERR;
         goto fail;
     }
     *out = s;
@@ -864,32 +862,32 @@ static int lm_walk(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, lm
     return rc == -1 ? -1 : lm_damage(s, mdb_strerror(rc), err, errlen);
 }
 
-/* The integrity check at open, in two steps. lm_check_size: the data file
- * holds every page the environment says it has (LMDB maps the file, and
- * reading a page past its end is a SIGBUS), checked before any database is
- * read. lm_check: every database can be read through, record by record,
- * each in the form this version writes. Each returns 0, or -1 with one line
- * in err. */
-static int lm_check_size(ack_store *s, char *err, size_t errlen) {
+/* True, with one line in err, if data.mdb is shorter than the pages the
+ * environment has handed out. That alone is not damage - pages freed in the
+ * transaction that allocated them are never written, so an intact file may end
+ * before its last page - but it explains a SIGBUS met reading the databases. */
+static bool lm_truncated(ack_store *s, char *err, size_t errlen) {
     MDB_envinfo info;
     MDB_stat st;
     struct stat fs;
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", s->dir);
-    int rc = mdb_env_info(s->env, &info);
-    if (!rc) rc = mdb_env_stat(s->env, &st);
-    if (rc) return lm_err(s, err, errlen, "check", rc);
-    if (stat(path, &fs) != 0) {
-        snprintf(err, errlen, "LMDB %s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0 ||
+        stat(path, &fs) != 0)
+        return false;
     uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t)fs.st_size >= need) return 0;
-    snprintf(err, errlen, "LMDB %s: %" PRIu64 " bytes, but the state's last page ends at byte "
-             "%" PRIu64 ": the file was truncated", path, (uint64_t)fs.st_size, need);
-    return -1;
+    if ((uint64_t)fs.st_size >= need) return false;
+    snprintf(err, errlen, "LMDB %s: %" PRIu64 " bytes, and a page in use lies past its end "
+             "(the state's pages end at byte %" PRIu64 "): the file was truncated", path,
+             (uint64_t)fs.st_size, need);
+    return true;
 }
 
+/* The integrity check at open: every database can be read through, record
+ * by record, each in the form this version writes. LMDB maps the file, so a
+ * page past the end of a truncated one is a SIGBUS, and LMDB's own checks
+ * abort: both are caught (lm_open_checked) and reported as damage. Returns 0,
+ * or -1 with one line in err. */
 static int lm_check(ack_store *s, char *err, size_t errlen) {
     MDB_txn *txn;
     if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
@@ -917,4 +915,35 @@ static int lm_check(ack_store *s, char *err, size_t errlen) {
     if (cur) mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return fail;
+}
+
+/* Opens the databases and checks them (lm_check), with a page past the end
+ * of the file (SIGBUS) or LMDB's assertion caught on the way. Returns 0, -1
+ * with one line in err for damage, or lm_open_dbis's LMDB error. */
+static int lm_open_checked(ack_store *s, bool read_only, char *err, size_t errlen) {
+    struct sigaction bus = {0}, old_bus;
+    bus.sa_handler = lm_check_sigbus;
+    sigemptyset(&bus.sa_mask);
+    sigaction(SIGBUS, &bus, &old_bus);
+    mdb_env_set_assert(s->env, lm_check_assert);
+    volatile int rc = 0;
+    lm_at.name = "(main)";
+    lm_at.n = 0;
+    lm_at.why[0] = '\0';
+    if (sigsetjmp(lm_at.jmp, 1) == 0) {
+        rc = lm_open_dbis(s, read_only, err, errlen);
+    } else {
+        if (lm_guard_txn) mdb_txn_abort(lm_guard_txn);
+        lm_guard_txn = NULL;
+        if (!lm_truncated(s, err, errlen)) lm_damage(s, lm_at.why, err, errlen);
+        rc = -1;
+    }
+    mdb_env_set_assert(s->env, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    if (rc == 0 && lm_check(s, err, errlen) != 0) {
+        /* A SIGBUS in the walk: a short file says more than "damaged". */
+        if (strstr(lm_at.why, "SIGBUS")) lm_truncated(s, err, errlen);
+        rc = -1;
+    }
+    return rc;
 }
