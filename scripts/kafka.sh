@@ -433,7 +433,11 @@ while :; do
   rc=0
   launch || rc=$?
   [ $rc = 0 ] && break
-  if [ $FIRST = 1 ] && [ $tries -lt 3 ] && grep -q '@[A-Z0-9_]*PORT[A-Z0-9_]*@' "$TEMPLATE"; then
+  # Only a port this script picked can be picked again: one written into the
+  # template is the user's, and taken is an error.
+  taken=$(printf '%s' "$WHY" | sed -n 's/^port taken: [^ ]*:\([0-9][0-9]*\).*/\1/p')
+  if [ $FIRST = 1 ] && [ $tries -lt 3 ] && [ -n "$taken" ] &&
+    ! grep -Eq "^[a-z.]*listeners=.*:$taken(,|\$)" "$TEMPLATE"; then
     tries=$((tries + 1))
     say "$WHY meanwhile: trying again with other ports"
     rm -rf "$DATA/logs"

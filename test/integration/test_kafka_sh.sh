@@ -75,7 +75,7 @@ it_expect "message kept across the restart" \
 # 4. One line for each start that cannot work.
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "${ADDR##*:}" &
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "${ADDR##*:}" &
 squatter=$!; GK_PIDS+=("$squatter")
 for _ in $(seq 50); do ss -Hltn "sport = :${ADDR##*:}" 2>/dev/null | grep -q . && break; sleep 0.1; done
 rc=0; "$KSH" start --data "$D" >/dev/null 2>"$WORK/port.log" || rc=$?
