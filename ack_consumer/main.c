@@ -553,9 +553,15 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
      * id takes its place at once, and a zombie of it that wakes up is fenced
      * by the group as well as by the transactions - instead of rejoining and
      * taking part of the partitions, which whole_topics would refuse, and
-     * stop the successor too. */
+     * stop the successor too. A static member's session is long (5 min,
+     * within the broker's group.max.session.timeout.ms of 30 min): a
+     * successor does not wait for it, nobody else may take the partitions
+     * meanwhile, and a broker outage shorter than it does not expire the
+     * session - after which librdkafka 2.0.2 rejoins and is fenced by its own
+     * earlier membership (confluentinc/librdkafka#3437), as
+     * test_broker_crash:kafka saw after 45 s outages on a loaded machine. */
     const kafka_default consumer_defaults[] = {
-        {"session.timeout.ms", "6000"},
+        {"session.timeout.ms", o->txn_id ? "300000" : "6000"},
         {"heartbeat.interval.ms", "1500"},
         {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
         {NULL, NULL},

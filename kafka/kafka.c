@@ -1,4 +1,5 @@
 /* kafka.c - librdkafka helpers (see kafka.h). */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "kafka/kafka.h"
 
 #include "common/exitcodes.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KAFKA_WAIT_PACE_US 200000 /* least time between two calls of a wait */
@@ -230,6 +232,11 @@ rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t 
     return err;
 }
 
+static void *kafka_destroy_thread(void *rk) {
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return NULL;
+}
+
 void kafka_consumer_close(rd_kafka_t *rk, int timeout_ms, kafka_rebalance_fn *rebalance,
                           const char *name) {
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -266,5 +273,26 @@ void kafka_consumer_close(rd_kafka_t *rk, int timeout_ms, kafka_rebalance_fn *re
                      name, timeout_ms / 1000);
     }
     rd_kafka_queue_destroy(q);
-    rd_kafka_destroy_flags(rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    if (closed) {
+        rd_kafka_destroy(rk);
+        return;
+    }
+    /* Even without its close, destroying a consumer waits for requests in
+     * flight to a broker that does not answer - a static member's heartbeat
+     * for up to its session timeout (minutes). The destroy runs in a thread
+     * of its own, and shutdown goes on without it after timeout_ms. */
+    pthread_t t;
+    if (pthread_create(&t, NULL, kafka_destroy_thread, rk) != 0) {
+        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+        log_warn("%s: not destroyed within %d s (requests in flight to a broker that does not "
+                 "answer): leaving it to the end of the process",
+                 name, timeout_ms / 1000);
+        pthread_detach(t);
+    }
 }

@@ -110,12 +110,14 @@ void kafka_wait_log(const kafka_wait *w, log_level level, const char *err, const
 rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                      int64_t *low, int64_t *high, long bound_ms);
 
-/* Closes consumer rk and destroys it, in at most timeout_ms whatever the
- * cluster does: the close (revoke, final commit, leaving the group) is served
- * on a queue of our own - a rebalance is handed to rebalance (opaque: the
- * client's; NULL: just unassign) as in rd_kafka_consumer_close - and a consumer not closed by the deadline is
- * destroyed without closing (its group notices when its session expires;
- * what it consumed is in its store). name is for the log. */
+/* Closes consumer rk and destroys it, in at most twice timeout_ms whatever
+ * the cluster does: the close (revoke, final commit, leaving the group) is
+ * served on a queue of our own - a rebalance is handed to rebalance (opaque:
+ * the client's; NULL: just unassign) as in rd_kafka_consumer_close - and a
+ * consumer not closed by the deadline is destroyed without closing (its
+ * group notices when its session expires; what it consumed is in its store),
+ * in a thread left to the end of the process if that too takes longer than
+ * timeout_ms. name is for the log. */
 typedef void kafka_rebalance_fn(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t *parts, void *opaque);
 void kafka_consumer_close(rd_kafka_t *rk, int timeout_ms, kafka_rebalance_fn *rebalance,
