@@ -138,6 +138,10 @@ export KAFKA_BOOTSTRAP=$BOOTSTRAP
 # Dead letters stored from now on are this run's (the format of db_consumer's
 # received_at, so that the two compare as text).
 RUN_START=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+# The last run's logs go first: a background service truncates its own log
+# only once it starts, and until then the wait for its assignment below
+# would find the last run's line and let the producer start at once.
+rm -f "$LOGS/db_consumer.log" "$LOGS/ack_consumer.log"
 
 harness_env_cmd "$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3
 "${HARNESS_CMD[@]}" >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &

@@ -2,7 +2,8 @@
 # test_run_sh.sh - ./scripts/run.sh judges the events of its own run: after
 # a bigger run (--rows 80) kept its database, a plain run of the 50 sample
 # events ends with a summary of those 50 and exit 0, not "incomplete"
-# against the 80 rows kept (issue 12 item 4). run.sh starts its own broker.
+# against the 80 rows kept (issue 12 item 4), and produces only after its
+# own consumers were assigned their partitions. run.sh starts its own broker.
 # brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
@@ -35,4 +36,17 @@ it_expect "run 2 summary" "$(cut -d' ' -f1-7 "$WORK/run2.out")" \
   "summary: events=50 data1=50 data2=50 data3=50 acks=50 dead_letters=0"
 # The database really was kept: the judgement left the other rows out.
 it_expect "rows kept in data1" "$(it_sql "$OUT/genetika.db" "SELECT count(*) FROM data1")" 80
+# run.sh produces only once both consumers own their partitions, so that the
+# ack delay it reports is live streaming: the first message of run 2 comes
+# after run 2's assignments (the logs of run 1, still in place when run 2
+# started its consumers, once let it produce at once).
+for svc in db_consumer ack_consumer; do
+  line=$(grep -m1 "assigned [1-9][0-9]* partition" "$OUT/logs/$svc.log") ||
+    it_fail "run 2: no assignment in $svc's log"
+  assigned_us=$(date -u -d "${line%% *}" +%s%6N)
+  first_us=$(tail -n +2 "$OUT/ack_delay.csv" | cut -d, -f2-4 | tr , '\n' | sort -n | sed -n 1p)
+  [ "$first_us" -ge "$assigned_us" ] ||
+    it_fail "run 2 produced at ${first_us} us, before $svc was assigned its partitions at ${assigned_us} us (${line%% *})"
+  it_log "ok: run 2 produced $(((first_us - assigned_us) / 1000)) ms after $svc's assignment"
+done
 it_log "PASS"
