@@ -1,6 +1,7 @@
-# Dockerfile - one image for every Genetika+ service (producer, db_consumer,
-# ack_consumer, datagen, ack_delay, broker), built from Debian bookworm with
-# the same Debian packages as the native build.
+# Dockerfile - one image for every Genetika+ program (producer, db_consumer,
+# ack_consumer, datagen, ack_delay, broker, kafka_admin), built from Debian
+# bookworm with the same Debian packages as the native build. ca-certificates:
+# librdkafka verifies a managed cluster's TLS certificate against them.
 
 # ---- build stage: compilers and -dev packages, never shipped ----
 FROM debian:bookworm AS build
@@ -13,14 +14,14 @@ WORKDIR /src
 COPY . .
 RUN rm -rf build* \
  && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
- && cmake --build build -j"$(nproc)" --target producer db_consumer ack_consumer datagen ack_delay broker
+ && cmake --build build -j"$(nproc)" --target producer db_consumer ack_consumer datagen ack_delay broker kafka_admin
 
 # ---- runtime stage: shared libraries only, a non-root user ----
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 \
-      sqlite3 gnuplot-nox \
+      sqlite3 gnuplot-nox ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \
  && mkdir -p /var/lib/genetika/db /var/lib/genetika/cache /var/lib/genetika/out \

@@ -26,12 +26,14 @@
 #include "schema/schema.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +65,31 @@ static void broker_log_cb(const rd_kafka_t *rk, int level, const char *fac, cons
     (void)rk;
     log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
     log_msg(l, "mock %s: %s", fac, buf);
+}
+
+/* Gives the mock cluster an id no earlier start had. librdkafka 2.0's mock
+ * names its cluster after its heap address, which repeats from one start to
+ * the next wherever the heap does (at every start under AddressSanitizer):
+ * stores kept from an earlier broker then took the new one for the same
+ * cluster, and ack_consumer kept its acked events instead of starting
+ * afresh. The id is the first member of the mock's (internal) cluster
+ * struct; it is rewritten only where it reads as the "mockCluster..." id
+ * that version writes there, before the address is published, so before any
+ * client can ask for it. Returns 0, or -1 (the id left as it was). */
+static int broker_unique_cluster_id(rd_kafka_mock_cluster_t *mc) {
+    char *id = (char *)mc;
+    const size_t size = 32; /* char id[32] in librdkafka 2.0's rdkafka_mock_int.h */
+    if (strncmp(id, "mockCluster", 11) != 0 || !memchr(id, '\0', size)) {
+        log_warn("the mock cluster's id is not where librdkafka 2.0 keeps it: "
+                 "left as it is (a kept store may take this broker for an earlier one)");
+        return -1;
+    }
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = (uint64_t)time_mono_us() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)time(NULL);
+    snprintf(id, size, "mockCluster%016" PRIx64, r);
+    log_info("cluster id %s", id);
+    return 0;
 }
 
 /* Creates the rd_kafka_t that hosts the mock cluster. It never connects
@@ -221,6 +248,7 @@ int main(int argc, char **argv) {
         rd_kafka_destroy(rk);
         return GK_EXIT_UNAVAILABLE;
     }
+    broker_unique_cluster_id(mc);
     int exit_code = GK_EXIT_OK;
     const char *addr = rd_kafka_mock_cluster_bootstraps(mc);
     if (broker_create_topics(mc, (int)partitions) != 0 ||

@@ -60,4 +60,25 @@ kill -TERM "$PID_broker"
 it_wait_exit "$PID_broker" 10
 it_expect "broker exit status" "$IT_RC" 0
 [ ! -e "$WORK/broker.addr" ] || it_fail "address file left behind"
+
+# Each start is a new cluster, with an id of its own: a store kept from the
+# last broker (run.sh keeps its database and ack state) must not take the
+# next one for the same cluster. librdkafka's mock derives the id from a
+# heap address, which repeats start after start under AddressSanitizer.
+ids=""
+for i in 1 2; do
+  harness_embedded_cmd 1 "$WORK/again$i.addr"
+  "${HARNESS_CMD[@]}" >/dev/null 2>"$WORK/again$i.log" &
+  pid=$!
+  GK_PIDS+=("$pid")
+  harness_embedded_ready "$WORK/again$i.addr" "$pid" || it_fail "start $i: $HARNESS_ERROR"
+  id=$("$GK_BIN/kafka_admin" -b "$HARNESS_BOOTSTRAP" --timeout 20 wait | sed -n 's/^cluster_id=\([^ ]*\).*/\1/p')
+  [ -n "$id" ] || it_fail "start $i: kafka_admin wait reported no cluster id"
+  kill -TERM "$pid"
+  it_wait_exit "$pid" 10
+  ids="$ids $id"
+done
+set -- $ids
+[ "$1" != "$2" ] || it_fail "two starts of the broker gave the same cluster id $1"
+it_log "ok: two starts, two cluster ids:$ids"
 it_log "PASS"
