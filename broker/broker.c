@@ -195,6 +195,7 @@ int main(int argc, char **argv) {
          .target = &address_file, .metavar = "PATH", .min = 1, .max = CLI_ANY_LEN,
          .help = "also write the bootstrap address to PATH (atomically)"},
         CLI_OPT_LOG_LEVEL(&level_name),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         CLI_OPT_END,
     };
     const cli_program prog = {
