@@ -59,11 +59,14 @@ _Static_assert(FITS(sample_intake_cols) && FITS(sequencing_qc_cols) && FITS(vari
 
 /* The topic names without a prefix; schema_topic_prefix_set writes the
  * names in use into the buffers below, which the records point to. */
-static const char *const topic_base[SCHEMA_N_RECORDS] = {"topic1", "topic2", "topic3"};
+#define BASE1 "topic1"
+#define BASE2 "topic2"
+#define BASE3 "topic3"
 #define ACK_BASE "ack"
-static char topic_names[SCHEMA_N_RECORDS][SCHEMA_TOPIC_MAX + 1] = {"topic1", "topic2", "topic3"};
+static const char *const topic_base[SCHEMA_N_RECORDS] = {BASE1, BASE2, BASE3};
+static char topic_names[SCHEMA_N_RECORDS][SCHEMA_TOPIC_MAX + 1] = {BASE1, BASE2, BASE3};
 static char ack_name[SCHEMA_TOPIC_MAX + 1] = ACK_BASE;
-static char topic_list[SCHEMA_N_RECORDS * (SCHEMA_TOPIC_MAX + 1)] = "topic1,topic2,topic3";
+static char topic_list[SCHEMA_N_RECORDS * (SCHEMA_TOPIC_MAX + 1)] = BASE1 "," BASE2 "," BASE3;
 const char *const schema_ack_topic = ack_name;
 const char *schema_topic_prefix;
 
@@ -117,7 +120,7 @@ int schema_topic_name_check(const char *topic, char *err, size_t errlen) {
 
 int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
     char name[SCHEMA_TOPIC_MAX + 64];
-    /* The longest name decides; each one must be legal on its own. */
+    /* Every name the prefix makes must be one Kafka allows. */
     const char *bases[SCHEMA_N_RECORDS + 1];
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) bases[i] = topic_base[i];
     bases[SCHEMA_N_RECORDS] = ACK_BASE;

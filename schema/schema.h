@@ -74,8 +74,9 @@ typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;
 
 /* The one rule of which topic may play which role: a data topic is never the
  * ack topic (SCHEMA_ACK_TOPIC) and the ack topic is never a record type's
- * data topic; both are legal Kafka names (schema_topic_name_check). Returns 0, or -1 with a one-line reason
- * ("'ack' is the ack topic, not a data topic"). */
+ * data topic; both are names Kafka allows (schema_topic_name_check). Returns
+ * 0, or -1 with a one-line reason ("'ack' is the ack topic, not a data
+ * topic"). */
 int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen);
 
 /* One typed value of a row. */
