@@ -230,8 +230,8 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", addr);
         fflush(stdout);
-        log_info("listening on %s: %ld broker(s), topics topic1..3 and ack with %ld partition(s)",
-                 addr, nbrokers, partitions);
+        log_info("listening on %s: %ld broker(s), topics %s,%s with %ld partition(s)",
+                 addr, nbrokers, schema_topic_list(), SCHEMA_ACK_TOPIC, partitions);
         broker_serve(mc, (int)nbrokers);
         log_info("stopping (signal %d)", signals_received());
     }
