@@ -436,6 +436,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "cache", .env = "GK_ACK_CONSUMER_CACHE", .kind = CLI_STRING,
          .target = &o->cache, .metavar = "DIR", .min = 1, .max = CLI_ANY_LEN,
          .help = "LMDB state directory (created if absent)"},

@@ -141,6 +141,7 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "csv", .env = "GK_ACK_DELAY_CSV", .kind = CLI_STRING, .target = &o->csv,
          .metavar = "PATH", .help = "per-event CSV (\"\": none)"},
         {.long_name = "plots", .env = "GK_ACK_DELAY_PLOTS", .kind = CLI_STRING,
@@ -295,10 +296,8 @@ static int ack_delay_time_opt(const char *name, const char *text, int64_t *ms) {
 }
 
 int main(int argc, char **argv) {
-    char default_topics[256];
-    schema_topic_list(default_topics, sizeof default_topics);
     ack_delay_opts o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
-                        .topics = default_topics, .ack_topic = SCHEMA_ACK_TOPIC,
+                        .topics = schema_topic_list(), .ack_topic = SCHEMA_ACK_TOPIC,
                         .timeout = 60, .grace = 60, .level = "info"};
     log_init("ack_delay", LOG_INFO);
     int prc = ack_delay_options(&o, argc, argv);

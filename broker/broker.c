@@ -222,6 +222,7 @@ int main(int argc, char **argv) {
          .target = &address_file, .metavar = "PATH", .min = 1, .max = CLI_ANY_LEN,
          .help = "also write the bootstrap address to PATH (atomically)"},
         CLI_OPT_LOG_LEVEL(&level_name),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -257,8 +258,8 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", addr);
         fflush(stdout);
-        log_info("listening on %s: %ld broker(s), topics topic1..3 and ack with %ld partition(s)",
-                 addr, nbrokers, partitions);
+        log_info("listening on %s: %ld broker(s), topics %s,%s with %ld partition(s)",
+                 addr, nbrokers, schema_topic_list(), SCHEMA_ACK_TOPIC, partitions);
         broker_serve(mc, (int)nbrokers);
         log_info("stopping (signal %d)", signals_received());
     }

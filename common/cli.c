@@ -140,6 +140,7 @@ static const struct {
     {"KAFKA_CONFIG", "kafka-config"},
     {"KAFKA_CONFIG_FILE", "kafka-config-file"},
     {"GK_LOG_LEVEL", "log-level"},
+    {"GK_TOPIC_PREFIX", "topic-prefix"},
 };
 
 void cli_env_name(const char *prog, const char *long_name, char *buf, size_t len) {
@@ -271,6 +272,11 @@ static int cli_set(const cli_program *prog, const cli_option *o, const char *tex
         }
         if (o->max > 0 && (double)len > o->max) {
             fprintf(stderr, "%s: %s: longer than %.0f bytes\n", prog->name, source, o->max);
+            return -1;
+        }
+        char why[512];
+        if (o->check && o->check(text, why, sizeof why) != 0) {
+            fprintf(stderr, "%s: %s: %s\n", prog->name, source, why);
             return -1;
         }
         *(const char **)o->target = text;

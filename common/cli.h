@@ -8,7 +8,7 @@
  * Environment names follow one scheme, checked by cli_parse() on every start
  * (a table that breaks it is a programming error: exit 70):
  *   - the shared options keep one name everywhere: KAFKA_BOOTSTRAP,
- *     KAFKA_CONFIG, KAFKA_CONFIG_FILE, GK_LOG_LEVEL;
+ *     KAFKA_CONFIG, KAFKA_CONFIG_FILE, GK_LOG_LEVEL, GK_TOPIC_PREFIX;
  *   - every other option's twin is GK_<PROGRAM>_<OPTION>: the program's name
  *     and the long option, upper-cased, '-' as '_' (db_consumer --group:
  *     GK_DB_CONSUMER_GROUP), so that no name means two things in two programs.
@@ -44,6 +44,9 @@ typedef struct {
      * own meaning the help states ("0: as fast as possible"), or NULL. */
     const char *also;
     const char *alias; /* a second long name ("bootstrap-server"), or NULL */
+    /* CLI_STRING: a rule another module owns (schema's topic names), run on
+     * every value given; returns -1 with a one-line reason to refuse it. */
+    int (*check)(const char *value, char *err, size_t errlen);
 } cli_option;
 
 /* Longest properties file (-F) read: a few settings, not a data file. */
@@ -105,6 +108,14 @@ typedef struct {
     {.long_name = "log-level", .env = "GK_LOG_LEVEL", .kind = CLI_STRING, .target = (t),   \
      .metavar = "LEVEL", .help = "error, warn, info or debug", .min = 1,                   \
      .max = CLI_ANY_LEN}
+/* The topic namespace; every program that names a topic takes it, as
+ * CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set): the
+ * rule and the names are schema's (schema.h). */
+#define CLI_OPT_TOPIC_PREFIX(t, set)                                                       \
+    {.long_name = "topic-prefix", .env = "GK_TOPIC_PREFIX", .kind = CLI_STRING,            \
+     .target = (t), .metavar = "PREFIX", .check = (set),                                   \
+     .help = "prefix of the default topic names (PREFIX+topic1..3, PREFIX+ack): "          \
+             "pipelines with different prefixes share a broker unseen"}
 /* Ends a table. */
 #define CLI_OPT_END {0}
 

@@ -86,6 +86,7 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "db", .env = "GK_DB_CONSUMER_DB", .kind = CLI_STRING, .target = &o->db,
          .metavar = "PATH", .help = "SQLite database file", .min = 1, .max = CLI_ANY_LEN},
         {.long_name = "group", .env = "GK_DB_CONSUMER_GROUP", .kind = CLI_STRING,
@@ -150,11 +151,9 @@ static void dbc_summary(const dbc_ctx *c, const consume_stats *cs, double secs) 
 }
 
 int main(int argc, char **argv) {
-    char default_topics[256];
-    schema_topic_list(default_topics, sizeof default_topics);
     dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                      .db = "genetika.db", .group = "genetika-db",
-                     .topics = default_topics, .sync = "full",
+                     .topics = schema_topic_list(), .sync = "full",
                      .batch = 10000, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
     db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);

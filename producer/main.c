@@ -45,6 +45,7 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "topic", .short_name = 't', .env = "GK_PRODUCER_TOPIC", .kind = CLI_STRING,
          .target = &o->topic, .metavar = "TOPIC", .min = 1, .max = CLI_ANY_LEN,
          .help = "send every file to TOPIC instead of its record type's topic (not the ack "

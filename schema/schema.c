@@ -1,5 +1,6 @@
 /* schema.c - THE definition of the three record types, their topics and
- * tables, plus the SQL derived from it. No other file names a topic.
+ * tables, plus the SQL derived from it. No other file names a topic: the
+ * names in use are the base names below under the topic prefix.
  *
  * To add a column, add one line to the record's column array below: the
  * producer, the sample data generator, db_consumer's tables and upserts and
@@ -56,10 +57,23 @@ static const schema_column variant_call_cols[] = {
 _Static_assert(FITS(sample_intake_cols) && FITS(sequencing_qc_cols) && FITS(variant_call_cols),
                "a record has at most SCHEMA_MAX_COLUMNS columns (decoders size buffers by it)");
 
+/* The topic names without a prefix; schema_topic_prefix_set writes the
+ * names in use into the buffers below, which the records point to. */
+#define BASE1 "topic1"
+#define BASE2 "topic2"
+#define BASE3 "topic3"
+#define ACK_BASE "ack"
+static const char *const topic_base[SCHEMA_N_RECORDS] = {BASE1, BASE2, BASE3};
+static char topic_names[SCHEMA_N_RECORDS][SCHEMA_TOPIC_MAX + 1] = {BASE1, BASE2, BASE3};
+static char ack_name[SCHEMA_TOPIC_MAX + 1] = ACK_BASE;
+static char topic_list[SCHEMA_N_RECORDS * (SCHEMA_TOPIC_MAX + 1)] = BASE1 "," BASE2 "," BASE3;
+const char *const schema_ack_topic = ack_name;
+const char *schema_topic_prefix;
+
 const schema_record schema_records[SCHEMA_N_RECORDS] = {
-    {"sample_intake", "topic1", "data1", "sim_file1.xlsx", COLS(sample_intake_cols)},
-    {"sequencing_qc", "topic2", "data2", "sim_file2.xlsx", COLS(sequencing_qc_cols)},
-    {"variant_call", "topic3", "data3", "sim_file3.xlsx", COLS(variant_call_cols)},
+    {"sample_intake", topic_names[0], "data1", "sim_file1.xlsx", COLS(sample_intake_cols)},
+    {"sequencing_qc", topic_names[1], "data2", "sim_file2.xlsx", COLS(sequencing_qc_cols)},
+    {"variant_call", topic_names[2], "data3", "sim_file3.xlsx", COLS(variant_call_cols)},
 };
 
 const schema_record *schema_by_topic(const char *topic) {
@@ -73,24 +87,72 @@ int schema_topic_index(const char *topic) {
     return rec ? (int)(rec - schema_records) : -1;
 }
 
-void schema_topic_list(char *out, size_t len) {
-    size_t used = 0;
-    if (len == 0) return;
-    out[0] = '\0';
-    for (size_t i = 0; i < SCHEMA_N_RECORDS && used < len; i++) {
-        int n = snprintf(out + used, len - used, "%s%s", i ? "," : "", schema_records[i].topic);
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-}
+const char *schema_topic_list(void) { return topic_list; }
 
-int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen) {
-    if (!topic || !*topic) {
+int schema_topic_name_check(const char *topic, char *err, size_t errlen) {
+    size_t len = topic ? strlen(topic) : 0;
+    if (len == 0) {
         snprintf(err, errlen, "the topic name is empty");
         return -1;
     }
+    if (len > SCHEMA_TOPIC_MAX) {
+        snprintf(err, errlen, "topic name '%.40s...' is %zu characters long (Kafka allows %d)",
+                 topic, len, SCHEMA_TOPIC_MAX);
+        return -1;
+    }
+    if (strcmp(topic, ".") == 0 || strcmp(topic, "..") == 0) {
+        snprintf(err, errlen, "'%s' is not a topic name Kafka allows", topic);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = topic[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            snprintf(err, errlen,
+                     "topic name '%.64s' holds '%c' (Kafka allows letters, digits, '.', '_' "
+                     "and '-')",
+                     topic, (c >= ' ' && c <= '~') ? c : '?');
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
+    char name[SCHEMA_TOPIC_MAX + 64];
+    /* Every name the prefix makes must be one Kafka allows. */
+    const char *bases[SCHEMA_N_RECORDS + 1];
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) bases[i] = topic_base[i];
+    bases[SCHEMA_N_RECORDS] = ACK_BASE;
+    if (!prefix) prefix = "";
+    if (strlen(prefix) > SCHEMA_TOPIC_MAX) {
+        snprintf(err, errlen, "topic prefix is %zu characters long (Kafka allows %d per topic name)",
+                 strlen(prefix), SCHEMA_TOPIC_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i <= SCHEMA_N_RECORDS; i++) {
+        snprintf(name, sizeof name, "%s%s", prefix, bases[i]);
+        char why[200];
+        if (schema_topic_name_check(name, why, sizeof why) != 0) {
+            snprintf(err, errlen, "topic prefix '%.64s': %s", prefix, why);
+            return -1;
+        }
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) {
+        snprintf(topic_names[i], sizeof topic_names[i], "%s%s", prefix, topic_base[i]);
+        int n = snprintf(topic_list + used, sizeof topic_list - used, "%s%s", i ? "," : "",
+                         topic_names[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    snprintf(ack_name, sizeof ack_name, "%s%s", prefix, ACK_BASE);
+    return 0;
+}
+
+int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen) {
+    if (schema_topic_name_check(topic, err, errlen) != 0) return -1;
     if (role == SCHEMA_TOPIC_DATA && strcmp(topic, SCHEMA_ACK_TOPIC) == 0) {
-        snprintf(err, errlen, "'%s' is the ack topic, not a data topic", topic);
+        snprintf(err, errlen, "'%.64s' is the ack topic, not a data topic", topic);
         return -1;
     }
     if (role == SCHEMA_TOPIC_ACK && schema_by_topic(topic)) {

@@ -30,7 +30,7 @@ typedef struct {
 
 typedef struct {
     const char *name;  /* "sample_intake" */
-    const char *topic; /* "topic1" */
+    const char *topic; /* "topic1", under the topic prefix (schema_topic_prefix_set) */
     const char *table; /* "data1" */
     const char *file;  /* "sim_file1.xlsx" */
     const schema_column *columns; /* columns[0] is always the event id */
@@ -43,17 +43,40 @@ typedef struct {
 #define SCHEMA_MAX_COLUMNS 64           /* most columns of a record type */
 #define SCHEMA_N_RECORDS 3
 
-/* The topic of the acks (ack_consumer writes it, ack_delay reads it). The
- * data topics are the records' own (schema_records[i].topic). */
-#define SCHEMA_ACK_TOPIC "ack"
+/* The topic of the acks (ack_consumer writes it, ack_delay reads it), under
+ * the topic prefix. The data topics are the records' own
+ * (schema_records[i].topic). */
+extern const char *const schema_ack_topic;
+#define SCHEMA_ACK_TOPIC schema_ack_topic
+
+/* Kafka's limit on a topic name's length (Topic.MAX_NAME_LENGTH). */
+#define SCHEMA_TOPIC_MAX 249
+
+/* The topic namespace: every default topic name (topic1..3, ack) is
+ * PREFIX + its name, so that several pipelines (or tests) share one broker
+ * without seeing each other's data. Set once at start, before any thread,
+ * by the shared option --topic-prefix (GK_TOPIC_PREFIX), whose check this
+ * is: it refuses a prefix that would make an illegal Kafka topic name
+ * (schema_topic_name_check) with a one-line reason and returns -1, else it
+ * renames schema_records[i].topic, SCHEMA_ACK_TOPIC and schema_topic_list()
+ * in place and returns 0. A topic named explicitly (--topic, --topics,
+ * --ack-topic) is used as given. */
+int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen);
+/* The prefix given to --topic-prefix (NULL: none), the option's target. */
+extern const char *schema_topic_prefix;
+
+/* Kafka's rule for a topic name: 1..SCHEMA_TOPIC_MAX characters of
+ * [a-zA-Z0-9._-], not "." or "..". Returns 0, or -1 with a one-line reason. */
+int schema_topic_name_check(const char *topic, char *err, size_t errlen);
 
 /* What a topic named on a command line is for. */
 typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;
 
 /* The one rule of which topic may play which role: a data topic is never the
  * ack topic (SCHEMA_ACK_TOPIC) and the ack topic is never a record type's
- * data topic; neither is empty. Returns 0, or -1 with a one-line reason
- * ("'ack' is the ack topic, not a data topic"). */
+ * data topic; both are names Kafka allows (schema_topic_name_check). Returns
+ * 0, or -1 with a one-line reason ("'ack' is the ack topic, not a data
+ * topic"). */
 int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen);
 
 /* One typed value of a row. */
@@ -72,9 +95,9 @@ extern const schema_record schema_records[SCHEMA_N_RECORDS];
 const schema_record *schema_by_topic(const char *topic);
 /* Index (0..SCHEMA_N_RECORDS-1) of a data topic in schema_records, or -1. */
 int schema_topic_index(const char *topic);
-/* Writes the data topics as one comma-separated list ("topic1,topic2,...")
- * into out (len bytes, NUL-terminated, cut if too small). */
-void schema_topic_list(char *out, size_t len);
+/* The data topics as one comma-separated list ("topic1,topic2,topic3"),
+ * under the topic prefix (the text changes with schema_topic_prefix_set). */
+const char *schema_topic_list(void);
 const schema_record *schema_by_table(const char *table);
 const schema_record *schema_by_file(const char *path); /* matches the basename */
 const schema_record *schema_by_name(const char *name); /* "sample_intake" */

@@ -15,7 +15,8 @@
 # a restart), the cluster id, the log (formatted once with StorageTool), the
 # broker's own log files and its pid. The JVM runs detached from the caller
 # with a bounded heap; start returns once the broker answers a metadata
-# request (kafka_admin wait) and topic1..3 and ack exist.
+# request (kafka_admin wait) and topic1..3 and ack exist (under
+# GK_TOPIC_PREFIX, the pipeline's topic namespace, if set).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +38,8 @@ start options:
   --partitions N        partitions of the created topics and of topics created
                         on first use (default 3; on a restart: as at the first
                         start) [GK_KAFKA_PARTITIONS]
-  --topics LIST         topics to create (default topic1,topic2,topic3,ack; "" none)
+  --topics LIST         topics to create (default: the pipeline's, topic1..3 and
+                        ack under GK_TOPIC_PREFIX if set; "" none)
   --heap SIZE           JVM heap, -Xmx (default 512m) [GK_KAFKA_HEAP]
   --set KEY=VALUE       a server.properties setting, repeatable; kept in DIR
   --server-properties FILE
@@ -81,7 +83,7 @@ esac
 DATA=${GK_KAFKA_DATA:-$ROOT/out/kafka}
 FRESH=0
 PARTITIONS=${GK_KAFKA_PARTITIONS:-}
-TOPICS=topic1,topic2,topic3,ack
+TOPICS=-  # -: the pipeline's own (kafka_admin create with no names)
 HEAP=${GK_KAFKA_HEAP:-512m}
 SETS=()
 TEMPLATE=$KAFKA_DIR/server.properties
@@ -450,10 +452,11 @@ done
 READY_NS=$(date +%s%N)
 
 if [ -n "$TOPICS" ]; then
+  [ "$TOPICS" != - ] || TOPICS=""
   # shellcheck disable=SC2086 # a list of topic names
   "$ADMIN" -b "$ADDR" --partitions "$PARTITIONS" --timeout 60 create ${TOPICS//,/ } \
     >"$DATA/topics" 2>>"$DATA/admin.log" ||
-    die "cannot create the topics $TOPICS: $(tail -n 1 "$DATA/admin.log")"
+    die "cannot create the topics ${TOPICS:-of the pipeline}: $(tail -n 1 "$DATA/admin.log")"
 fi
 echo "$ADDR" >"$DATA/bootstrap"
 echo "$ADDR"

@@ -14,6 +14,7 @@
 #include "kafka/kafka.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "schema/schema.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,11 +32,12 @@ typedef struct {
  * (--help shown) or -1 (usage, reported). */
 static int admin_parse(admin_options_t *o, int argc, char **argv, int *first) {
     static const cli_program prog = {
-        "kafka_admin", "[options] wait | create TOPIC... | describe [TOPIC...]",
+        "kafka_admin", "[options] wait | create [TOPIC...] | describe [TOPIC...]",
         "Administers a real Kafka cluster through its admin API:\n"
         "  wait       wait until the cluster answers a metadata request listing a broker\n"
         "             (prints cluster_id=ID brokers=N)\n"
-        "  create     create each TOPIC with --partitions and --topic-config; a topic that\n"
+        "  create     create each TOPIC (none: topic1..3 and ack, under --topic-prefix)\n"
+        "             with --partitions and --topic-config; a topic that\n"
         "             exists with the same partitions and configs is fine, one that differs\n"
         "             is an error (prints 'TOPIC created|exists partitions=N' per topic)\n"
         "  describe   print 'TOPIC partitions=N KEY=VALUE...' per topic (configs set on the\n"
@@ -48,6 +50,7 @@ static int admin_parse(admin_options_t *o, int argc, char **argv, int *first) {
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
+        CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "partitions", .short_name = 'p', .env = "GK_KAFKA_ADMIN_PARTITIONS",
          .kind = CLI_INT, .target = &o->partitions, .metavar = "N", .min = 1,
          .max = ADMIN_MAX_PARTITIONS, .help = "create: partitions of each topic"},
@@ -82,6 +85,14 @@ static int admin_dispatch(admin_client *a, const admin_options_t *o, int argc, c
     if (strcmp(cmd, "create") == 0 && argc > 1)
         return admin_create(a, o->partitions, o->replication, &o->topic_config, argv + 1,
                             argc - 1);
+    if (strcmp(cmd, "create") == 0) {
+        /* The pipeline's own topics, under --topic-prefix. */
+        char *names[SCHEMA_N_RECORDS + 1];
+        for (int i = 0; i < SCHEMA_N_RECORDS; i++) names[i] = (char *)schema_records[i].topic;
+        names[SCHEMA_N_RECORDS] = (char *)SCHEMA_ACK_TOPIC;
+        return admin_create(a, o->partitions, o->replication, &o->topic_config, names,
+                            SCHEMA_N_RECORDS + 1);
+    }
     if (strcmp(cmd, "describe") == 0) return admin_describe(a, argv + 1, argc - 1);
     fprintf(stderr, "kafka_admin: %s: expected 'wait', 'create TOPIC...' or "
                     "'describe [TOPIC...]' (try --help)\n", cmd);

@@ -4,7 +4,10 @@
 # GK_TEST_BROKER=embedded (the default) or kafka (a real Kafka through
 # scripts/kafka.sh; CTest registers each broker test once per broker, see
 # CMakeLists.txt). A test that declares "# kafka: shared" uses the one real
-# Kafka of the CTest run instead (GK_TEST_KAFKA_SHARED). Brokers and services
+# Kafka of the CTest run instead (GK_TEST_KAFKA_SHARED), in a namespace of
+# its own: a topic prefix (GK_TOPIC_PREFIX, which every program applies to
+# topic1..3 and ack) and consumer groups named after it; it_topic gives a
+# topic's name in the test's namespace. Brokers and services
 # are started through scripts/harness.sh; an EXIT trap stops every process
 # the test started, whatever happens.
 set -euo pipefail
@@ -13,6 +16,7 @@ GK_BIN=${GK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
 GK_TEST_BIN=${GK_TEST_BIN:-$(dirname "$GK_BIN")/test-bin}  # test helpers (ack_consumer_crash, ...)
 GK_SOURCE=${GK_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GK_TEST_BROKER=${GK_TEST_BROKER:-embedded}
+unset GK_TOPIC_PREFIX # the test's namespace is set by it_broker, never inherited
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gk-test.XXXXXX")
 GK_PIDS=()
 HARNESS_BIN=$GK_BIN
@@ -67,13 +71,22 @@ it_broker() {
     # The run's shared Kafka (test/integration/shared_kafka.sh): the test
     # uses topics of its own and never stops or reconfigures it.
     [ -s "$GK_TEST_KAFKA_SHARED/kafka.addr" ] || it_fail "the shared Kafka is not running ($GK_TEST_KAFKA_SHARED)"
+    [ $# -eq 0 ] || it_fail "a test on the shared Kafka cannot configure it ($*)"
     IT_SHARED=1
     HARNESS_BROKER_KIND=kafka
     HARNESS_BROKER_DIR=$GK_TEST_KAFKA_SHARED
     KAFKA_BOOTSTRAP=$(head -n 1 "$GK_TEST_KAFKA_SHARED/kafka.addr")
     PID_broker=$(cat "$GK_TEST_KAFKA_SHARED/kafka/kafka.pid")
     export KAFKA_BOOTSTRAP
-    it_log "shared Kafka at $KAFKA_BOOTSTRAP"
+    # Its namespace: topics and groups no other test of the run uses (the
+    # pid tells two runs of one test apart).
+    GK_TOPIC_PREFIX="it-$(basename "$0" .sh)-$$-"
+    GK_DB_CONSUMER_GROUP=${GK_TOPIC_PREFIX}genetika-db
+    GK_ACK_CONSUMER_GROUP=${GK_TOPIC_PREFIX}genetika-ack
+    export GK_TOPIC_PREFIX GK_DB_CONSUMER_GROUP GK_ACK_CONSUMER_GROUP
+    "$GK_BIN/kafka_admin" --partitions "$parts" --timeout 60 --log-level error create \
+      >"$WORK/topics" 2>&1 || it_fail "cannot create the test's topics: $(tail -n 1 "$WORK/topics")"
+    it_log "shared Kafka at $KAFKA_BOOTSTRAP, topics $(tr '\n' ' ' <"$WORK/topics")"
     return 0
   fi
   if [ "$GK_TEST_BROKER" = kafka ] && ! command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null; then
@@ -128,8 +141,12 @@ it_keys() {
     -X fetch.wait.max.ms=10 -f '%k\n' 2>>"$WORK/kcat.log"
 }
 
+# it_topic NAME : the name of topic NAME (topic1..3, ack) in the test's
+# namespace (see it_broker).
+it_topic() { echo "${GK_TOPIC_PREFIX:-}$1"; }
+
 # it_ack_keys : prints the keys of every message on the ack topic.
-it_ack_keys() { it_keys ack; }
+it_ack_keys() { it_keys "$(it_topic ack)"; }
 
 # it_check_exact N DB : every table holds exactly the event ids 1..N once,
 # and the ack topic exactly N messages with N distinct event ids.

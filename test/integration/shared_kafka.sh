@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # shared_kafka.sh start|stop DIR - the one real Kafka a CTest run shares
 # between the tests that can share it (fixture kafka_shared; see
-# CMakeLists.txt). Such a test uses topics of its own and never stops or
-# reconfigures the broker. The broker also stops by itself when ctest ends
+# CMakeLists.txt). Such a test works in a topic namespace of its own (lib.sh
+# it_broker: GK_TOPIC_PREFIX and groups named after it, its topics created
+# there) and never stops or reconfigures the broker; so the broker starts
+# with no topics. The broker also stops by itself when ctest ends
 # (kafka.sh --stop-with), so an interrupted run leaves no JVM behind.
 set -euo pipefail
 GK_SOURCE=${GK_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -14,7 +16,7 @@ case "$cmd" in
   start)
     mkdir -p "$dir"
     # $PPID is ctest: the broker lives as long as the run.
-    harness_kafka_sh start --data "$dir/kafka" --fresh --stop-with "$PPID" >"$dir/kafka.addr" ||
+    harness_kafka_sh start --data "$dir/kafka" --fresh --topics "" --stop-with "$PPID" >"$dir/kafka.addr" ||
       { echo "shared Kafka did not start" >&2; exit 1; }
     echo "shared Kafka at $(cat "$dir/kafka.addr") for this run" ;;
   stop)

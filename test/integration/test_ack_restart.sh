@@ -7,6 +7,7 @@
 # Incomplete events get none; poison messages become dead letters once. The
 # same again with acks sent in Kafka transactions (--transactional-id).
 # brokers: embedded kafka
+# kafka: shared
 source "$(dirname "$0")/lib.sh"
 
 N=2000   # complete events, produced in 5 chunks of 400
@@ -40,7 +41,7 @@ produce_events() {
   local topics=(1 2 3 1 2) first=$((($1 / CHUNK) % 3))
   for k in 0 1 2; do
     local t=${topics[$((first + k))]}
-    gen "$t" "$1" "$2" | timeout 30 kcat -P -b "$B" -t "topic$t" -K $'\t' -z lz4 \
+    gen "$t" "$1" "$2" | timeout 30 kcat -P -b "$B" -t "$(it_topic "topic$t")" -K $'\t' -z lz4 \
       -H gk-produced-us=1700000000000000 || it_fail "kcat produce to topic$t failed"
   done
 }
@@ -56,10 +57,10 @@ wait_assigned() { # wait_assigned LOG
 acks_in_topic() { it_keys "$ACK_TOPIC" | grep -c . || true; }
 
 # Incomplete events and two poison messages, once.
-gen 1 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t topic1 -K $'\t' -z lz4
-gen 2 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t topic2 -K $'\t' -z lz4
+gen 1 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t "$(it_topic topic1)" -K $'\t' -z lz4
+gen 2 "$INCOMPLETE_FROM" "$INCOMPLETE_TO" | kcat -P -b "$B" -t "$(it_topic topic2)" -K $'\t' -z lz4
 printf '900001\tnot json\n900002\t%s\n' "$(gen 2 900003 900003 | cut -f2)" |
-  kcat -P -b "$B" -t topic2 -K $'\t' || it_fail "poison produce failed"
+  kcat -P -b "$B" -t "$(it_topic topic2)" -K $'\t' || it_fail "poison produce failed"
 
 # crash_round NAME POINT [CHUNK]: one run that kills itself at POINT
 # (GK_ACK_CONSUMER_CRASH_KILL, in the test build ack_consumer_crash), after producing
@@ -124,7 +125,7 @@ N_TOTAL=$((N + 10))   # events N+51..N+60 are completed just before the final ru
 # Phase 1, idempotent producer: a crash in each window on purpose while the
 # chunks arrive, then at random moments, then the final run with ten more
 # complete events to process.
-ACK_TOPIC=ack
+ACK_TOPIC=$(it_topic ack)
 crash_round plain1 decided:1 1
 crash_round plain2 produced:1 2
 crash_round plain3 delivered:40 3
@@ -134,10 +135,10 @@ produce_events "$((N + 51))" "$((N + 60))"
 final_and_check plain
 
 # An ack carries the three topics' positions and the producer's header.
-one=$(timeout 30 kcat -C -b "$B" -t ack -e -q -c 1 -f '%h %s\n')
+one=$(timeout 30 kcat -C -b "$B" -t "$(it_topic ack)" -e -q -c 1 -f '%h %s\n')
 [[ "$one" == gk-produced-us=* ]] || it_fail "ack lacks the gk-produced-us header: $one"
 for t in topic1 topic2 topic3; do
-  [[ "$one" == *"\"$t\":{\"partition\":"* ]] || it_fail "ack lacks $t: $one"
+  [[ "$one" == *"\"$(it_topic $t)\":{\"partition\":"* ]] || it_fail "ack lacks $t: $one"
 done
 [[ "$one" == *'"produced_us":1700000000000000'* ]] || it_fail "ack lacks produced_us: $one"
 
@@ -154,9 +155,9 @@ it_log "ok: dead letters recorded once"
 # Phase 2, acks in Kafka transactions (fixed transactional id), on the same
 # data as a backlog: a second consumer with its own cache, group and ack
 # topic goes through the same crashes.
-ACK_TOPIC=ack_txn
-ACK=("$GK_BIN/ack_consumer" -b "$B" --cache "$WORK/cache_txn" --batch 20 --group txn
-     --ack-topic "$ACK_TOPIC" --transactional-id genetika-ack-test
+ACK_TOPIC=$(it_topic ack_txn)
+ACK=("$GK_BIN/ack_consumer" -b "$B" --cache "$WORK/cache_txn" --batch 20 --group "$(it_topic txn)"
+     --ack-topic "$ACK_TOPIC" --transactional-id "$(it_topic genetika-ack-test)"
      -X session.timeout.ms=$SESSION -X heartbeat.interval.ms=500)
 crash_round txn1 decided:1
 crash_round txn2 produced:1

@@ -12,6 +12,7 @@
 #    reads everything again (the group's committed offsets are another
 #    store's progress).
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=300
@@ -25,7 +26,7 @@ it_wait_assigned db ack
 for s in db ack; do
   line=$(grep "assigned 9 partition" "$WORK/$s.log" | head -n1)
   case $line in *@beginning*) it_fail "$s starts at a symbolic offset: $line" ;; esac
-  it_expect "$s partitions starting at offset 0" "$(grep -o 'topic[123]\[[0-2]\]@0\b' <<<"$line" | wc -l)" 9
+  it_expect "$s partitions starting at offset 0" "$(grep -o "$(it_topic topic)"'[123]\[[0-2]\]@0\b' <<<"$line" | wc -l)" 9
 done
 
 # One second of traffic: 300 events/s, 900 messages.
@@ -59,8 +60,8 @@ min_ack=20
 # clean stops: a reader that starts at the group's committed offsets, and
 # would fail where there are none, finds nothing left to read.
 rc=0
-timeout 60 kcat -b "$KAFKA_BOOTSTRAP" -G genetika-db -X auto.offset.reset=error \
-  -X enable.auto.commit=false -X fetch.wait.max.ms=10 -X session.timeout.ms=6000 -e -q -f '%t %p %o\n' topic1 topic2 topic3 \
+timeout 60 kcat -b "$KAFKA_BOOTSTRAP" -G "${GK_DB_CONSUMER_GROUP:-genetika-db}" -X auto.offset.reset=error \
+  -X enable.auto.commit=false -X fetch.wait.max.ms=10 -X session.timeout.ms=6000 -e -q -f '%t %p %o\n' "$(it_topic topic1)" "$(it_topic topic2)" "$(it_topic topic3)" \
   >"$WORK/kcat-group.out" 2>"$WORK/kcat-group.log" || rc=$?
 [ "$rc" = 0 ] || it_fail "the group's committed offsets are incomplete (kcat exit $rc): $(grep -m1 ERROR "$WORK/kcat-group.log")"
 left=$(grep -c . "$WORK/kcat-group.out" || true)
@@ -75,7 +76,7 @@ it_start ack2 "$GK_BIN/ack_consumer" --cache "$WORK/other-cache" --idle-exit 3
 it_wait_assigned db2 ack2
 for s in db2 ack2; do
   line=$(grep "assigned 9 partition" "$WORK/$s.log" | head -n1)
-  it_expect "$s: partitions starting at the beginning of the log (offset 0)" "$(grep -o 'topic[123]\[[0-2]\]@0\b' <<<"$line" | wc -l)" 9
+  it_expect "$s: partitions starting at the beginning of the log (offset 0)" "$(grep -o "$(it_topic topic)"'[123]\[[0-2]\]@0\b' <<<"$line" | wc -l)" 9
 done
 it_wait_exit "$PID_db2" 120
 it_expect "second db_consumer exit status" "$IT_RC" 0

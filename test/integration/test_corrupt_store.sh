@@ -11,6 +11,7 @@
 #    for the end: "0 dead letters", exit 0);
 #  - a garbled page of db_consumer's SQLite database.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=2000
@@ -20,7 +21,7 @@ it_broker --partitions 3
 "$GK_BIN/producer" "$WORK"/data/sim_file{1,2,3}.xlsx >"$WORK/producer.out" 2>"$WORK/producer.log" ||
   it_fail "producer exited with $?"
 for i in $(seq $POISON); do echo "poison-$i"; done |
-  kcat -P -b "$KAFKA_BOOTSTRAP" -t topic1 -p 0 -k poison 2>>"$WORK/kcat.log" || it_fail "kcat -P failed"
+  kcat -P -b "$KAFKA_BOOTSTRAP" -t "$(it_topic topic1)" -p 0 -k poison 2>>"$WORK/kcat.log" || it_fail "kcat -P failed"
 
 it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/cache" --idle-exit 3
 it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --idle-exit 3

@@ -5,6 +5,7 @@
 # the 20,000 event ids exactly once and the ack topic holds exactly 20,000
 # messages with 20,000 distinct event ids.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=20000

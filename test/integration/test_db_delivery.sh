@@ -4,6 +4,7 @@
 # events, the ack topic exactly 50 messages with 50 distinct event ids, the
 # analysis must find no violation and draw both plots.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data

@@ -6,6 +6,7 @@
 # where - LMDB reports a short write as "Input/output error", which must not
 # reach the operator as such - and nothing of the failed batch is kept.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=20000

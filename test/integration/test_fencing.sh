@@ -9,13 +9,14 @@
 # ack per event. Only a real Kafka can show this: the embedded broker fences
 # nothing.
 # brokers: kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 9000 18000)
 RATE=300 # events/s per file: the stream lasts N/RATE seconds (30 s)
-TXN=genetika-ack-fencing
 "$GK_BIN/datagen" --rows "$N" --seed 5 --out "$WORK/data" 2>"$WORK/datagen.log" || it_fail "datagen failed"
 it_broker --partitions 3
+TXN=$(it_topic genetika-ack-fencing) # a transactional id no other test uses
 
 # Kafka's shortest session (6 s): the successor gets the partitions once the
 # frozen member's session has expired.

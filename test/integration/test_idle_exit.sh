@@ -6,6 +6,7 @@
 # fetched, and they have been idle for longer than 3 s. They must notice
 # that the partitions grew and take every event before exiting 0.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=100

@@ -4,6 +4,7 @@
 # keeps going and exits 0. A second consumer group re-reading the same topics
 # into the same database (a full re-delivery) adds no row and no dead letter.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 N=20 # good events per topic
@@ -28,7 +29,7 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
       17) printf '112\t{"event_id":112,"sample_id":"","patient_id":"P","specimen_type":"blood","collected_at":"2024-03-01T08:00:00","consent_research":true}\n' ;;
     esac
   done
-} | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic1 -K $'\t' 2>"$WORK/kcat.log" || it_fail "kcat topic1"
+} | kcat -P -b "$KAFKA_BOOTSTRAP" -t "$(it_topic topic1)" -K $'\t' 2>"$WORK/kcat.log" || it_fail "kcat topic1"
 {
   for i in $(seq 1 $N); do
     good2 "$i"
@@ -38,7 +39,7 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
       13) printf '108\t{"event_id":108,"run_id":"%s"}\n' "$big" ;;
     esac
   done
-} | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic2 -K $'\t' 2>>"$WORK/kcat.log" || it_fail "kcat topic2"
+} | kcat -P -b "$KAFKA_BOOTSTRAP" -t "$(it_topic topic2)" -K $'\t' 2>>"$WORK/kcat.log" || it_fail "kcat topic2"
 {
   for i in $(seq 1 $N); do
     good3 "$i"
@@ -49,7 +50,7 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
       14) printf '111\t{"event_id":111,"gene":"G","chrom":"1","position":1.5,"ref":"A","alt":"C","zygosity":"hom","quality":1.5,"called_at":"2024-03-03T10:00:00"}\n' ;;
     esac
   done
-} | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic3 -K $'\t' 2>>"$WORK/kcat.log" || it_fail "kcat topic3"
+} | kcat -P -b "$KAFKA_BOOTSTRAP" -t "$(it_topic topic3)" -K $'\t' 2>>"$WORK/kcat.log" || it_fail "kcat topic3"
 BAD=12
 
 DB=$WORK/genetika.db
@@ -85,25 +86,25 @@ expect_reason() { # KEY TOPIC FRAGMENT
   case $got in "$2|"*"$3"*) it_log "ok: dead letter ${1:-<no key>}: ${got#*|}" ;;
     *) it_fail "dead letter ${1:-<no key>}: got '$got', want '$2|...$3...'" ;; esac
 }
-expect_reason 101 topic1 "not valid JSON"
-expect_reason 102 topic1 "field 'consent_research': expected true or false, got a string"
-expect_reason 107 topic1 "empty message value"
-expect_reason 110 topic1 "field 'collected_at': 'yesterday' is not an ISO 8601 datetime"
-expect_reason 112 topic1 "field 'sample_id': required text is missing (empty)"
-expect_reason 103 topic2 "field 'lane': required integer is missing"
-expect_reason 999 topic2 "key '999' does not match event_id 104"
-expect_reason 108 topic2 "message of 700"
-expect_reason 108 topic2 "bytes exceeds the limit of 65536"
-expect_reason 105 topic3 "unknown field 'extra'"
-expect_reason 106 topic3 "not valid JSON: unable to decode byte 0xff"
-expect_reason "" topic3 "message has no key (expected event_id 109)"
-expect_reason 111 topic3 "field 'position': expected an integer, got a number"
+expect_reason 101 "$(it_topic topic1)" "not valid JSON"
+expect_reason 102 "$(it_topic topic1)" "field 'consent_research': expected true or false, got a string"
+expect_reason 107 "$(it_topic topic1)" "empty message value"
+expect_reason 110 "$(it_topic topic1)" "field 'collected_at': 'yesterday' is not an ISO 8601 datetime"
+expect_reason 112 "$(it_topic topic1)" "field 'sample_id': required text is missing (empty)"
+expect_reason 103 "$(it_topic topic2)" "field 'lane': required integer is missing"
+expect_reason 999 "$(it_topic topic2)" "key '999' does not match event_id 104"
+expect_reason 108 "$(it_topic topic2)" "message of 700"
+expect_reason 108 "$(it_topic topic2)" "bytes exceeds the limit of 65536"
+expect_reason 105 "$(it_topic topic3)" "unknown field 'extra'"
+expect_reason 106 "$(it_topic topic3)" "not valid JSON: unable to decode byte 0xff"
+expect_reason "" "$(it_topic topic3)" "message has no key (expected event_id 109)"
+expect_reason 111 "$(it_topic topic3)" "field 'position': expected an integer, got a number"
 # The bad messages are kept byte for byte, and each was reported in the log.
 it_expect "kept value of 106" "$(it_sql "$DB" "SELECT hex(value) FROM dead_letters WHERE CAST(key AS TEXT) = '106'" | grep -c 'FFFE')" 1
 wrapper='{"event_id":108,"run_id":""}'
 it_expect "kept value of 108 (bytes)" "$(it_sql "$DB" "SELECT length(value) FROM dead_letters WHERE CAST(key AS TEXT) = '108'")" \
   $((70000 + ${#wrapper}))
-it_expect "dead letter warnings" "$(grep -c 'WARN: topic[123] \[[0-9]*\] offset [0-9]*: dead letter: ' "$WORK/db.log")" $BAD
+it_expect "dead letter warnings" "$(grep -c "WARN: $(it_topic topic)"'[123] \[[0-9]*\] offset [0-9]*: dead letter: ' "$WORK/db.log")" $BAD
 it_expect "offsets stored for every partition" "$(it_sql "$DB" "SELECT count(*) FROM kafka_offsets")" 9
 it_expect "stored offsets cover every message" "$(it_sql "$DB" "SELECT sum(next_offset) FROM kafka_offsets")" $((3 * N + BAD))
 
@@ -112,7 +113,7 @@ it_expect "stored offsets cover every message" "$(it_sql "$DB" "SELECT sum(next_
 dump() { sqlite3 "$DB" "SELECT * FROM data1; SELECT * FROM data2; SELECT * FROM data3; SELECT id, topic, partition, offset, hex(key), hex(value), reason FROM dead_letters"; }
 dump >"$WORK/dump1"
 it_sql "$DB" "DELETE FROM kafka_offsets"
-harness_env_cmd "$GK_BIN/db_consumer" --db "$DB" --group poison-again --idle-exit 2
+harness_env_cmd "$GK_BIN/db_consumer" --db "$DB" --group "$(it_topic poison-again)" --idle-exit 2
 "${HARNESS_CMD[@]}" >"$WORK/db2.out" 2>"$WORK/db2.log" &
 pid=$!; GK_PIDS+=("$pid")
 it_wait_exit "$pid" 90

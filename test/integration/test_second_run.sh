@@ -3,6 +3,7 @@
 # same broker: the database is identical afterwards, no new ack is sent, and
 # no service reports an error.
 # brokers: embedded kafka
+# kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data
@@ -34,5 +35,5 @@ dump >"$WORK/dump2.sql"
 cmp -s "$WORK/dump1.sql" "$WORK/dump2.sql" || it_fail "the database changed: $(diff "$WORK/dump1.sql" "$WORK/dump2.sql" | head -n 5)"
 it_log "ok: database identical after the second run ($(wc -l <"$WORK/dump1.sql") dump lines)"
 it_expect "acks after run 2 (no new ack)" "$(it_ack_keys | wc -l)" 50
-it_expect "topic1 holds both runs" "$(kcat -C -b "$KAFKA_BOOTSTRAP" -t topic1 -e -q -f '%k\n' | wc -l)" 100
+it_expect "topic1 holds both runs" "$(kcat -C -b "$KAFKA_BOOTSTRAP" -t "$(it_topic topic1)" -e -q -f '%k\n' | wc -l)" 100
 it_log "PASS"

@@ -7,7 +7,8 @@
  *   - each program starts and prints its table (cli_parse checks ranges and
  *     the scheme at every start: a broken table exits 70 here);
  *   - every environment name is either a shared one (KAFKA_BOOTSTRAP,
- *     KAFKA_CONFIG, KAFKA_CONFIG_FILE, GK_LOG_LEVEL) or GK_<PROGRAM>_<OPTION>;
+ *     KAFKA_CONFIG, KAFKA_CONFIG_FILE, GK_LOG_LEVEL, GK_TOPIC_PREFIX) or
+ *     GK_<PROGRAM>_<OPTION>;
  *   - a name used by two programs is a shared one, on the same option with
  *     the same meaning in both. */
 #include "common/cli.h"
@@ -115,7 +116,7 @@ static int env_read_all(void) {
 
 static int env_shared(const char *env) {
     static const char *const shared[] = {"KAFKA_BOOTSTRAP", "KAFKA_CONFIG", "KAFKA_CONFIG_FILE",
-                                         "GK_LOG_LEVEL"};
+                                         "GK_LOG_LEVEL", "GK_TOPIC_PREFIX"};
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
         if (strcmp(env, shared[i]) == 0) return 1;
     return 0;

@@ -34,9 +34,7 @@ START_TEST(records_are_consistent) {
     ck_assert_int_eq(schema_topic_index("topic2"), 1);
     ck_assert_int_eq(schema_topic_index("ack"), -1);
     ck_assert_int_eq(schema_topic_index(SCHEMA_ACK_TOPIC), -1);
-    char list[64];
-    schema_topic_list(list, sizeof list);
-    ck_assert_str_eq(list, "topic1,topic2,topic3");
+    ck_assert_str_eq(schema_topic_list(), "topic1,topic2,topic3");
     ck_assert_ptr_null(schema_by_file("other.xlsx"));
     ck_assert_int_eq(schema_column_index(&schema_records[0], "patient_id"), 2);
     ck_assert_int_eq(schema_column_index(&schema_records[0], "nope"), -1);
@@ -449,6 +447,52 @@ START_TEST(topic_roles) {
 }
 END_TEST
 
+/* The topic namespace: every default name moves under the prefix at once
+ * (data topics, the list, the ack topic, the lookups), and a prefix that
+ * would make an illegal Kafka topic name is refused. */
+START_TEST(topic_prefix) {
+    ck_assert_int_eq(schema_topic_prefix_set("it-42.", err, sizeof err), 0);
+    ck_assert_str_eq(schema_records[0].topic, "it-42.topic1");
+    ck_assert_str_eq(schema_records[2].topic, "it-42.topic3");
+    ck_assert_str_eq(SCHEMA_ACK_TOPIC, "it-42.ack");
+    ck_assert_str_eq(schema_topic_list(), "it-42.topic1,it-42.topic2,it-42.topic3");
+    ck_assert_int_eq(schema_topic_index("it-42.topic2"), 1);
+    ck_assert_ptr_null(schema_by_topic("topic2")); /* another namespace's */
+    ck_assert_int_eq(schema_topic_check("it-42.ack", SCHEMA_TOPIC_DATA, err, sizeof err), -1);
+    ck_assert_int_eq(schema_topic_check("ack", SCHEMA_TOPIC_DATA, err, sizeof err), 0);
+    ck_assert_int_eq(schema_topic_check("it-42.topic1", SCHEMA_TOPIC_ACK, err, sizeof err), -1);
+
+    /* Kafka's characters and length; a refused prefix changes nothing. */
+    ck_assert_int_eq(schema_topic_prefix_set("a b", err, sizeof err), -1);
+    ck_assert_str_eq(err, "topic prefix 'a b': topic name 'a btopic1' holds ' ' (Kafka allows "
+                          "letters, digits, '.', '_' and '-')");
+    ck_assert_int_eq(schema_topic_prefix_set("x/", err, sizeof err), -1);
+    char longest[SCHEMA_TOPIC_MAX + 2];
+    memset(longest, 'p', sizeof longest);
+    longest[SCHEMA_TOPIC_MAX - 6] = '\0'; /* + "topic1": exactly 249 */
+    ck_assert_int_eq(schema_topic_prefix_set(longest, err, sizeof err), 0);
+    ck_assert_uint_eq(strlen(schema_records[0].topic), SCHEMA_TOPIC_MAX);
+    longest[SCHEMA_TOPIC_MAX - 6] = 'p';
+    longest[SCHEMA_TOPIC_MAX - 5] = '\0'; /* 250 */
+    ck_assert_int_eq(schema_topic_prefix_set(longest, err, sizeof err), -1);
+    ck_assert(strstr(err, "is 250 characters long (Kafka allows 249)"));
+    longest[SCHEMA_TOPIC_MAX + 1] = '\0';
+    ck_assert_int_eq(schema_topic_prefix_set(longest, err, sizeof err), -1);
+    ck_assert_uint_eq(strlen(schema_records[0].topic), SCHEMA_TOPIC_MAX);
+
+    /* Kafka's rule for any name, explicit ones included. */
+    ck_assert_int_eq(schema_topic_name_check("..", err, sizeof err), -1);
+    ck_assert_int_eq(schema_topic_name_check("a.b_c-D9", err, sizeof err), 0);
+    ck_assert_int_eq(schema_topic_check("mine!", SCHEMA_TOPIC_DATA, err, sizeof err), -1);
+
+    /* No prefix: the plain names again. */
+    ck_assert_int_eq(schema_topic_prefix_set("", err, sizeof err), 0);
+    ck_assert_str_eq(schema_records[1].topic, "topic2");
+    ck_assert_str_eq(SCHEMA_ACK_TOPIC, "ack");
+    ck_assert_str_eq(schema_topic_list(), "topic1,topic2,topic3");
+}
+END_TEST
+
 /* The event-id key: one printer, one parser (canonical decimal, 1..INT64_MAX). */
 START_TEST(event_id_keys) {
     char key[SCHEMA_EVENT_KEY_MAX];
@@ -550,6 +594,7 @@ static Suite *schema_suite(void) {
     tcase_add_test(tc, event_id_keys);
     tcase_add_test(tc, empty_text_is_missing);
     tcase_add_test(tc, topic_roles);
+    tcase_add_test(tc, topic_prefix);
     tcase_add_test(tc, message_rule);
     suite_add_tcase(s, tc);
     return s;
