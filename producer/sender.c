@@ -7,6 +7,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/message.h"
 
 #include <stdio.h>
@@ -82,6 +83,7 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
         return;
     }
     producer_file *f = &s->files[fi];
+    metrics_produced(f->topic, !m->err);
     if (m->err) {
         sender_record_failure(s, f, SENDER_ROW(m->_private), rd_kafka_err2str(m->err));
         return;
