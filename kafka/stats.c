@@ -1,8 +1,7 @@
 /* stats.c - librdkafka's statistics to the log and the metrics (see stats.h).
  *
  * The JSON is documented in librdkafka's STATISTICS.md: a consumer's
- * topics.<name>.partitions.<id>.consumer_lag is the distance from its
- * position (or committed offset) to the partition's end, -1 when unknown;
+ * topics.<name>.partitions.<id> hold its offsets in that partition;
  * partition -1 is librdkafka's internal unassigned one. */
 #include "kafka/stats.h"
 
@@ -25,8 +24,22 @@ int kafka_stats_default(rd_kafka_conf_t *conf) {
     return 0;
 }
 
-/* Feeds the lag of every assigned partition of a consumer's statistics to
- * the metrics. Returns the sum of the known lags. */
+/* The lag of a partition of a consumer's statistics: from its position
+ * (app_offset: the next message the loop takes) to the end a read_committed
+ * consumer can reach (ls_offset; hi_offset if there is none), or -1 when
+ * either is unknown (not fetching yet). librdkafka's own consumer_lag counts
+ * from the offsets committed to Kafka, which the loop commits only as an
+ * informational copy once a second: it stays above 0 when all is done. */
+static int64_t stats_partition_lag(json_t *p) {
+    json_int_t pos = json_integer_value(json_object_get(p, "app_offset"));
+    json_int_t end = json_integer_value(json_object_get(p, "ls_offset"));
+    if (end < 0) end = json_integer_value(json_object_get(p, "hi_offset"));
+    if (!json_is_integer(json_object_get(p, "app_offset")) || pos < 0 || end < 0) return -1;
+    return end > pos ? end - pos : 0;
+}
+
+/* Feeds the lag of every partition of a consumer's statistics that it
+ * fetches to the metrics. Returns the sum of the known lags. */
 static int64_t stats_lags(json_t *topics) {
     int64_t total = 0;
     const char *topic;
@@ -35,10 +48,9 @@ static int64_t stats_lags(json_t *topics) {
         const char *id;
         json_t *p;
         json_object_foreach(json_object_get(t, "partitions"), id, p) {
-            json_int_t lag = json_integer_value(json_object_get(p, "consumer_lag"));
             long part = strtol(id, NULL, 10);
-            if (part < 0 || !json_is_integer(json_object_get(p, "consumer_lag")) || lag < 0)
-                continue;
+            int64_t lag = stats_partition_lag(p);
+            if (part < 0 || lag < 0) continue; /* -1: librdkafka's unassigned partition */
             metrics_consumer_lag(topic, (int32_t)part, lag);
             total += lag;
         }

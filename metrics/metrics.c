@@ -35,7 +35,6 @@ static struct {
     metrics_server *server;
     metric_family *consumed, *produced, *rows, *dead, *acks_sent, *acks_confirmed, *ack_delay,
         *commit, *lag, *ready_gauge, *rss, *start_time, *build, *dropped;
-    metric_series *acks_sent1, *acks_confirmed1, *ack_delay1, *commit1;
     _Atomic int64_t tick_us; /* time_mono_us of the last tick */
     _Atomic bool ready;
     pthread_mutex_t why_lock;
@@ -134,10 +133,6 @@ int metrics_start(const char *program, const char *addr) {
     M.start_s = (double)time_now_us() / 1e6;
     metric_gauge_set(metric_series_get(M.start_time, NULL), M.start_s);
     metric_gauge_set(metric_series_get(M.build, (const char *const[]){program, cli_version()}), 1);
-    M.acks_sent1 = metric_series_get(M.acks_sent, NULL);
-    M.acks_confirmed1 = metric_series_get(M.acks_confirmed, NULL);
-    M.ack_delay1 = metric_series_get(M.ack_delay, NULL);
-    M.commit1 = metric_series_get(M.commit, NULL);
     metrics_handlers h = {metrics_render, metrics_healthy, metrics_is_ready, NULL};
     char err[512];
     M.server = metrics_server_start(addr, &h, err, sizeof err);
@@ -185,7 +180,7 @@ void metrics_consumed(const char *topic, uint64_t n) {
 }
 
 void metrics_store_commit(double seconds) {
-    if (metrics_enabled()) metric_histogram_observe(M.commit1, seconds);
+    if (metrics_enabled()) metric_histogram_observe(metric_series_get(M.commit, NULL), seconds);
 }
 
 void metrics_consumer_lag(const char *topic, int32_t partition, int64_t lag) {
@@ -223,10 +218,14 @@ void metrics_produced(const char *topic, bool delivered) {
 
 void metrics_ack_sent(int64_t acked_us, int64_t latest_us) {
     if (!metrics_enabled()) return;
-    metric_counter_add(M.acks_sent1, 1);
-    if (latest_us >= 0) metric_histogram_observe(M.ack_delay1, (double)(acked_us - latest_us) / 1e6);
+    /* Series without labels are made at their first use, so that a
+     * service shows only what it measures. */
+    metric_counter_add(metric_series_get(M.acks_sent, NULL), 1);
+    if (latest_us >= 0)
+        metric_histogram_observe(metric_series_get(M.ack_delay, NULL),
+                                 (double)(acked_us - latest_us) / 1e6);
 }
 
 void metrics_acks_confirmed(uint64_t n) {
-    if (metrics_enabled()) metric_counter_add(M.acks_confirmed1, n);
+    if (metrics_enabled()) metric_counter_add(metric_series_get(M.acks_confirmed, NULL), n);
 }
