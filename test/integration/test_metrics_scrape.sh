@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_metrics.sh - every service's /metrics, /healthz and /readyz during a
+# test_metrics_scrape.sh - every service's /metrics, /healthz and /readyz during a
 # delivery run (issue 17), checked against what the run left behind.
 #
 # db_consumer and ack_consumer run with --metrics-addr on free 127.0.0.1
