@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_metrics_scrape.sh - every service's /metrics, /healthz and /readyz during a
-# delivery run (issue 17), checked against what the run left behind.
+# delivery run (issue 17), checked against what the run left behind; the
+# embedded broker's /healthz, /readyz and /metrics as well.
 #
 # db_consumer and ack_consumer run with --metrics-addr on free 127.0.0.1
 # ports (port 0: each logs the one it got), then the producer (paced, so that
@@ -41,7 +42,17 @@ value() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print
 # total FILE NAME: the sum of every series of NAME (0 if none).
 total() { awk -v n="$2" 'index($1, n "{") == 1 || $1 == n { t += $2 } END { printf "%d\n", t }' "$1"; }
 
-it_broker --partitions 3
+# The embedded broker serves its health too (a real Kafka has its own).
+if [ "$GK_TEST_BROKER" = embedded ]; then
+  it_broker --partitions 3 --metrics-addr 0
+  B_PORT=$(port_of broker)
+  it_expect "broker /readyz" "$(scrape "$B_PORT" readyz "$WORK/broker.readyz")" 200
+  it_expect "broker /healthz" "$(scrape "$B_PORT" healthz "$WORK/broker.healthz")" 200
+  it_expect "broker /metrics" "$(scrape "$B_PORT" metrics "$WORK/broker.metrics")" 200
+  grep -q '^genetika_build_info{program="broker",' "$WORK/broker.metrics" || it_fail "broker metrics: $(cat "$WORK/broker.metrics")"
+else
+  it_broker --partitions 3
+fi
 it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --metrics-addr 0
 it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --metrics-addr 127.0.0.1:0
 DB_PORT=$(port_of db)
