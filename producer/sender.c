@@ -243,6 +243,7 @@ long sender_flush(sender *s, double timeout_s) {
             rd_kafka_resp_err_t e = rd_kafka_flush(rk, left_ms < 200 ? (int)left_ms + 1 : 200);
             if (e && e != RD_KAFKA_RESP_ERR__TIMED_OUT) log_warn("flush: %s", rd_kafka_err2str(e));
             progress_update("producer: flushing, %ld messages outstanding", sender_outstanding(s));
+            metrics_tick(); /* a flush is bounded work, not a hang */
         }
     }
     long left = sender_outstanding(s);
