@@ -10,6 +10,8 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +26,10 @@ int kafka_stats_default(rd_kafka_conf_t *conf) {
     return 0;
 }
 
-/* The lag of a partition of a consumer's statistics: from its position
- * (app_offset: the next message the loop takes) to the end a read_committed
- * consumer can reach (ls_offset; hi_offset if there is none), or -1 when
- * either is unknown (not fetching yet). librdkafka's own consumer_lag counts
- * from the offsets committed to Kafka, which the loop commits only as an
- * informational copy once a second: it stays above 0 when all is done. */
+/* The lag of a partition (see kafka_stats_lags), or -1 when its position
+ * or its end is unknown (not fetching yet). librdkafka's own consumer_lag
+ * counts from the offsets committed to Kafka, which the loop commits only as
+ * an informational copy once a second: it stays above 0 when all is done. */
 static int64_t stats_partition_lag(json_t *p) {
     json_int_t pos = json_integer_value(json_object_get(p, "app_offset"));
     json_int_t end = json_integer_value(json_object_get(p, "ls_offset"));
@@ -38,24 +38,37 @@ static int64_t stats_partition_lag(json_t *p) {
     return end > pos ? end - pos : 0;
 }
 
-/* Feeds the lag of every partition of a consumer's statistics that it
- * fetches to the metrics. Returns the sum of the known lags. */
-static int64_t stats_lags(json_t *topics) {
+/* kafka_stats_lags on a parsed text. */
+static int64_t stats_lags(json_t *root, kafka_stats_lag_fn *fn, void *opaque) {
+    const char *type = json_string_value(json_object_get(root, "type"));
+    if (!type || strcmp(type, "consumer") != 0) return -1;
     int64_t total = 0;
     const char *topic;
     json_t *t;
-    json_object_foreach(topics, topic, t) {
+    json_object_foreach(json_object_get(root, "topics"), topic, t) {
         const char *id;
         json_t *p;
         json_object_foreach(json_object_get(t, "partitions"), id, p) {
             long part = strtol(id, NULL, 10);
             int64_t lag = stats_partition_lag(p);
-            if (part < 0 || lag < 0) continue; /* -1: librdkafka's unassigned partition */
-            metrics_consumer_lag(topic, (int32_t)part, lag);
+            if (part < 0 || part > INT32_MAX || lag < 0) continue; /* -1: the unassigned one */
+            fn(topic, (int32_t)part, lag, opaque);
             total += lag;
         }
     }
     return total;
+}
+
+int64_t kafka_stats_lags(const char *json, size_t len, kafka_stats_lag_fn *fn, void *opaque) {
+    json_t *root = json_loadb(json, len, 0, NULL);
+    int64_t total = root ? stats_lags(root, fn, opaque) : -1;
+    json_decref(root);
+    return total;
+}
+
+static void stats_to_metrics(const char *topic, int32_t partition, int64_t lag, void *opaque) {
+    (void)opaque;
+    metrics_consumer_lag(topic, partition, lag);
 }
 
 /* The statistics callback: a summary at debug level, the lags to the
@@ -68,9 +81,8 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
         log_debug("librdkafka %s statistics: unreadable (%s)", rd_kafka_name(rk), jerr.text);
         return 0;
     }
-    const char *type = json_string_value(json_object_get(root, "type"));
-    bool consumer = type && strcmp(type, "consumer") == 0;
-    int64_t lag = consumer ? stats_lags(json_object_get(root, "topics")) : -1;
+    int64_t lag = stats_lags(root, stats_to_metrics, NULL);
+    bool consumer = lag >= 0;
     log_debug("librdkafka %s statistics: msg_cnt=%" JSON_INTEGER_FORMAT " txmsgs=%" JSON_INTEGER_FORMAT
               " rxmsgs=%" JSON_INTEGER_FORMAT " brokers=%zu%s%" PRId64,
               rd_kafka_name(rk), json_integer_value(json_object_get(root, "msg_cnt")),

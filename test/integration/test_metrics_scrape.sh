@@ -53,7 +53,10 @@ if [ "$GK_TEST_BROKER" = embedded ]; then
 else
   it_broker --partitions 3
 fi
-it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --metrics-addr 0
+# db_consumer with a statistics interval of the user's (and debug logs, which
+# must then carry librdkafka's statistics); ack_consumer with the default.
+it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --metrics-addr 0 \
+  -X statistics.interval.ms=1000 --log-level debug
 it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --metrics-addr 127.0.0.1:0
 DB_PORT=$(port_of db)
 ACK_PORT=$(port_of ack)
@@ -127,6 +130,10 @@ done
 [ -n "$done_both" ] || it_fail "the final counts never showed up: $(grep -h '^genetika_\(messages\|acks\|consumer_lag\)' "$WORK/db.metrics" "$WORK/ack.metrics" | tr '\n' ' ')"
 it_log "db_consumer: $(grep -h '^genetika_\(rows\|dead\|messages\)' "$WORK/db.metrics" | tr '\n' ' ')"
 it_log "ack_consumer: $(grep -h '^genetika_\(acks\|dead\|ack_delay_seconds_count\)' "$WORK/ack.metrics" | tr '\n' ' ')"
+
+grep -q 'librdkafka rdkafka#consumer-[0-9]* statistics: msg_cnt=.* lag=0$' "$WORK/db.log" ||
+  it_fail "db_consumer logged no statistics with -X statistics.interval.ms=1000 --log-level debug"
+it_log "db_consumer: $(grep -c 'statistics: msg_cnt=' "$WORK/db.log") statistics lines logged at debug level"
 
 # db_consumer's counters against the database.
 for t in 1 2 3; do
