@@ -9,6 +9,7 @@
 #include "test/unit/runner.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -340,6 +341,32 @@ START_TEST(server_answers_each_path) {
 }
 END_TEST
 
+/* A client that sent half a request and waits is no reason for the stop to
+ * wait: the stop closes its connection (a hang here fails by Check's
+ * timeout). */
+START_TEST(server_stops_with_a_client_mid_request) {
+    char err[256];
+    metrics_handlers h = {fake_render, fake_healthy, fake_unready, NULL};
+    metrics_server *s = metrics_server_start("0", &h, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_server_port(s))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(write(fd, "GET /metr", 9), 9);
+    usleep(100000); /* let the server take the connection */
+    metrics_server_stop(s);
+    char c;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n = read(fd, &c, 1);
+    /* Closed (0) or reset (ECONNRESET); a timeout (EAGAIN) would mean left open. */
+    ck_assert_msg(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK),
+                  "read %zd (%s): the connection outlived the server", n, strerror(errno));
+    close(fd);
+}
+END_TEST
+
 static Suite *metrics_suite(void) {
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("core");
@@ -353,6 +380,7 @@ static Suite *metrics_suite(void) {
     tcase_add_test(tc, reason_classes_name_the_kind);
     tcase_add_test(tc, metrics_addr_forms);
     tcase_add_test(tc, server_answers_each_path);
+    tcase_add_test(tc, server_stops_with_a_client_mid_request);
     suite_add_tcase(s, tc);
     return s;
 }
