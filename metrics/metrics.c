@@ -72,7 +72,7 @@ static int metrics_families(metric_registry *r) {
           "From the latest of an event's three topic messages (gk-produced-us) to its ack",
           metrics_delay_buckets);
     FAM_H(commit, "genetika_store_commit_seconds",
-          "Duration of a consumer's store transaction (a batch)", metrics_commit_buckets);
+          "Time a consumer's store took to commit one batch", metrics_commit_buckets);
     FAM(lag, METRIC_GAUGE, "genetika_consumer_lag_messages",
         "Messages behind the partition's end, from librdkafka's statistics", L_PARTITION);
     FAM(ready_gauge, METRIC_GAUGE, "genetika_ready", "1 when /readyz answers 200", NULL);
