@@ -422,6 +422,7 @@ static void consume_revoke(consume_state *st) {
     st->assigned = NULL;
     st->nat_end = 0;
     metrics_ready(false, "no partitions assigned");
+    metrics_consumer_lag_reset(); /* no stale lag of partitions now another's */
     log_info("partitions revoked");
 }
 

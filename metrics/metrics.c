@@ -190,6 +190,10 @@ void metrics_consumer_lag(const char *topic, int32_t partition, int64_t lag) {
     metric_gauge_set(metric_series_get(M.lag, (const char *const[]){topic, p}), (double)lag);
 }
 
+void metrics_consumer_lag_reset(void) {
+    if (metrics_enabled()) metric_family_clear(M.lag);
+}
+
 void metrics_dead_letters(int cls, uint64_t n) {
     if (!metrics_enabled() || n == 0) return;
     const char *name = schema_reason_class_name(cls);

@@ -64,6 +64,11 @@ void metrics_store_commit(double seconds);
 /* Consumers: the lag of a partition, from librdkafka's statistics. */
 void metrics_consumer_lag(const char *topic, int32_t partition, int64_t lag);
 
+/* Consumers: forgets every partition's lag (its partitions were revoked;
+ * the next statistics report those of the new assignment). Called from the
+ * thread that serves the consumer's statistics, like metrics_consumer_lag. */
+void metrics_consumer_lag_reset(void);
+
 /* Both consumers: n dead letters stored whose reason is of class cls
  * (schema_reason_class). */
 void metrics_dead_letters(int cls, uint64_t n);

@@ -115,6 +115,14 @@ metric_series *metric_series_get(metric_family *f, const char *const *values) {
     return found;
 }
 
+void metric_family_clear(metric_family *f) {
+    if (!f) return;
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->nseries; i++) registry_series_free(f->series[i], f->nlabels);
+    f->nseries = 0;
+    pthread_mutex_unlock(&f->lock);
+}
+
 void metric_counter_add(metric_series *s, uint64_t n) {
     if (s) atomic_fetch_add_explicit(&s->value, n, memory_order_relaxed);
 }

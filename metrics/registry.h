@@ -46,6 +46,12 @@ metric_family *metric_family_add(metric_registry *r, metric_kind kind, const cha
  * (counted as dropped) or when out of memory. */
 metric_series *metric_series_get(metric_family *f, const char *const *values);
 
+/* Removes every series of f (they are no longer rendered), e.g. the lags
+ * of partitions a consumer no longer owns. The pointers the family gave out
+ * become invalid: only for a family whose series no thread keeps between
+ * calls. */
+void metric_family_clear(metric_family *f);
+
 /* Counter: adds n. */
 void metric_counter_add(metric_series *s, uint64_t n);
 

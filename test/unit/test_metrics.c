@@ -152,6 +152,16 @@ START_TEST(label_sets_are_bounded) {
     snprintf(v, sizeof v, "7");
     ck_assert_ptr_nonnull(metric_series_get(f, values));
     ck_assert_uint_eq(metric_registry_dropped(r), 1);
+    /* Cleared, the family renders no series and takes new ones again. */
+    metric_family_clear(f);
+    char *text = render(r);
+    ck_assert_str_eq(text, "# HELP g g\n# TYPE g gauge\n");
+    free(text);
+    snprintf(v, sizeof v, "%d", METRIC_MAX_SERIES);
+    metric_gauge_set(metric_series_get(f, values), 3);
+    text = render(r);
+    ck_assert_str_eq(text, "# HELP g g\n# TYPE g gauge\ng{partition=\"1024\"} 3\n");
+    free(text);
     metric_registry_free(r);
 }
 END_TEST
