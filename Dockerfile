@@ -8,7 +8,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check \
-      libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev \
+      libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +20,7 @@ RUN rm -rf build* \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 \
+      librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 libmicrohttpd12 \
       sqlite3 gnuplot-nox ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \

@@ -45,6 +45,7 @@
 #include "common/timeutil.h"
 #include "kafka/consume.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/schema.h"
 
 #include <inttypes.h>
@@ -179,6 +180,8 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
         return -1;
     }
     ack_sender_confirmed_done(c->sender, nconf);
+    metrics_acks_confirmed(nconf);
+    for (int i = 0; i < SCHEMA_REASON_CLASSES; i++) metrics_dead_letters(i, res.dead_by_class[i]);
     c->dead_letters += res.dead_letters;
     c->last_record_us = time_mono_us();
     if (nmsgs && !c->first_batch_us) c->first_batch_us = c->last_record_us;
@@ -403,7 +406,7 @@ static int ackc_dump_dead(const ack_store_options *so) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id;
+    const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr;
     cli_kv_list kafka;
     long map_size, batch, idle_exit, connect_timeout;
     int dump_dead, keep_state;
@@ -475,6 +478,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .max = ACKC_MAX_CONNECT_TIMEOUT_S,
          .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
                  "until signalled)"},
+        METRICS_CLI_OPT("GK_ACK_CONSUMER_METRICS_ADDR", &o->metrics_addr),
         CLI_OPT_END,
     };
     int first = 0;
@@ -617,7 +621,9 @@ int main(int argc, char **argv) {
     c.rec = (ack_reconcile_config){o.bootstrap, &o.kafka, o.ack_topic, rec_group,
                                    ACKC_RECONCILE_TIMEOUT_MS};
     c.sync_name = o.sync;
-    rc = ackc_run(&c, &o, &so);
+    rc = metrics_start("ack_consumer", o.metrics_addr);
+    if (rc == 0) rc = ackc_run(&c, &o, &so);
+    metrics_stop();
     ack_sender_destroy(c.sender);
     ack_store_close(c.state);
     ack_ready_list_free(&c.ready);

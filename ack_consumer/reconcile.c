@@ -7,6 +7,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/message.h"
 
 #include <inttypes.h>
@@ -176,6 +177,7 @@ static int rec_consume(rec_scan *sc) {
         return -1;
     }
     while (remaining > 0) {
+        metrics_tick(); /* a bounded scan (deadline below), not a hang */
         if (!signals_run) return 1;
         if (time_mono_us() > sc->deadline_us) {
             log_error("ack topic %s: scan did not finish in time (%d partitions left)",

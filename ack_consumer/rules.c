@@ -73,6 +73,7 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
             rc = ack_txn_dead_letter(t, m, sm.reason, err, errlen);
             if (rc > 0) {
                 res->dead_letters++;
+                res->dead_by_class[schema_reason_class(sm.reason)]++;
                 rc = 0;
             }
         } else {

@@ -18,6 +18,7 @@
 #include "ack_consumer/ready.h"
 #include "ack_consumer/store_lmdb.h"
 #include "kafka/store.h"
+#include "schema/message.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +47,7 @@ typedef struct {
 /* What one transaction did (counts are for this transaction only). */
 typedef struct {
     size_t dead_letters; /* new dead letters recorded */
+    size_t dead_by_class[SCHEMA_REASON_CLASSES]; /* the same, per schema_reason_class */
     size_t acked;        /* events that became ACKED */
     size_t completed;    /* events that became PENDING (also appended to the ready list) */
     bool cleared;        /* the cluster changed and the state was cleared */

@@ -8,6 +8,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/message.h"
 
 #include <inttypes.h>
@@ -288,6 +289,20 @@ static char *sender_payload(const ack_ready *r, int64_t acked_us, size_t *len) {
     return out;
 }
 
+/* When the event was complete: the latest of its three topic messages
+ * producer clocks (a message without one: its Kafka timestamp), or -1 if a
+ * time is unknown. What analysis/ack_delay subtracts from the ack time. */
+static int64_t sender_complete_us(const ack_event *ev) {
+    int64_t latest = -1;
+    for (int i = 0; i < ACK_N_TOPICS; i++) {
+        const ack_seen *t = &ev->topics[i];
+        int64_t us = t->produced_us >= 0 ? t->produced_us : t->ts_ms >= 0 ? t->ts_ms * 1000 : -1;
+        if (us < 0) return -1;
+        if (us > latest) latest = us;
+    }
+    return latest;
+}
+
 /* Produces one ack, waiting while the local queue is full. Returns 0, or -1
  * if it could not be queued (the ack is then unsure). */
 static int sender_produce(ack_sender *s, const ack_ready *r) {
@@ -310,6 +325,7 @@ static int sender_produce(ack_sender *s, const ack_ready *r) {
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)r->event_id), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             s->inflight++;
+            metrics_ack_sent(acked_us, sender_complete_us(&r->ev));
             return 0;
         }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && signals_run) {

@@ -23,6 +23,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/schema.h"
 
 #include <errno.h>
@@ -194,14 +195,17 @@ static void broker_watch_load(broker_load *w) {
 static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
     broker_load load = {time_mono_us(), time_cpu_us(), 0};
     while (signals_run) {
+        metrics_tick();
         broker_watch_load(&load);
         if (broker_want_down) {
             broker_want_down = 0;
             broker_set_all(mc, nbrokers, 0);
+            metrics_ready(false, "brokers taken down (SIGUSR1)");
         }
         if (broker_want_up) {
             broker_want_up = 0;
             broker_set_all(mc, nbrokers, 1);
+            metrics_ready(true, NULL);
         }
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL); /* a signal cuts it short */
@@ -210,7 +214,7 @@ static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
 
 int main(int argc, char **argv) {
     long partitions = 3, nbrokers = 1;
-    const char *address_file = NULL, *level_name = "info";
+    const char *address_file = NULL, *level_name = "info", *metrics_addr = NULL;
     const cli_option opts[] = {
         {.long_name = "partitions", .short_name = 'p', .env = "GK_BROKER_PARTITIONS",
          .kind = CLI_INT, .target = &partitions, .metavar = "N", .min = 1,
@@ -223,6 +227,7 @@ int main(int argc, char **argv) {
          .help = "also write the bootstrap address to PATH (atomically)"},
         CLI_OPT_LOG_LEVEL(&level_name),
         CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
+        METRICS_CLI_OPT("GK_BROKER_METRICS_ADDR", &metrics_addr),
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -240,13 +245,18 @@ int main(int argc, char **argv) {
     }
     signals_install();
     broker_install_usr_signals();
+    if ((rc = metrics_start("broker", metrics_addr)) != 0) return rc;
 
     rd_kafka_t *rk = broker_host_new();
-    if (!rk) return GK_EXIT_UNAVAILABLE;
+    if (!rk) {
+        metrics_stop();
+        return GK_EXIT_UNAVAILABLE;
+    }
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, (int)nbrokers);
     if (!mc) {
         log_error("cannot create the mock cluster");
         rd_kafka_destroy(rk);
+        metrics_stop();
         return GK_EXIT_UNAVAILABLE;
     }
     broker_unique_cluster_id(mc);
@@ -260,9 +270,11 @@ int main(int argc, char **argv) {
         fflush(stdout);
         log_info("listening on %s: %ld broker(s), topics %s,%s with %ld partition(s)",
                  addr, nbrokers, schema_topic_list(), SCHEMA_ACK_TOPIC, partitions);
+        metrics_ready(true, NULL);
         broker_serve(mc, (int)nbrokers);
         log_info("stopping (signal %d)", signals_received());
     }
+    metrics_stop();
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     if (address_file && exit_code == GK_EXIT_OK) unlink(address_file);

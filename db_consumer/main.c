@@ -12,6 +12,7 @@
 #include "db_consumer/store.h"
 #include "kafka/consume.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,8 +39,13 @@ static int dbc_assign(void *ctx, const char *cluster_id, consume_partition *part
 static int dbc_commit(void *ctx, const consume_batch *b) {
     dbc_ctx *c = ctx;
     if (!c->first_batch_us) c->first_batch_us = time_mono_us();
+    db_stats before = c->stats;
     int rc = db_store_write(c->store, b, &c->stats);
     c->last_batch_us = time_mono_us();
+    for (size_t i = 0; rc == 0 && i < SCHEMA_N_RECORDS; i++)
+        metrics_rows(schema_records[i].table, c->stats.table_rows[i] - before.table_rows[i]);
+    for (int i = 0; rc == 0 && i < SCHEMA_REASON_CLASSES; i++)
+        metrics_dead_letters(i, c->stats.dead_by_class[i] - before.dead_by_class[i]);
     return rc;
 }
 
@@ -66,7 +72,7 @@ static int dbc_split_topics(char *list, const char **out) {
 }
 
 typedef struct {
-    const char *bootstrap, *log_level, *db, *group, *topics, *sync;
+    const char *bootstrap, *log_level, *db, *group, *topics, *sync, *metrics_addr;
     cli_kv_list kafka;
     long batch, batch_wait, idle_exit, connect_timeout;
 } dbc_options;
@@ -113,6 +119,7 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
          .max = DBC_MAX_CONNECT_TIMEOUT_S,
          .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
                  "until signalled)"},
+        METRICS_CLI_OPT("GK_DB_CONSUMER_METRICS_ADDR", &o->metrics_addr),
         CLI_OPT_END,
     };
     int first = 0;
@@ -166,12 +173,18 @@ int main(int argc, char **argv) {
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
     signals_install();
+    if ((rc = metrics_start("db_consumer", o.metrics_addr)) != 0) {
+        free(topic_list);
+        cli_kv_free(&o.kafka);
+        return rc;
+    }
 
     char err[1024];
     dbc_ctx ctx = {0};
     rc = db_store_sqlite_open(o.db, sync, &ctx.store, err, sizeof err);
     if (rc != 0) {
         log_error("%s", err);
+        metrics_stop();
         free(topic_list);
         cli_kv_free(&o.kafka);
         return rc;
@@ -190,6 +203,7 @@ int main(int argc, char **argv) {
     rc = consume_run(&cfg, &store, &ctx, &cs);
     dbc_summary(&ctx, &cs, (double)(time_mono_us() - start) / 1e6);
 
+    metrics_stop();
     db_store_close(ctx.store);
     free(topic_list);
     cli_kv_free(&o.kafka);

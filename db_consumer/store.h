@@ -12,6 +12,7 @@
 #ifndef GK_DB_STORE_H
 #define GK_DB_STORE_H
 #include "kafka/store.h"
+#include "schema/message.h"
 #include "schema/schema.h"
 
 #include <stddef.h>
@@ -28,6 +29,7 @@ typedef struct {
     uint64_t rows;         /* rows upserted (a re-delivered message counts again) */
     uint64_t dead_letters; /* messages that could not be mapped to a row */
     uint64_t table_rows[SCHEMA_N_RECORDS]; /* rows per record type, schema_records order */
+    uint64_t dead_by_class[SCHEMA_REASON_CLASSES]; /* dead letters per schema_reason_class */
 } db_stats;
 
 typedef struct db_store db_store;

@@ -226,6 +226,7 @@ static int sq_dead_letter(sq_store *s, const msg_view *m, const char *reason, db
     sqlite3_bind_text(st, 6, reason, -1, SQLITE_TRANSIENT);
     if (sq_step(st) != SQLITE_DONE) return sq_fail(s, "storing a dead letter");
     add->dead_letters += (uint64_t)sqlite3_changes(s->db);
+    add->dead_by_class[schema_reason_class(reason)] += (uint64_t)sqlite3_changes(s->db);
     return 0;
 }
 
@@ -281,6 +282,7 @@ static void db_stats_add(db_stats *to, const db_stats *add) {
     to->rows += add->rows;
     to->dead_letters += add->dead_letters;
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) to->table_rows[i] += add->table_rows[i];
+    for (size_t i = 0; i < SCHEMA_REASON_CLASSES; i++) to->dead_by_class[i] += add->dead_by_class[i];
 }
 
 /* The body of the transaction. Returns 0 or -1. */

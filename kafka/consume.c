@@ -14,6 +14,7 @@
 #include "common/progress.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "metrics/metrics.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -90,6 +91,30 @@ static void consume_commit_kafka(consume_state *st) {
     st->uncommitted = NULL;
 }
 
+/* Counts a committed batch in the metrics: its messages by topic (the views
+ * of one topic share its name's pointer) and how long the store took. */
+static void consume_metrics(const consume_state *st, int64_t commit_us) {
+    if (!metrics_enabled()) return;
+    metrics_store_commit((double)commit_us / 1e6);
+    const char *topics[16];
+    uint64_t counts[16];
+    size_t n = 0;
+    for (size_t i = 0; i < st->nbatch; i++) {
+        size_t j = 0;
+        while (j < n && topics[j] != st->views[i].topic) j++;
+        if (j == n) {
+            if (n == 16) { /* more topics than expected: count the ones so far */
+                for (size_t k = 0; k < n; k++) metrics_consumed(topics[k], counts[k]);
+                n = j = 0;
+            }
+            topics[n] = st->views[i].topic;
+            counts[n++] = 0;
+        }
+        counts[j]++;
+    }
+    for (size_t k = 0; k < n; k++) metrics_consumed(topics[k], counts[k]);
+}
+
 /* Hands the pending batch and its next offsets to the store; the offsets go
  * to Kafka with the next periodic commit. Returns 0 or GK_EXIT_IOERR. */
 static int consume_flush(consume_state *st) {
@@ -97,11 +122,13 @@ static int consume_flush(consume_state *st) {
     size_t nnext = consume_batch_offsets(st->views, st->nbatch, st->next);
     consume_batch b = {st->cluster_id ? st->cluster_id : "", st->views, st->nbatch, st->next,
                        nnext};
+    int64_t t0 = time_mono_us();
     if (st->store->commit(st->ctx, &b) != 0) {
         log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)",
                   st->nbatch);
         return GK_EXIT_IOERR;
     }
+    consume_metrics(st, time_mono_us() - t0);
     if (consume_note_offsets(st, st->next, nnext) != 0)
         log_warn("out of memory: kafka offset commit skipped (informational)");
     if (time_mono_us() - st->kafka_commit_us >= CONSUME_KAFKA_COMMIT_US) consume_commit_kafka(st);
@@ -370,6 +397,7 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
     for (int i = 0; i < st->assigned->cnt; i++) st->assigned->elems[i].opaque = NULL;
     st->nat_end = 0;
     st->last_activity_us = time_mono_us(); /* idle time counts from here */
+    metrics_ready(false, "catching up with the assigned partitions");
 }
 
 /* Eager protocol: everything is revoked at once. The pending batch is stored
@@ -393,6 +421,8 @@ static void consume_revoke(consume_state *st) {
     if (st->assigned) rd_kafka_topic_partition_list_destroy(st->assigned);
     st->assigned = NULL;
     st->nat_end = 0;
+    metrics_ready(false, "no partitions assigned");
+    metrics_consumer_lag_reset(); /* no stale lag of partitions now another's */
     log_info("partitions revoked");
 }
 
@@ -430,6 +460,8 @@ static void consume_mark_end(consume_state *st, const char *topic, int32_t parti
         st->nat_end++;
     else
         st->nat_end--;
+    /* Caught up once with every assigned partition: ready until revoked. */
+    if (end && st->nat_end == st->assigned->cnt) metrics_ready(true, NULL);
 }
 
 /* True when every assigned partition has reported its end. */
@@ -603,6 +635,7 @@ static int consume_loop(consume_state *st) {
     st->last_activity_us = start_us;
     size_t max_batch = st->cfg->max_batch > 0 ? (size_t)st->cfg->max_batch : 1;
     while (signals_run && !st->rc) {
+        metrics_tick();
         if (st->store->tick) {
             int rc = st->store->tick(st->ctx);
             if (rc) return rc;
@@ -695,11 +728,13 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
         consume_free_batch(&st);
         return kafka_failure_exit();
     }
+    metrics_ready(false, "waiting for the cluster and a partition assignment");
     int rc = consume_connect(&st);
     if (rc == 0) rc = consume_subscribe(&st);
     if (rc == 0) rc = consume_loop(&st);
     if (rc == KAFKA_WAIT_STOPPED) rc = 0; /* a signal while waiting for the cluster */
     if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
+    metrics_ready(false, "stopping");
     rc = consume_finish(&st, rc);
     progress_done();
     if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);

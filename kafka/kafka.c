@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/stats.h"
+#include "metrics/metrics.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -90,6 +92,7 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_default *defa
                               bootstrap && *bootstrap ? bootstrap : KAFKA_DEFAULT_BOOTSTRAP);
     for (const kafka_default *d = defaults; d && d->key; d++)
         bad |= kafka_conf_set1(conf, d->key, d->value);
+    bad |= kafka_stats_default(conf);
     for (size_t i = 0; overrides && i < overrides->count; i++)
         bad |= kafka_conf_set1(conf, overrides->keys[i], overrides->values[i]);
     if (bad) {
@@ -99,6 +102,7 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_default *defa
     }
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    kafka_stats_wire(conf);
     return conf;
 }
 
@@ -207,6 +211,7 @@ int kafka_wait_again(kafka_wait *w, const char *err) {
     if (signals_run && now - w->last_us < KAFKA_WAIT_PACE_US)
         usleep((useconds_t)(KAFKA_WAIT_PACE_US - (now - w->last_us)));
     now = w->last_us = time_mono_us();
+    metrics_tick(); /* waiting for the cluster is alive, not wedged */
     if (!signals_run) return KAFKA_WAIT_STOPPED;
     if (w->bound_ms > 0 && now - w->start_us >= w->bound_ms * 1000) return KAFKA_WAIT_EXPIRED;
     if (w->warn && now >= w->next_warn_us) {

@@ -12,6 +12,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "producer/producer.h"
 #include "producer/reader.h"
 #include "producer/report.h"
@@ -26,7 +27,7 @@
 
 /* Command-line settings. */
 typedef struct {
-    const char *bootstrap, *level, *topic, *record, *sheet, *arrivals;
+    const char *bootstrap, *level, *topic, *record, *sheet, *arrivals, *metrics_addr;
     cli_kv_list kafka;
     int skip_invalid;
     double rate, flush_timeout, connect_timeout;
@@ -77,6 +78,7 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
          .kind = CLI_DOUBLE, .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0.001,
          .max = 86400, .also = "0",
          .help = "longest wait for the first metadata from the cluster (0: skip the check)"},
+        METRICS_CLI_OPT("GK_PRODUCER_METRICS_ADDR", &o->metrics_addr),
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -178,6 +180,7 @@ static int producer_serve(producer_run *run, producer_file *files, size_t n) {
     int fatal = 0;
     int64_t t0 = time_mono_us();
     while (atomic_load(&run->running) > 0) {
+        metrics_tick();
         /* A reader serves its own client's reports as it sends; taking them
          * over here would free its messages in this thread, contending for
          * its malloc arena. Only ended readers' clients are served here. */
@@ -235,6 +238,7 @@ static int producer_run_all(const options *o, producer_run *run, producer_file *
         printf("%s\n", line);
         return GK_EXIT_OK;
     }
+    metrics_ready(true, NULL); /* the cluster answered (or the check is off) */
     int64_t t0 = time_mono_us();
     int fatal = producer_start(run, files, n) != 0;
     fatal |= producer_serve(run, files, n);
@@ -284,8 +288,10 @@ int main(int argc, char **argv) {
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     signals_install();
     status = producer_open_files(&o, &run, files, n, argv + first);
-    if (status < 0) {
+    if (status < 0 && (status = metrics_start("producer", o.metrics_addr)) == 0) {
+        metrics_ready(false, "waiting for the cluster");
         status = producer_run_all(&o, &run, files, n);
+        metrics_stop();
     } else if (status != GK_EXIT_USAGE) {
         /* Nothing was sent; say so in the usual form. */
         report_totals t = report_sum(files, n, 0);

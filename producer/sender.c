@@ -7,6 +7,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 #include "schema/message.h"
 
 #include <stdio.h>
@@ -82,6 +83,7 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
         return;
     }
     producer_file *f = &s->files[fi];
+    metrics_produced(f->topic, !m->err);
     if (m->err) {
         sender_record_failure(s, f, SENDER_ROW(m->_private), rd_kafka_err2str(m->err));
         return;
@@ -241,6 +243,7 @@ long sender_flush(sender *s, double timeout_s) {
             rd_kafka_resp_err_t e = rd_kafka_flush(rk, left_ms < 200 ? (int)left_ms + 1 : 200);
             if (e && e != RD_KAFKA_RESP_ERR__TIMED_OUT) log_warn("flush: %s", rd_kafka_err2str(e));
             progress_update("producer: flushing, %ld messages outstanding", sender_outstanding(s));
+            metrics_tick(); /* a flush is bounded work, not a hang */
         }
     }
     long left = sender_outstanding(s);

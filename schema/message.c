@@ -91,3 +91,37 @@ int schema_message_map_record(schema_message *m, const schema_record *rec, const
     m->event_id = m->values[0].i;
     return 0;
 }
+
+/* Each class by a fragment of the texts that give it (decode.c, codec.c,
+ * this file, and the stores' own "rejected by table"), checked in order. */
+static const struct {
+    const char *name, *fragment;
+} schema_reason_classes[SCHEMA_REASON_CLASSES] = {
+    {"empty_value", "empty message value"},
+    {"too_large", "exceeds the limit"},
+    {"not_json", "not valid JSON"},
+    {"not_object", "not a JSON object"},
+    {"unknown_field", "unknown field"},
+    {"missing_field", "is missing"},
+    {"wrong_type", ": expected "},
+    {"invalid_utf8", "not valid UTF-8"},
+    {"invalid_value", "': "}, /* field 'x': must be..., is not an ISO 8601 datetime */
+    {"no_key", "has no key"},
+    {"key_mismatch", "does not match event_id"},
+    {"unknown_topic", "no record type for topic"},
+    {"rejected_by_table", "rejected by table"},
+    {"other", ""},
+};
+
+int schema_reason_class(const char *reason) {
+    for (int i = 0; i < SCHEMA_REASON_CLASSES - 1; i++) {
+        /* invalid_value's fragment also ends the other field reasons: they
+         * come first, so it only catches the field errors left. */
+        if (reason && strstr(reason, schema_reason_classes[i].fragment)) return i;
+    }
+    return SCHEMA_REASON_CLASSES - 1;
+}
+
+const char *schema_reason_class_name(int i) {
+    return i >= 0 && i < SCHEMA_REASON_CLASSES ? schema_reason_classes[i].name : "other";
+}

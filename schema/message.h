@@ -47,6 +47,18 @@ int schema_message_map_record(schema_message *m, const schema_record *rec, const
 /* Releases what schema_message_map kept for m's values. */
 void schema_message_done(schema_message *m);
 
+/* The kinds of dead-letter reason, a bounded set (a metric's label): the
+ * reason texts above name values and offsets, these only the kind. */
+#define SCHEMA_REASON_CLASSES 14
+
+/* The class of a dead letter's reason text (as schema_message_map or a
+ * store wrote it): an index 0..SCHEMA_REASON_CLASSES-1, the last one
+ * "other" for a text of no known kind. */
+int schema_reason_class(const char *reason);
+
+/* The name of class i ("not_json", "missing_field", ...). */
+const char *schema_reason_class_name(int i);
+
 /* Writes event id id (> 0) as a message key: decimal, no sign, no leading
  * zero, no NUL. Returns its length (at most SCHEMA_EVENT_KEY_MAX). */
 size_t schema_event_key(char *out, int64_t id);

@@ -6,10 +6,12 @@
 
 # Building and running the pipeline.
 DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check
-  libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev sqlite3 gnuplot-nox"
+  libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev sqlite3
+  gnuplot-nox"
 # Tests: coverage, kcat to inject raw messages, clang for the fuzzers, and
-# docker-compose only to validate docker-compose.yaml (no Docker engine is used).
-DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose"
+# docker-compose only to validate docker-compose.yaml (no Docker engine is used),
+# curl and prometheus to scrape the services' metrics (test_metrics.sh).
+DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose curl prometheus"
 # Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS.
 DEPS_BENCH="kcat time"
 # A real Kafka (scripts/kafka.sh): a Java 17 runtime, and Maven to fetch the
