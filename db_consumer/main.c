@@ -1,8 +1,9 @@
-/* main.c - db_consumer: writes topic1..3 into SQLite tables data1..3 exactly
- * once (rows, dead letters and offsets in one transaction per batch).
+/* main.c - db_consumer: writes topic1..3 into tables data1..3 of SQLite or
+ * PostgreSQL exactly once (rows, dead letters and offsets in one transaction
+ * per batch).
  *
  * The Kafka loop is kafka/consume.c; the database side is a store (store.h;
- * SQLite's is store_sqlite.c). This file holds the options, the store's
+ * store_sqlite.c, store_pg.c). This file holds the options, the store's
  * place in the loop and the summary line. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
@@ -74,15 +75,20 @@ typedef struct {
 static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
     static const cli_program prog = {
         "db_consumer", "[options]",
-        "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
-        "once: rows, dead letters and Kafka offsets are committed in one transaction per batch.",
-        "Exit codes: 0 done or stopped by a signal, 64 usage, 69 fatal Kafka error,\n"
-        "73 cannot create the database, 74 storage error, 76 data lost upstream (retention).\n"};
+        "Consumes topic1..3 and writes each record into its table (data1..3) of SQLite or\n"
+        "PostgreSQL exactly once: rows, dead letters and Kafka offsets are committed in one\n"
+        "transaction per batch. Several instances may share a PostgreSQL database.",
+        "Exit codes: 0 done or stopped by a signal, 64 usage, 68 no such PostgreSQL database,\n"
+        "69 fatal Kafka error or PostgreSQL unreachable at start-up, 73 cannot create the\n"
+        "database, 74 storage error, 76 data lost upstream (retention), 77 PostgreSQL refused\n"
+        "the login or a privilege, 78 a table disagrees with the schema.\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH", "SQLite database file"},
+        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH|URI",
+         "SQLite database file, or a PostgreSQL URI (postgresql://...) or key=value string "
+         "(password: PGPASSWORD, PGPASSFILE or a service file)"},
         {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
         {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "LIST", "comma-separated topics"},
         {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
@@ -165,16 +171,18 @@ int main(int argc, char **argv) {
     }
     signals_install();
 
-    char err[1024];
+    char err[1024], shown[512];
     dbc_ctx ctx = {0};
-    ctx.store = db_store_sqlite_open(o.db, sync, err, sizeof err);
+    int open_rc = GK_EXIT_CANTCREAT;
+    ctx.store = db_store_open(o.db, sync, err, sizeof err, &open_rc);
     if (!ctx.store) {
-        log_error("%s", err);
+        if (open_rc == GK_EXIT_OK) log_info("%s", err); else log_error("%s", err);
         free(topic_list);
         cli_kv_free(&o.kafka);
-        return GK_EXIT_CANTCREAT;
+        return open_rc;
     }
-    log_info("database %s (synchronous=%s), group %s, topics %s", o.db, o.sync, o.group, o.topics);
+    db_store_describe(o.db, shown, sizeof shown);
+    log_info("database %s (sync %s), group %s, topics %s", shown, o.sync, o.group, o.topics);
 
     consume_config cfg = {
         .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
@@ -185,6 +193,7 @@ int main(int argc, char **argv) {
     consume_stats cs;
     int64_t start = time_mono_us();
     rc = consume_run(&cfg, &store, &ctx, &cs);
+    if (rc == GK_EXIT_IOERR && ctx.store->exit_code) rc = ctx.store->exit_code; /* e.g. 77 */
     dbc_summary(&ctx, &cs, (double)(time_mono_us() - start) / 1e6);
 
     db_store_close(ctx.store);
