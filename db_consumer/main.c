@@ -86,7 +86,7 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH|URI",
+        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH_OR_URI",
          "SQLite database file, or a PostgreSQL URI (postgresql://...) or key=value string "
          "(password: PGPASSWORD, PGPASSFILE or a service file)"},
         {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
