@@ -328,7 +328,7 @@ int pg_conn_open(pg_conn *c, int wait_s, char *err, size_t errlen) {
         if (o == PGC_FATAL) return rc;
         if (o == PGC_STOPPED || !signals_run) {
             snprintf(err, errlen, "PostgreSQL %s: stopped by a signal while connecting", c->name);
-            return GK_EXIT_OK;
+            return -1;
         }
         double waited = (double)(time_mono_us() - start) / 1e6;
         if (wait_s > 0 && waited >= wait_s) {
@@ -339,7 +339,7 @@ int pg_conn_open(pg_conn *c, int wait_s, char *err, size_t errlen) {
         log_warn("%s: retrying (attempt %d)", err, attempt + 2);
         if (pg_conn_backoff(attempt) != 0) {
             snprintf(err, errlen, "PostgreSQL %s: stopped by a signal while connecting", c->name);
-            return GK_EXIT_OK;
+            return -1;
         }
     }
 }

@@ -27,8 +27,9 @@ typedef enum {
     PG_FAIL_FATAL,          /* anything else: stop (pg_conn_exit_code says how) */
 } pg_fail;
 
-/* Runs on every new connection before it is used. Returns 0, or -1 with a
- * reason in err (the connection's failure is then classified as usual). */
+/* Runs on every new connection before it is used. Returns 0, an exit code
+ * (a fatal failure, reason in err), or -1 when the connection broke (the
+ * connection is then made again). */
 typedef int (*pg_conn_setup)(void *ctx, PGconn *conn, char *err, size_t errlen);
 
 /* Parses conninfo without connecting. Warns (log) when it carries a
@@ -40,11 +41,10 @@ pg_conn *pg_conn_new(const char *conninfo, pg_conn_setup setup, void *ctx, char 
 /* Connects (again, after pg_conn_drop), retrying while the server cannot be
  * reached or is starting up - for at most wait_s seconds, or with wait_s 0
  * until it answers or a signal stops it (signals.h) - then runs setup.
- * Each failed attempt is logged. Returns 0, or an exit code with a one-line
- * reason in err: GK_EXIT_NOPERM (authentication or privileges),
- * GK_EXIT_NODATABASE, GK_EXIT_UNAVAILABLE (not reachable within wait_s),
- * GK_EXIT_OK (stopped by a signal), or what pg_conn_exit_code gives for a
- * failure of setup. */
+ * Each failed attempt is logged. Returns 0; -1 when a signal stopped it; or
+ * an exit code with a one-line reason in err: GK_EXIT_NOPERM (authentication
+ * or privileges), GK_EXIT_NODATABASE, GK_EXIT_UNAVAILABLE (not reachable
+ * within wait_s), or what setup returned. */
 int pg_conn_open(pg_conn *c, int wait_s, char *err, size_t errlen);
 
 /* The live connection, or NULL. */

@@ -89,6 +89,7 @@ typedef struct {
     pg_conn *conn;
     db_sync sync;
     bool tables_ready; /* created and checked (once, at open) */
+    bool planned;      /* the statements' plans found their unique indexes (once) */
     bool careful;      /* write the batch row by row (a value was refused) */
     db_batch_told told;
     pgs_table tables[SCHEMA_N_RECORDS];
@@ -549,7 +550,7 @@ static int pgs_write_batch(db_store *base, const consume_batch *b, db_stats *sta
         if (!pg_conn_pg(s->conn)) {
             char err[1024];
             int orc = pg_conn_open(s->conn, 0, err, sizeof err);
-            if (orc == GK_EXIT_OK) {
+            if (orc < 0) {
                 log_error("%s; the batch of %zu messages was not stored (it will be consumed again)",
                           err, b->nmsgs);
                 break;
@@ -619,7 +620,7 @@ static int pgs_positions(db_store *base, const char *cluster_id, consume_partiti
                 int orc = pg_conn_open(s->conn, 0, err, sizeof err);
                 if (orc != 0) {
                     log_error("%s: cannot read the stored offsets", err);
-                    return orc == GK_EXIT_OK ? GK_EXIT_IOERR : orc;
+                    return orc < 0 ? GK_EXIT_IOERR : orc;
                 }
             }
             char partition[16];
@@ -859,6 +860,23 @@ static int pgs_setup(void *ctx, PGconn *pg, char *err, size_t errlen) {
     if (rc == 0) rc = pgs_prepare(s, "gk_offsets_store", pgs_offsets_store_sql);
     if (rc == 0) rc = pgs_prepare(s, "gk_offsets_get", pgs_offsets_get_sql);
     if (rc == 0) rc = pgs_prepare(s, "gk_dead_letter", pgs_dead_letter_sql);
+    if (rc == 0 && !s->planned) {
+        /* ON CONFLICT finds its unique index when a statement is planned, not
+         * prepared: plan each once, so that a table without it (42P10) is a
+         * start-up error rather than the first batch's. */
+        for (size_t r = 0; rc == 0 && r < SCHEMA_N_RECORDS; r++) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "EXPLAIN EXECUTE gk_upsert_from_%zu", r);
+            rc = pgs_exec(s, sql, PGRES_TUPLES_OK, "planning the upserts");
+        }
+        if (rc == 0)
+            rc = pgs_exec(s, "EXPLAIN EXECUTE gk_offsets_seed('', '{}', '{}')", PGRES_TUPLES_OK,
+                          "planning the offsets");
+        if (rc == 0)
+            rc = pgs_exec(s, "EXPLAIN EXECUTE gk_dead_letter('', 0, 0, NULL, NULL, '')",
+                          PGRES_TUPLES_OK, "planning the dead letters");
+        s->planned = rc == 0;
+    }
     if (rc == 0) return 0;
     snprintf(err, errlen, "PostgreSQL %s: %s", pg_conn_name(s->conn), s->err);
     if (s->fail == PG_FAIL_CONNECTION) return -1;
@@ -906,8 +924,8 @@ db_store *db_store_pg_open(const char *conninfo, db_sync sync, char *err, size_t
         return NULL;
     }
     int rc = pg_conn_open(s->conn, PGS_START_WAIT_S, err, errlen);
-    if (rc != 0 || !pg_conn_pg(s->conn)) {
-        *exit_code = rc;
+    if (rc != 0) {
+        *exit_code = rc < 0 ? GK_EXIT_OK : rc; /* stopped by a signal: nothing was done */
         pgs_close(&s->base);
         return NULL;
     }
