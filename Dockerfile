@@ -6,7 +6,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check \
+      cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev liblmdb-dev check \
       libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -19,8 +19,8 @@ RUN rm -rf build* \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 \
-      sqlite3 gnuplot-nox \
+      librdkafka1 libsqlite3-0 libpq5 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 \
+      sqlite3 postgresql-client gnuplot-nox \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \
  && mkdir -p /var/lib/genetika/db /var/lib/genetika/cache /var/lib/genetika/out \

@@ -36,9 +36,13 @@ Options:
                          (default: as fast as possible)
   --timeout SECONDS      give up waiting for the consumers after this long (default 120)
   --out DIR              output directory (default out)
+  --db DB                db_consumer's database: a SQLite file (default
+                         OUT/genetika.db) or a PostgreSQL URI or key=value
+                         string, e.g. the one scripts/postgres.sh start prints
+                         (give a password in PGPASSWORD or a password file)
   -h, --help             show this help
 
-Outputs: OUT/genetika.db (SQLite), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
+Outputs: OUT/genetika.db (SQLite, without --db), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
 OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log; with --broker kafka the
 broker's data and logs in OUT/kafka (emptied at every run, like the embedded
 broker's memory: each run is a new cluster) and kafka.sh's in OUT/kafka.log.
@@ -53,6 +57,7 @@ RATE=0
 PARTITIONS=3
 TIMEOUT=120
 OUT=out
+DB=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --bootstrap) BOOTSTRAP=$2; shift 2 ;;
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --db) DB=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
   esac
@@ -76,6 +82,14 @@ say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
 deps_ensure run || exit 1
+# The one rule of what --db names is db_consumer's (db_consumer/store.h):
+# a postgresql:// or postgres:// URI, or a key=value string.
+DB=${DB:-$OUT/genetika.db}
+PG=0
+if [[ $DB == postgresql://* || $DB == postgres://* || $DB =~ ^[A-Za-z_]+\ *= ]]; then
+  PG=1
+  command -v psql >/dev/null || deps_ensure postgres || exit 1
+fi
 if [ "$BROKER" = kafka ] && [ -z "$BOOTSTRAP" ]; then
   deps_kafka_ready || deps_ensure kafka || exit 1
 fi
@@ -128,7 +142,7 @@ else
 fi
 export KAFKA_BOOTSTRAP=$BOOTSTRAP
 
-harness_env_cmd "$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3
+harness_env_cmd "$BIN/db_consumer" --db "$DB" --idle-exit 3
 "${HARNESS_CMD[@]}" >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &
 DB_PID=$!
 PIDS+=($DB_PID)
@@ -176,7 +190,13 @@ cat "$OUT/ack_delay.summary" >&2
 [ $arc -eq 0 ] || say "ack_delay reported problems (exit $arc, see $LOGS/ack_delay.log)"
 
 field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" "$OUT/ack_delay.summary" | head -n1; }
-count() { sqlite3 -batch -noheader "$OUT/genetika.db" "SELECT count(*) FROM $1"; }
+count() {
+  if [ $PG = 1 ]; then
+    psql "$DB" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM $1"
+  else
+    sqlite3 -batch -noheader "$DB" "SELECT count(*) FROM $1"
+  fi
+}
 EVENTS=$(field events)
 ACKS=$(field distinct_acks)
 P50=$(field p50_ms)
