@@ -57,8 +57,9 @@
 #define ACKC_RECORD_EVERY_US 100000    /* confirmations alone: at most 10 transactions/s */
 #define ACKC_RECONCILE_EVERY_US 1000000 /* retry of failed deliveries */
 #define ACKC_RECONCILE_TIMEOUT_MS 120000
-#define ACKC_DRAIN_MS 10000
+#define ACKC_DRAIN_MS 5000 /* at a stop: the rest stays pending for the next start */
 #define ACKC_COMMIT_SAMPLES 100000 /* state transaction durations kept for the exit report */
+#define ACKC_MAX_CONNECT_TIMEOUT_S 604800 /* a week: any bound worth giving */
 
 /* The crash points test_ack_restart.sh kills the process at (one in each
  * window of the protocol above). They are compiled only into the test build
@@ -79,6 +80,7 @@ typedef struct {
     int64_t last_record_us;
     int64_t next_reconcile_us;
     uint64_t dead_letters, recovered, resent, decided;
+    bool drained; /* ackc_drain has run: at most once, it may wait for the broker */
     int64_t first_batch_us, last_work_us; /* busy span, for the rate */
     const char *sync_name; /* --sync, for the report */
     uint32_t *commit_us; /* durations of the first ACKC_COMMIT_SAMPLES transactions */
@@ -204,7 +206,7 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
     ack_reconcile_result r;
     int rc = ack_reconcile(&c->rec, c->state, ids, n, &r);
     if (rc == 1) return 0;
-    if (rc < 0) return GK_EXIT_UNAVAILABLE;
+    if (rc != 0) return rc;
     uint64_t *got = malloc((r.nfound + 1) * sizeof *got);
     ack_ready_list resend = {0};
     if (!got || ackc_apply(c, NULL, r.found, r.nfound, r.ends, r.nends) != 0) {
@@ -218,7 +220,16 @@ static int ackc_reconcile(ackc_ctx *c, const uint64_t *ids, size_t n) {
         while (j < r.nfound && got[j] < ids[i]) j++;
         if (j < r.nfound && got[j] == ids[i]) continue;
         ack_event ev;
-        if (ack_store_get_event(c->state, ids[i], &ev) == 1 && ev.state == ACK_PENDING)
+        char err[1024];
+        int found = ack_store_get_event(c->state, ids[i], &ev, err, sizeof err);
+        if (found < 0) {
+            log_error("state: %s", err);
+            ack_ready_list_free(&resend);
+            free(got);
+            ack_reconcile_result_free(&r);
+            return GK_EXIT_IOERR;
+        }
+        if (found == 1 && ev.state == ACK_PENDING)
             if (ack_ready_list_push(&resend, ids[i], &ev) != 0) log_error("out of memory");
     }
     log_info("reconciliation: %zu of %zu pending acks already in %s (%" PRIu64
@@ -263,9 +274,14 @@ static int ackc_startup_reconcile(ackc_ctx *c) {
 /* consume_store.assign: the state says where each partition stopped. */
 static int ackc_assign(void *ctx, const char *cluster_id, consume_partition *parts, size_t n) {
     ackc_ctx *c = ctx;
-    for (size_t i = 0; i < n; i++)
-        parts[i].offset =
-            ack_store_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition);
+    char err[1024];
+    for (size_t i = 0; i < n; i++) {
+        if (ack_store_stored_offset(c->state, cluster_id, parts[i].topic, parts[i].partition,
+                                    &parts[i].offset, err, sizeof err) != 0) {
+            log_error("state: %s", err);
+            return GK_EXIT_IOERR;
+        }
+    }
     return 0;
 }
 
@@ -306,9 +322,12 @@ static bool ackc_quiescent(void *ctx) {
     return nconf == 0 && ackc_quiet(c);
 }
 
-/* Waits (bounded) for the acks in flight and records their confirmations. */
+/* Waits (bounded) for the acks in flight and records their confirmations,
+ * once. */
 static int ackc_drain(void *ctx) {
     ackc_ctx *c = ctx;
+    if (c->drained) return 0;
+    c->drained = true;
     size_t left = ack_sender_flush(c->sender, ACKC_DRAIN_MS);
     size_t nconf = 0;
     ack_sender_confirmed(c->sender, &nconf);
@@ -363,15 +382,20 @@ static int ackc_dump_dead(const ack_store_options *so) {
     ro.read_only = true;
     ack_store *st = NULL;
     char err[1024];
-    if (ack_store_open(&ro, &st, err, sizeof err) != 0) {
+    int rc = ack_store_open(&ro, &st, err, sizeof err);
+    if (rc != 0) {
         log_error("%s", err);
-        return GK_EXIT_NOINPUT;
+        return rc == GK_EXIT_CANTCREAT ? GK_EXIT_NOINPUT : rc;
     }
-    long n = ack_store_dead_letters(st, ackc_print_dead, NULL);
+    long n = ack_store_dead_letters(st, ackc_print_dead, NULL, err, sizeof err);
     ack_store_close(st);
     fflush(stdout);
-    log_info("%ld dead letters", n < 0 ? 0 : n);
-    return n < 0 ? GK_EXIT_IOERR : GK_EXIT_OK;
+    if (n < 0) {
+        log_error("%s", err);
+        return GK_EXIT_IOERR;
+    }
+    log_info("%ld dead letters", n);
+    return GK_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -381,7 +405,7 @@ static int ackc_dump_dead(const ack_store_options *so) {
 typedef struct {
     const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id;
     cli_kv_list kafka;
-    long map_size, batch, idle_exit;
+    long map_size, batch, idle_exit, connect_timeout;
     int dump_dead, keep_state;
 } ackc_options;
 
@@ -399,35 +423,58 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "Messages that db_consumer would refuse are kept as dead letters instead.\n"
         "If the cache belongs to another Kafka cluster (e.g. a fresh embedded broker), its\n"
         "state means nothing there: it is CLEARED (with a warning) and every event is acked\n"
-        "afresh, unless --keep-state-on-new-cluster is given.",
-        "Exit codes: 0 done or stopped by a signal, 64 usage, 66 no cache to dump,\n"
-        "69 fatal Kafka error, 73 cannot create the cache, 74 storage error (e.g. state full:\n"
-        "raise --map-size), 76 data lost upstream (retention).\n"};
+        "afresh, unless --keep-state-on-new-cluster is given.\n"
+        "It must own every partition of topic1..3: an instance given part of them (another\n"
+        "one in its group) stops, exit 64, before consuming any.",
+        "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
+        "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
+        "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
+        "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
+        "76 data lost upstream (retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"cache", 0, "GK_CACHE", CLI_STRING, &o->cache, "DIR",
-         "LMDB state directory (created if absent)"},
-        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
-        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC",
-         "topic the acks go to"},
-        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
-         "full (fsync each commit: survives power loss) or process (survives a crash of "
-         "this process only; faster)"},
-        {"map-size", 0, "GK_MAP_SIZE", CLI_INT, &o->map_size, "MIB",
-         "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
-        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
-        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
-         "exit once caught up, no ack in flight, and idle this long (0: run until signalled)"},
-        {"transactional-id", 0, "GK_TRANSACTIONAL_ID", CLI_STRING, &o->txn_id, "ID",
-         "send acks in Kafka transactions with this fixed id (fences a dead predecessor; "
-         "use with a real Kafka)"},
-        {"keep-state-on-new-cluster", 0, "GK_KEEP_STATE_ON_NEW_CLUSTER", CLI_FLAG,
-         &o->keep_state, NULL, "keep the events (forget only offsets) when the cluster changes"},
-        {"dump-dead-letters", 0, NULL, CLI_FLAG, &o->dump_dead, NULL,
-         "print the dead letters as JSON lines on stdout and exit"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "cache", .env = "GK_ACK_CONSUMER_CACHE", .kind = CLI_STRING,
+         .target = &o->cache, .metavar = "DIR", .min = 1, .max = CLI_ANY_LEN,
+         .help = "LMDB state directory (created if absent)"},
+        {.long_name = "group", .env = "GK_ACK_CONSUMER_GROUP", .kind = CLI_STRING,
+         .target = &o->group, .metavar = "ID", .help = "Kafka consumer group", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "ack-topic", .env = "GK_ACK_CONSUMER_ACK_TOPIC", .kind = CLI_STRING,
+         .target = &o->ack_topic, .metavar = "TOPIC", .help = "topic the acks go to",
+         .min = 1, .max = CLI_ANY_LEN},
+        {.long_name = "sync", .env = "GK_ACK_CONSUMER_SYNC", .kind = CLI_STRING,
+         .target = &o->sync, .metavar = "MODE",
+         .help = "full (fsync each commit: survives power loss) or process (survives a crash "
+                 "of this process only; faster)"},
+        {.long_name = "map-size", .env = "GK_ACK_CONSUMER_MAP_SIZE", .kind = CLI_INT,
+         .target = &o->map_size, .metavar = "MIB", .min = 1, .max = 1 << 20,
+         .help = "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
+        {.long_name = "batch", .env = "GK_ACK_CONSUMER_BATCH", .kind = CLI_INT,
+         .target = &o->batch, .metavar = "N", .help = "most messages per transaction",
+         .min = 1, .max = ACKC_MAX_BATCH},
+        {.long_name = "idle-exit", .env = "GK_ACK_CONSUMER_IDLE_EXIT", .kind = CLI_INT,
+         .target = &o->idle_exit, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "exit once caught up, no ack in flight, and idle this long (0: run until "
+                 "signalled)"},
+        {.long_name = "transactional-id", .env = "GK_ACK_CONSUMER_TRANSACTIONAL_ID",
+         .kind = CLI_STRING, .target = &o->txn_id, .metavar = "ID", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "send acks in Kafka transactions with this fixed id (fences a dead "
+                 "predecessor; use with a real Kafka)"},
+        {.long_name = "keep-state-on-new-cluster", .env = "GK_ACK_CONSUMER_KEEP_STATE_ON_NEW_CLUSTER",
+         .kind = CLI_FLAG, .target = &o->keep_state,
+         .help = "keep the events (forget only offsets) when the cluster changes"},
+        {.long_name = "dump-dead-letters", .kind = CLI_FLAG, .target = &o->dump_dead,
+         .help = "print the dead letters as JSON lines on stdout and exit"},
+        {.long_name = "connect-timeout", .env = "GK_ACK_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
+         .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
+         .max = ACKC_MAX_CONNECT_TIMEOUT_S,
+         .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
+                 "until signalled)"},
+        CLI_OPT_END,
     };
     int first = 0;
     int rc = cli_parse(&prog, opts, argc, argv, &first);
@@ -440,16 +487,14 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         *sync = ACK_SYNC_PROCESS;
     else
         return ackc_usage("--sync: expected full or process, got '", o->sync);
-    if (o->batch < 1 || o->batch > ACKC_MAX_BATCH)
-        return ackc_usage("--batch: expected 1..1000000", NULL);
-    if (o->map_size < 1 || o->map_size > (1L << 20))
-        return ackc_usage("--map-size: expected 1..1048576 MiB", NULL);
-    if (o->idle_exit < 0) return ackc_usage("--idle-exit: must not be negative", NULL);
-    if (!*o->cache || !*o->group || !*o->ack_topic)
-        return ackc_usage("--cache, --group and --ack-topic must not be empty", NULL);
-    if (schema_topic_index(o->ack_topic) >= 0)
-        return ackc_usage("--ack-topic must not be a data topic: '", o->ack_topic);
-    return 0;
+    char why[256];
+    if (schema_topic_check(o->ack_topic, SCHEMA_TOPIC_ACK, why, sizeof why) != 0) {
+        fprintf(stderr, "ack_consumer: --ack-topic: %s\n", why);
+        return -1;
+    }
+    /* A Kafka setting librdkafka refuses is a usage error, found before the
+     * cache is created. */
+    return kafka_conf_check(o->bootstrap, &o->kafka);
 }
 
 /* The rate is over the busy span (first batch to last recorded work), not
@@ -470,22 +515,23 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
  * the consumer loop. Returns the exit code. */
 static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options *so) {
     char err[1024];
-    if (ack_store_open(so, &c->state, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return GK_EXIT_CANTCREAT;
-    }
+    int rc = ack_store_open(so, &c->state, err, sizeof err);
     ack_store_counts n = {0};
-    ack_store_count(c->state, &n);
+    if (rc == 0 && ack_store_count(c->state, &n, err, sizeof err) != 0) rc = GK_EXIT_IOERR;
+    if (rc != 0) {
+        log_error("%s", err);
+        return rc;
+    }
     log_info("cache %s (sync=%s, map %ld MiB): %zu events, %zu pending, %zu dead letters; "
              "acks to %s%s%s",
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
              o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
-    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id};
-    if (!(c->sender = ack_sender_new(&sc))) return GK_EXIT_UNAVAILABLE;
-    int rc = ack_sender_init(c->sender);
-    if (rc) return rc < 0 ? GK_EXIT_UNAVAILABLE : GK_EXIT_OK;
-    char *cluster = ack_sender_cluster_id(c->sender);
-    if (!cluster) return GK_EXIT_OK; /* stopped by a signal while waiting */
+    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout};
+    rc = ack_sender_new(&sc, &c->sender);
+    if (rc == 0) rc = ack_sender_init(c->sender);
+    char *cluster = NULL;
+    if (rc == 0) rc = ack_sender_cluster_id(c->sender, &cluster);
+    if (rc) return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
     bool cleared = false;
     rc = ack_store_use_cluster(c->state, cluster, &cleared, err, sizeof err);
     free(cluster);
@@ -501,10 +547,17 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
      * dropped the dead member: the broker waits out its session timeout
      * (the embedded broker even after a clean leave). 6 s is the smallest
      * a real Kafka accepts by default; heartbeats come from librdkafka's own
-     * thread, so a long batch cannot make the session expire. */
-    static const kafka_default consumer_defaults[] = {
+     * thread, so a long batch cannot make the session expire.
+     * With a transactional id the instance has a name, and it joins as a
+     * static member under it (group.instance.id): a successor with the same
+     * id takes its place at once, and a zombie of it that wakes up is fenced
+     * by the group as well as by the transactions - instead of rejoining and
+     * taking part of the partitions, which whole_topics would refuse, and
+     * stop the successor too. */
+    const kafka_default consumer_defaults[] = {
         {"session.timeout.ms", "6000"},
         {"heartbeat.interval.ms", "1500"},
+        {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
         {NULL, NULL},
     };
     consume_config cfg = {
@@ -512,6 +565,10 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
         .kafka_defaults = consumer_defaults,
         .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
         .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
+        .connect_timeout_s = o->connect_timeout,
+        /* The state of an event lives where its partitions were consumed:
+         * it cannot follow them to another instance (not built yet). */
+        .whole_topics = true,
     };
     consume_store store = {.assign = ackc_assign,
                            .commit = ackc_commit,
@@ -533,7 +590,7 @@ int main(int argc, char **argv) {
     ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
-                      .map_size = 1024, .batch = 10000, .idle_exit = 0};
+                      .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
     if (rc != 0) {

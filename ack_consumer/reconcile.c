@@ -1,6 +1,7 @@
 /* reconcile.c - scanning the ack topic for pending acks (see reconcile.h). */
 #include "ack_consumer/reconcile.h"
 
+#include "common/exitcodes.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #define REC_META_TIMEOUT_MS 10000
+#define REC_CLOSE_MS 5000
 
 typedef struct {
     int32_t partition;
@@ -52,17 +54,21 @@ static rd_kafka_t *rec_consumer(const ack_reconcile_config *cfg) {
 }
 
 /* Reads the partition list of the ack topic. A topic that does not exist
- * has no acks: 0 partitions. Returns 0 or -1 (logged). */
+ * has no acks: 0 partitions. Returns 0, 1 (signal) or -1 (logged). */
 static int rec_partitions(rec_scan *sc) {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(sc->rk, sc->cfg->topic, NULL);
     if (!rkt) {
         log_error("ack topic %s: %s", sc->cfg->topic, rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
-    int rc = -1;
-    while (rc < 0 && signals_run && time_mono_us() < sc->deadline_us) {
+    kafka_wait w;
+    kafka_wait_begin(&w, sc->rk, "the ack topic's partitions",
+                     (long)((sc->deadline_us - time_mono_us()) / 1000), 1);
+    int rc = -1, wrc = 0;
+    while (rc < 0 && wrc == 0) {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(sc->rk, 0, rkt, &md, REC_META_TIMEOUT_MS);
+        rd_kafka_resp_err_t err =
+            rd_kafka_metadata(sc->rk, 0, rkt, &md, kafka_wait_slice(&w, 2000));
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) err = md->topics[0].err;
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
             int cnt = err ? 0 : md->topics[0].partition_cnt;
@@ -72,31 +78,38 @@ static int rec_partitions(rec_scan *sc) {
             sc->nparts = sc->parts ? cnt : 0;
             rc = sc->parts ? 0 : -2;
         } else {
-            log_warn("ack topic %s metadata: %s; retrying", sc->cfg->topic, rd_kafka_err2str(err));
-            usleep(500000);
+            wrc = kafka_wait_again(&w, rd_kafka_err2str(err));
         }
         if (md) rd_kafka_metadata_destroy(md);
     }
     rd_kafka_topic_destroy(rkt);
+    if (wrc == KAFKA_WAIT_STOPPED) return 1;
     if (rc < 0) log_error("ack topic %s: cannot read its partitions", sc->cfg->topic);
     return rc < 0 ? -1 : 0;
 }
 
-/* Sets every partition's scan range [start, high). Returns 0 or -1. */
+/* Sets every partition's scan range [start, high). Returns 0, 1 (signal),
+ * -1 (Kafka, logged) or GK_EXIT_IOERR (the state, logged). */
 static int rec_ranges(rec_scan *sc, ack_store *st) {
     sc->res->ends = calloc((size_t)sc->nparts + 1, sizeof *sc->res->ends);
     if (!sc->res->ends) return -1;
     for (int i = 0; i < sc->nparts; i++) {
         rec_part *p = &sc->parts[i];
         int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-            sc->rk, sc->cfg->topic, p->partition, &low, &high, REC_META_TIMEOUT_MS);
+        rd_kafka_resp_err_t err = kafka_watermarks(sc->rk, sc->cfg->topic, p->partition, &low,
+                                                   &high, REC_META_TIMEOUT_MS);
+        if (!signals_run) return 1;
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_error("ack topic %s [%" PRId32 "]: cannot query watermarks: %s", sc->cfg->topic,
                       p->partition, rd_kafka_err2str(err));
             return -1;
         }
-        int64_t from = ack_store_scan_from(st, p->partition);
+        int64_t from = -1;
+        char why[1024];
+        if (ack_store_scan_from(st, p->partition, &from, why, sizeof why) != 0) {
+            log_error("state: %s", why);
+            return GK_EXIT_IOERR;
+        }
         if (from > high) {
             log_warn("ack topic %s [%" PRId32 "]: scan_from %" PRId64 " beyond its end %" PRId64
                      " (topic recreated?): scanning it all",
@@ -201,20 +214,19 @@ int ack_reconcile(const ack_reconcile_config *cfg, ack_store *st, const uint64_t
                    time_mono_us() + (int64_t)cfg->timeout_ms * 1000};
     sc.seen = calloc(n ? n : 1, 1);
     res->found = calloc(n ? n : 1, sizeof *res->found);
-    int rc = -1;
+    int rc = GK_EXIT_SOFTWARE;
     if (!sc.seen || !res->found) {
         log_error("out of memory");
-    } else if ((sc.rk = rec_consumer(cfg)) != NULL && rec_partitions(&sc) == 0) {
-        rc = rec_ranges(&sc, st);
+    } else if (!(sc.rk = rec_consumer(cfg))) {
+        rc = kafka_failure_exit();
+    } else {
+        rc = rec_partitions(&sc);
+        if (rc == 0) rc = rec_ranges(&sc, st);
         if (rc == 0) rc = rec_consume(&sc);
+        if (rc < 0) rc = GK_EXIT_UNAVAILABLE;
         progress_done();
     }
-    if (sc.rk) {
-        rd_kafka_resp_err_t err = rd_kafka_consumer_close(sc.rk);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_warn("reconcile consumer close: %s", rd_kafka_err2str(err));
-        rd_kafka_destroy(sc.rk);
-    }
+    if (sc.rk) kafka_consumer_close(sc.rk, REC_CLOSE_MS, NULL, "reconcile consumer");
     free(sc.parts);
     free(sc.seen);
     if (rc != 0) ack_reconcile_result_free(res);

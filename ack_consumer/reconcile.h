@@ -36,7 +36,9 @@ typedef struct {
 /* Scans the ack topic for ids (sorted ascending, n > 0), starting each
  * partition at ack_store_scan_from(st, partition) (or its first offset).
  * Returns 0 (res filled; free with ack_reconcile_result_free), 1 if a signal
- * interrupted it, -1 on error or timeout (logged). */
+ * interrupted it, or an exit code (exitcodes.h) on error or timeout (logged):
+ * GK_EXIT_USAGE if librdkafka refused the configuration, GK_EXIT_UNAVAILABLE
+ * if the topic could not be read in time. */
 int ack_reconcile(const ack_reconcile_config *cfg, ack_store *st, const uint64_t *ids, size_t n,
                   ack_reconcile_result *res);
 

@@ -1,6 +1,7 @@
 /* sender.c - the ack producer and its delivery bookkeeping (see sender.h). */
 #include "ack_consumer/sender.h"
 
+#include "common/exitcodes.h"
 #include "common/grow.h"
 #include "common/log.h"
 #include "common/numtext.h"
@@ -15,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SENDER_WAIT_MS 10000     /* one wait for the cluster before logging again */
-#define SENDER_TXN_TIMEOUT_MS 60000
+#define SENDER_METADATA_MS 10000 /* the ack topic's metadata at start-up (best effort) */
 #define SENDER_MAX_SAMPLES 100000 /* latency samples kept for the exit report */
 
 typedef struct {
@@ -41,6 +41,8 @@ struct ack_sender {
     int64_t txn_start_us;
     bool fatal_logged;
     bool closing; /* purged at exit: failures are expected, not news */
+    long connect_timeout_s;
+    kafka_wait connect; /* the wait for the cluster's first answer, from creation on */
 };
 
 static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
@@ -111,18 +113,20 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     sender_unsure(s, id);
 }
 
-ack_sender *ack_sender_new(const ack_sender_config *cfg) {
+int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
+    *out = NULL;
     ack_sender *s = calloc(1, sizeof *s);
     if (!s || !(s->topic = strdup(cfg->topic))) {
         log_error("out of memory");
         free(s);
-        return NULL;
+        return GK_EXIT_SOFTWARE;
     }
+    s->connect_timeout_s = cfg->connect_timeout_s;
     s->transactional = cfg->transactional_id && *cfg->transactional_id;
     if (s->transactional && !(s->txn_id = strdup(cfg->transactional_id))) {
         log_error("out of memory");
         ack_sender_destroy(s);
-        return NULL;
+        return GK_EXIT_SOFTWARE;
     }
     /* Latency first (linger 0); lz4 keeps the embedded broker's 5 MiB
      * retention far away; murmur2_random is the Java client's partitioner. */
@@ -144,66 +148,97 @@ ack_sender *ack_sender_new(const ack_sender_config *cfg) {
         defs[6] = (kafka_default){"transaction.timeout.ms", "60000"};
     }
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->overrides);
-    if (!conf) {
-        ack_sender_destroy(s);
-        return NULL;
+    if (conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf, sender_dr_cb);
+        rd_kafka_conf_set_opaque(conf, s);
+        s->rk = kafka_new(RD_KAFKA_PRODUCER, conf);
     }
-    rd_kafka_conf_set_dr_msg_cb(conf, sender_dr_cb);
-    rd_kafka_conf_set_opaque(conf, s);
-    s->rk = kafka_new(RD_KAFKA_PRODUCER, conf);
     if (!s->rk) {
         ack_sender_destroy(s);
-        return NULL;
+        return kafka_failure_exit();
     }
     if (!(s->rkt = rd_kafka_topic_new(s->rk, s->topic, NULL))) {
         log_error("ack topic %s: %s", s->topic, rd_kafka_err2str(rd_kafka_last_error()));
         ack_sender_destroy(s);
-        return NULL;
+        return GK_EXIT_USAGE;
     }
-    return s;
+    kafka_wait_begin(&s->connect, s->rk, "the cluster", s->connect_timeout_s * 1000, 1);
+    *out = s;
+    return 0;
 }
 
 /* Learns the ack topic's partitions now: librdkafka otherwise looks a topic
  * up only at its first message and holds that message ~0.5 s meanwhile. */
 static void sender_warm_metadata(ack_sender *s) {
+    kafka_wait w;
+    kafka_wait_begin(&w, s->rk, "the ack topic's metadata", SENDER_METADATA_MS, 0);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, SENDER_WAIT_MS);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, kafka_wait_slice(&w, 2000))) !=
+               RD_KAFKA_RESP_ERR_NO_ERROR &&
+           kafka_wait_again(&w, rd_kafka_err2str(err)) == 0) {
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) err = md->topics[0].err;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && signals_run)
         log_warn("ack topic %s metadata: %s (the first acks may wait for it)", s->topic,
                  rd_kafka_err2str(err));
     if (md) rd_kafka_metadata_destroy(md);
 }
 
-char *ack_sender_cluster_id(ack_sender *s) {
-    while (signals_run) {
-        char *id = rd_kafka_clusterid(s->rk, SENDER_WAIT_MS);
+/* One more round of the wait for the cluster's first answer (now for
+ * what), which began with the producer: --connect-timeout bounds the whole
+ * of it. Returns 0, KAFKA_WAIT_STOPPED or GK_EXIT_UNAVAILABLE (logged). */
+static int sender_connect_again(ack_sender *s, const char *what, const char *err) {
+    s->connect.what = what;
+    int rc = kafka_wait_again(&s->connect, err);
+    if (rc != KAFKA_WAIT_EXPIRED) return rc;
+    kafka_wait_log(&s->connect, LOG_ERROR, err, "giving up (--connect-timeout)");
+    return GK_EXIT_UNAVAILABLE;
+}
+
+/* The timeout of the connecting wait's next call. */
+static int sender_connect_slice(ack_sender *s) { return kafka_wait_slice(&s->connect, 0); }
+
+int ack_sender_cluster_id(ack_sender *s, char **out) {
+    *out = NULL;
+    for (;;) {
+        char *id = rd_kafka_clusterid(s->rk, sender_connect_slice(s));
         if (id) {
-            char *copy = strdup(id);
+            *out = strdup(id);
             rd_kafka_mem_free(s->rk, id);
+            if (!*out) {
+                log_error("out of memory");
+                return GK_EXIT_SOFTWARE;
+            }
             sender_warm_metadata(s);
-            return copy;
+            return 0;
         }
-        log_warn("kafka cluster not answering (cluster id unknown); still waiting");
+        int rc = sender_connect_again(s, "the cluster id", NULL);
+        if (rc) return rc;
     }
-    return NULL;
 }
 
 int ack_sender_init(ack_sender *s) {
-    while (s->transactional && signals_run) {
-        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, SENDER_WAIT_MS);
+    while (s->transactional) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, sender_connect_slice(s));
         if (!e) {
             log_info("transactions initialized (any earlier instance is fenced)");
             return 0;
         }
         bool retry = rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) ==
                                                            RD_KAFKA_RESP_ERR__TIMED_OUT;
-        log_msg(retry ? LOG_WARN : LOG_ERROR, "kafka init transactions: %s%s",
-                rd_kafka_error_string(e), retry ? "; still waiting" : "");
+        if (!retry) {
+            log_error("kafka init transactions: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return GK_EXIT_UNAVAILABLE;
+        }
+        char err[512];
+        snprintf(err, sizeof err, "%s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        if (!retry) return -1;
+        int rc = sender_connect_again(s, "transactions to be initialized", err);
+        if (rc) return rc;
     }
-    return signals_run ? 0 : 1;
+    return 0;
 }
 
 /* Appends text to the ack being written at *p. */
@@ -277,7 +312,7 @@ static int sender_produce(ack_sender *s, const ack_ready *r) {
             s->inflight++;
             return 0;
         }
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && signals_run) {
             rd_kafka_poll(s->rk, 100); /* deliveries make room */
             continue;
         }
@@ -304,34 +339,67 @@ static void sender_txn_settle(ack_sender *s, const ack_ready *items, size_t n, b
     s->txn_done.n = 0;
 }
 
-/* Commits the open transaction, retrying what is retriable and aborting
- * what must be. Returns 0 (committed or aborted) or -1 (fatal). */
-static int sender_txn_commit(ack_sender *s, const ack_ready *items, size_t n) {
+/* Calls the transaction API call (commit or abort) in the short calls of a
+ * wait, for as long as the cluster takes (an outage is waited out, and said)
+ * but no longer than a signal allows. Returns NULL when done, else the error
+ * (the caller destroys it); *stopped tells a signal's interruption. */
+static rd_kafka_error_t *sender_txn_call(ack_sender *s,
+                                         rd_kafka_error_t *(*call)(rd_kafka_t *, int),
+                                         const char *what, bool *stopped) {
+    kafka_wait w;
+    kafka_wait_begin(&w, s->rk, what, 0, 1);
+    *stopped = false;
     for (;;) {
-        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, SENDER_TXN_TIMEOUT_MS);
+        rd_kafka_error_t *e = call(s->rk, kafka_wait_slice(&w, 0));
         rd_kafka_poll(s->rk, 0);
-        if (!e) {
-            sender_txn_settle(s, items, n, true);
-            return 0;
+        /* Timed out: the call goes on in the background, and calling it again
+         * waits for it (librdkafka resumes it). */
+        if (!e || rd_kafka_error_txn_requires_abort(e) || rd_kafka_error_is_fatal(e) ||
+            !(rd_kafka_error_is_retriable(e) ||
+              rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT))
+            return e;
+        if (kafka_wait_again(&w, rd_kafka_error_string(e)) != 0) {
+            *stopped = true;
+            return e;
         }
-        log_warn("kafka commit transaction: %s", rd_kafka_error_string(e));
-        if (rd_kafka_error_txn_requires_abort(e)) {
-            rd_kafka_error_destroy(e);
-            e = rd_kafka_abort_transaction(s->rk, SENDER_TXN_TIMEOUT_MS);
-            rd_kafka_poll(s->rk, 0);
-            sender_txn_settle(s, items, n, false);
-            if (!e) return 0;
-            log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            return -1;
-        }
-        bool retry = rd_kafka_error_is_retriable(e);
         rd_kafka_error_destroy(e);
-        if (!retry) {
-            sender_txn_settle(s, items, n, false);
-            return -1;
-        }
     }
+}
+
+/* Commits the open transaction, retrying what is retriable and aborting
+ * what must be. A signal ends the wait: the acks of the transaction become
+ * unsure (still pending in the state; the next start finds them in the
+ * topic or sends them again). Returns 0 (committed, aborted or stopped) or
+ * -1 (fatal). */
+static int sender_txn_commit(ack_sender *s, const ack_ready *items, size_t n) {
+    bool stopped;
+    rd_kafka_error_t *e =
+        sender_txn_call(s, rd_kafka_commit_transaction, "the ack transaction to commit", &stopped);
+    if (!e) {
+        sender_txn_settle(s, items, n, true);
+        return 0;
+    }
+    if (stopped) {
+        log_warn("stopped while %zu acks were being committed (%s): they stay pending and are "
+                 "checked against %s at the next start",
+                 n, rd_kafka_error_string(e), s->topic);
+        rd_kafka_error_destroy(e);
+        sender_txn_settle(s, items, n, false);
+        return 0;
+    }
+    log_warn("kafka commit transaction: %s", rd_kafka_error_string(e));
+    bool abort = rd_kafka_error_txn_requires_abort(e);
+    rd_kafka_error_destroy(e);
+    e = abort ? sender_txn_call(s, rd_kafka_abort_transaction, "the ack transaction to abort",
+                                &stopped)
+              : NULL;
+    /* After the abort: deliveries reported meanwhile belong to it too. */
+    sender_txn_settle(s, items, n, false);
+    if (!abort) return -1;
+    if (!e) return 0;
+    if (!stopped) log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return stopped ? 0 : -1;
 }
 
 int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n) {
@@ -355,6 +423,9 @@ int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n) {
 void ack_sender_poll(ack_sender *s, int timeout_ms) { rd_kafka_poll(s->rk, timeout_ms); }
 
 size_t ack_sender_flush(ack_sender *s, int timeout_ms) {
+    /* Every transaction is committed (or given up) by ack_sender_send: what
+     * is still in flight belongs to none, and waiting for it is no use. */
+    if (s->transactional) timeout_ms = 0;
     rd_kafka_resp_err_t err = rd_kafka_flush(s->rk, timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__TIMED_OUT)
         log_warn("kafka flush: %s", rd_kafka_err2str(err));

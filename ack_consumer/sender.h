@@ -34,33 +34,39 @@ typedef struct {
     const cli_kv_list *overrides; /* -X pass-through; wins over the defaults */
     const char *topic;            /* the ack topic */
     const char *transactional_id; /* NULL or "": no transactions */
+    long connect_timeout_s; /* the longest wait for the cluster's first answer; 0: none */
 } ack_sender_config;
 
-/* Creates the producer. Returns NULL after logging on error. */
-ack_sender *ack_sender_new(const ack_sender_config *cfg);
+/* Creates the producer into *out. Returns 0, or an exit code after logging:
+ * GK_EXIT_USAGE when librdkafka refuses the configuration. */
+int ack_sender_new(const ack_sender_config *cfg, ack_sender **out);
 
-/* The Kafka cluster id (malloc'd), waiting for the cluster to answer and
- * logging every 10 s while it does not; also fetches the ack topic's
- * metadata so the first ack goes out at once. NULL if a signal stopped the
- * wait. */
-char *ack_sender_cluster_id(ack_sender *s);
+/* Puts the Kafka cluster id (malloc'd) in *out, waiting for the cluster to
+ * answer (kafka_wait: said every few seconds, bounded by connect_timeout_s
+ * together with ack_sender_init's wait); also fetches the ack topic's
+ * metadata so the first ack goes out at once. Returns 0,
+ * KAFKA_WAIT_STOPPED if a signal stopped the wait, or an exit code. */
+int ack_sender_cluster_id(ack_sender *s, char **out);
 
 /* Transactional mode: initializes transactions, which fences (and aborts the
  * open transaction of) any earlier producer with the same id. Waits for the
- * cluster like ack_sender_cluster_id. No-op otherwise. Returns 0, 1 if a
- * signal stopped the wait, -1 on a fatal error (logged). */
+ * cluster like ack_sender_cluster_id. No-op otherwise. Returns 0,
+ * KAFKA_WAIT_STOPPED if a signal stopped the wait, or an exit code (logged). */
 int ack_sender_init(ack_sender *s);
 
 /* Produces one ack per item, with acked_us = now. In transactional mode the
- * items form one transaction, committed before returning. Items that could
- * not be produced are made unsure. Returns 0, or -1 on a fatal producer
- * error (logged; the state still has the acks as pending). */
+ * items form one transaction, committed before returning - or given up at a
+ * signal, like items that could not be produced: those are made unsure.
+ * Returns 0, or -1 on a fatal producer error (logged; the state still has
+ * the acks as pending). */
 int ack_sender_send(ack_sender *s, const ack_ready *items, size_t n);
 
 /* Serves delivery reports, waiting up to timeout_ms for one. */
 void ack_sender_poll(ack_sender *s, int timeout_ms);
 
-/* Waits up to timeout_ms for every ack in flight. Returns how many remain. */
+/* Waits up to timeout_ms for every ack in flight (transactional: not at all,
+ * since every transaction was committed or given up by ack_sender_send).
+ * Returns how many remain. */
 size_t ack_sender_flush(ack_sender *s, int timeout_ms);
 
 /* Acks produced and not yet reported. */

@@ -1,20 +1,27 @@
 /* store_lmdb.c - ack_consumer's LMDB store (see store_lmdb.h for the
- * databases): the environment and its lock, the write transaction the rules
- * work in, the records' encoding, dead letters, and the reads. */
+ * databases): the environment and its lock, its integrity check, the write
+ * transaction the rules work in, the records' encoding, dead letters, and
+ * the reads. Every LMDB error is an error of the call that met it: a cursor
+ * loop ends at MDB_NOTFOUND and at nothing else. */
 #include "ack_consumer/store_lmdb.h"
 
+#include "common/exitcodes.h"
 #include "common/log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(ack_event) == 104, "ack_event is an on-disk format");
@@ -26,6 +33,7 @@ _Static_assert(sizeof(ack_event) == 104, "ack_event is an on-disk format");
 _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record is the header");
 
 #define LM_LOCK_FILE "ack_consumer.lock"
+#define LM_DISK_FULL_BYTES (1 << 20) /* an EIO with less room than this is a full disk */
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
 
@@ -37,6 +45,7 @@ struct ack_txn {
 struct ack_store {
     MDB_env *env;
     MDB_dbi events, offsets, pending, meta, dead;
+    char *dir; /* for the messages */
     int lock_fd;
     size_t map_bytes;
     bool keep_state;
@@ -47,14 +56,34 @@ struct ack_store {
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Writes "LMDB <what>: <mdb_strerror>" into err, naming --map-size when the
- * map is full because that is the operator's fix. Returns -1. */
+/* Bytes free for us on the file system of dir, or -1 if unknown. */
+static int64_t lm_free_bytes(const char *dir) {
+    struct statvfs fs;
+    if (!dir || statvfs(dir, &fs) != 0) return -1;
+    return (int64_t)(geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * (int64_t)fs.f_frsize;
+}
+
+/* Writes "LMDB <what>: <why>" into err, in the operator's terms where there
+ * are some: a full map names --map-size, and a full disk says so and where.
+ * LMDB reports a write that the file system cut short as EIO ("short write,
+ * filesystem full?"), so an EIO with (almost) no space left is a full disk
+ * too. Returns -1. */
 static int lm_err(const ack_store *s, char *err, size_t errlen, const char *what, int rc) {
+    const char *dir = s ? s->dir : NULL;
+    int64_t left = rc == EIO || rc == ENOSPC ? lm_free_bytes(dir) : -1;
     if (rc == MDB_MAP_FULL)
         snprintf(err, errlen,
                  "LMDB %s: the state is full (map size %zu MiB); restart with a larger "
                  "--map-size",
                  what, s ? s->map_bytes >> 20 : 0);
+    else if (rc == ENOSPC || (rc == EIO && left >= 0 && left < LM_DISK_FULL_BYTES))
+        snprintf(err, errlen, "LMDB %s: disk full (%s: %" PRId64 " KiB free)", what,
+                 dir ? dir : "?", left < 0 ? 0 : left >> 10);
+    else if (rc == EDQUOT)
+        snprintf(err, errlen, "LMDB %s: disk quota exceeded (%s)", what, dir ? dir : "?");
+    else if (rc == EIO)
+        snprintf(err, errlen, "LMDB %s: I/O error on %s (the disk or its file system failed; "
+                 "%" PRId64 " MiB free)", what, dir ? dir : "?", left >> 20);
     else
         snprintf(err, errlen, "LMDB %s: %s", what, mdb_strerror(rc));
     return -1;
@@ -113,10 +142,12 @@ static int lm_lock(ack_store *s, const char *dir, char *err, size_t errlen) {
     return 0;
 }
 
+/* Opens (creates unless read_only) the named databases. Returns 0, or the
+ * LMDB error with the reason in err. */
 static int lm_open_dbis(ack_store *s, bool read_only, char *err, size_t errlen) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
-    if (rc) return lm_err(s, err, errlen, "begin", rc);
+    if (rc) return lm_err(s, err, errlen, "begin", rc), rc;
     static const char *const names[] = {"events", "offsets", "pending", "meta", "dead_letters"};
     MDB_dbi *dbis[] = {&s->events, &s->offsets, &s->pending, &s->meta, &s->dead};
     for (size_t i = 0; i < 5; i++) {
@@ -125,23 +156,35 @@ static int lm_open_dbis(ack_store *s, bool read_only, char *err, size_t errlen) 
             mdb_txn_abort(txn);
             char what[64];
             snprintf(what, sizeof what, "open database '%s'", names[i]);
-            return lm_err(s, err, errlen, what, rc);
+            return lm_err(s, err, errlen, what, rc), rc;
         }
     }
     rc = mdb_txn_commit(txn);
-    return rc ? lm_err(s, err, errlen, "commit", rc) : 0;
+    return rc ? (lm_err(s, err, errlen, "commit", rc), rc) : 0;
+}
+
+/* Integrity check: defined with the reads below. */
+static int lm_check_size(ack_store *s, char *err, size_t errlen);
+static int lm_check(ack_store *s, char *err, size_t errlen);
+
+/* True for the LMDB errors that mean the files are damaged (or not LMDB's). */
+static bool lm_damaged(int rc) {
+    return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
+           rc == MDB_VERSION_MISMATCH || rc == MDB_INCOMPATIBLE;
 }
 
 int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_t errlen) {
     *out = NULL;
     ack_store *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (!s || !(s->dir = strdup(o->dir))) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        free(s);
+        return GK_EXIT_SOFTWARE;
     }
     s->lock_fd = -1;
     s->map_bytes = o->map_bytes;
     s->keep_state = o->keep_state_on_new_cluster;
+    int code = GK_EXIT_CANTCREAT;
     if (!o->read_only && lm_mkdirs(o->dir) != 0) {
         snprintf(err, errlen, "cannot create cache directory %s: %s", o->dir, strerror(errno));
         goto fail;
@@ -166,14 +209,27 @@ int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_
         char what[4200];
         snprintf(what, sizeof what, "open %s", o->dir);
         lm_err(s, err, errlen, what, rc);
+        if (lm_damaged(rc)) code = GK_EXIT_IOERR;
         goto fail;
     }
-    if (lm_open_dbis(s, o->read_only, err, errlen) != 0) goto fail;
+    /* The size of the file first: the databases are read through the map. */
+    if (lm_check_size(s, err, errlen) != 0) {
+        code = GK_EXIT_IOERR;
+        goto fail;
+    }
+    if ((rc = lm_open_dbis(s, o->read_only, err, errlen)) != 0) {
+        if (lm_damaged(rc)) code = GK_EXIT_IOERR;
+        goto fail;
+    }
+    if (lm_check(s, err, errlen) != 0) {
+        code = GK_EXIT_IOERR;
+        goto fail;
+    }
     *out = s;
     return 0;
 fail:
     ack_store_close(s);
-    return -1;
+    return code;
 }
 
 void ack_store_close(ack_store *s) {
@@ -185,6 +241,7 @@ void ack_store_close(ack_store *s) {
         mdb_env_close(s->env);
     }
     if (s->lock_fd >= 0) close(s->lock_fd);
+    free(s->dir);
     free(s);
 }
 
@@ -273,6 +330,32 @@ int ack_store_use_cluster(ack_store *s, const char *cluster_id, bool *cleared, c
 /* Records                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Decodes an events record: the full one, or an ACKED event's compact
+ * first 8 bytes (its topics come back unknown, -1). Returns 0, or -1 with
+ * why it is not a record of this version in why. */
+static int lm_event_decode(const MDB_val *v, ack_event *ev, char *why, size_t len) {
+    const uint8_t *b = v->mv_data;
+    bool compact = v->mv_size == LM_ACKED_SIZE;
+    if (v->mv_size != sizeof *ev && !compact) {
+        snprintf(why, len, "a record of %zu bytes, not %zu or %d", v->mv_size, sizeof *ev,
+                 LM_ACKED_SIZE);
+        return -1;
+    }
+    if (b[0] != ACK_EVENT_VERSION || b[2] > ACK_ACKED || (compact && b[2] != ACK_ACKED) ||
+        (b[1] & ~ACK_SEEN_ALL)) {
+        snprintf(why, len, "version %u, state %u, seen 0x%02x: not a record this version writes",
+                 b[0], b[2], b[1]);
+        return -1;
+    }
+    if (compact) {
+        memcpy(ev, b, LM_ACKED_SIZE);
+        for (int i = 0; i < ACK_N_TOPICS; i++) ev->topics[i] = (ack_seen){-1, -1, -1, -1, 0};
+    } else {
+        memcpy(ev, b, sizeof *ev);
+    }
+    return 0;
+}
+
 /* Reads event id inside txn (see ack_txn_get_event). */
 static int lm_get_event(ack_store *s, MDB_txn *txn, uint64_t id, ack_event *ev, char *err,
                         size_t errlen) {
@@ -282,19 +365,11 @@ static int lm_get_event(ack_store *s, MDB_txn *txn, uint64_t id, ack_event *ev, 
     int rc = mdb_get(txn, s->events, &k, &v);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return lm_err(s, err, errlen, "read event", rc);
-    bool compact = v.mv_size == LM_ACKED_SIZE;
-    if ((v.mv_size != sizeof *ev && !compact) ||
-        ((const uint8_t *)v.mv_data)[0] != ACK_EVENT_VERSION ||
-        (compact && ((const uint8_t *)v.mv_data)[2] != ACK_ACKED)) {
-        snprintf(err, errlen, "event %" PRIu64 ": stored record has an unknown format "
-                 "(%zu bytes); was the cache written by another version?", id, v.mv_size);
+    char why[128];
+    if (lm_event_decode(&v, ev, why, sizeof why) != 0) {
+        snprintf(err, errlen, "LMDB %s: event %" PRIu64 ": %s (damaged, or written by another "
+                 "version)", s->dir, id, why);
         return -1;
-    }
-    if (compact) {
-        memcpy(ev, v.mv_data, LM_ACKED_SIZE);
-        for (int i = 0; i < ACK_N_TOPICS; i++) ev->topics[i] = (ack_seen){-1, -1, -1, -1, 0};
-    } else {
-        memcpy(ev, v.mv_data, sizeof *ev);
     }
     return 1;
 }
@@ -336,11 +411,21 @@ static int lm_put_i64(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *key, 
     return rc ? lm_err(s, err, errlen, "write offset", rc) : 0;
 }
 
-static int lm_get_i64(MDB_txn *txn, MDB_dbi dbi, const char *key, int64_t *val) {
+/* Reads the int64 stored under key: returns 1 and sets *val, 0 if there is
+ * none, or -1 with the reason in err (what names the database). */
+static int lm_get_i64(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *what, const char *key,
+                      int64_t *val, char *err, size_t errlen) {
     MDB_val k = {strlen(key), (void *)key}, v;
-    if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != sizeof *val) return -1;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc) return lm_err(s, err, errlen, what, rc);
+    if (v.mv_size != sizeof *val) {
+        snprintf(err, errlen, "LMDB %s: %s '%s': a value of %zu bytes, not 8 (damaged)", s->dir,
+                 what, key, v.mv_size);
+        return -1;
+    }
     memcpy(val, v.mv_data, sizeof *val);
-    return 0;
+    return 1;
 }
 
 int ack_txn_put_offsets(ack_txn *t, const consume_partition *next, size_t n, char *err,
@@ -397,45 +482,183 @@ int ack_txn_dead_letter(ack_txn *t, const msg_view *m, const char *reason, char 
 /* Reading                                                                   */
 /* ------------------------------------------------------------------------ */
 
-int64_t ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *topic,
-                                int32_t partition) {
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc) {
-        log_error("LMDB begin: %s", mdb_strerror(rc));
-        return -1;
-    }
-    int64_t next = -1;
-    MDB_val k = {strlen(LM_META_CLUSTER), (void *)LM_META_CLUSTER}, v;
-    bool same = !cluster_id || (mdb_get(txn, s->meta, &k, &v) == 0 &&
-                                v.mv_size == strlen(cluster_id) &&
-                                memcmp(v.mv_data, cluster_id, v.mv_size) == 0);
-    if (same) {
-        char key[300];
-        snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
-        if (lm_get_i64(txn, s->offsets, key, &next) != 0) next = -1;
-    }
-    mdb_txn_abort(txn);
-    return next;
+/* Begins a read-only transaction. Returns 0, or -1 with the reason in err. */
+static int lm_read_begin(ack_store *s, MDB_txn **txn, char *err, size_t errlen) {
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    return rc ? lm_err(s, err, errlen, "begin", rc) : 0;
 }
 
-int64_t ack_store_scan_from(ack_store *s, int32_t partition) {
+int ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *topic,
+                            int32_t partition, int64_t *next, char *err, size_t errlen) {
+    *next = -1;
     MDB_txn *txn;
-    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return -1;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    int rc = 0;
+    if (cluster_id) {
+        MDB_val k = {strlen(LM_META_CLUSTER), (void *)LM_META_CLUSTER}, v;
+        rc = mdb_get(txn, s->meta, &k, &v);
+        if (rc && rc != MDB_NOTFOUND) {
+            lm_err(s, err, errlen, "read cluster id", rc);
+            mdb_txn_abort(txn);
+            return -1;
+        }
+        if (rc == MDB_NOTFOUND || v.mv_size != strlen(cluster_id) ||
+            memcmp(v.mv_data, cluster_id, v.mv_size) != 0) {
+            mdb_txn_abort(txn); /* another cluster's offsets mean nothing here */
+            return 0;
+        }
+    }
+    char key[300];
+    snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
+    rc = lm_get_i64(s, txn, s->offsets, "read offset", key, next, err, errlen);
+    mdb_txn_abort(txn);
+    if (rc == 0) *next = -1;
+    return rc < 0 ? -1 : 0;
+}
+
+int ack_store_scan_from(ack_store *s, int32_t partition, int64_t *from, char *err,
+                        size_t errlen) {
+    *from = -1;
+    MDB_txn *txn;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
     char key[64];
     snprintf(key, sizeof key, LM_SCAN_PREFIX "%" PRId32, partition);
-    int64_t off = -1;
-    if (lm_get_i64(txn, s->meta, key, &off) != 0) off = -1;
+    int rc = lm_get_i64(s, txn, s->meta, "read scan_from", key, from, err, errlen);
     mdb_txn_abort(txn);
-    return off;
+    if (rc == 0) *from = -1;
+    return rc < 0 ? -1 : 0;
 }
 
 long ack_store_pending(ack_store *s, ack_ready_list *list, char *err, size_t errlen) {
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc) return lm_err(s, err, errlen, "begin", rc);
-    rc = mdb_cursor_open(txn, s->pending, &cur);
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    int rc = mdb_cursor_open(txn, s->pending, &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return lm_err(s, err, errlen, "cursor", rc);
+    }
+    long n = 0;
+    int fail = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !fail;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        /* The integrity check at open has seen every key and its event: a
+         * mismatch here is damage done since. */
+        if (k.mv_size != 8) {
+            snprintf(err, errlen, "LMDB %s: pending: a key of %zu bytes (damaged)", s->dir,
+                     k.mv_size);
+            fail = 1;
+            break;
+        }
+        uint64_t id = lm_id_key(k.mv_data);
+        ack_event ev;
+        int found = lm_get_event(s, txn, id, &ev, err, errlen);
+        if (found == 0)
+            snprintf(err, errlen, "LMDB %s: pending event %" PRIu64 " has no record (damaged)",
+                     s->dir, id);
+        if (found <= 0 || ack_ready_list_push(list, id, &ev) != 0) {
+            if (found > 0) snprintf(err, errlen, "out of memory");
+            fail = 1;
+            break;
+        }
+        n++;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (fail) return -1;
+    if (rc != MDB_NOTFOUND) return lm_err(s, err, errlen, "read pending", rc);
+    return n;
+}
+
+int ack_store_get_event(ack_store *s, uint64_t event_id, ack_event *ev, char *err,
+                        size_t errlen) {
+    MDB_txn *txn;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    int found = lm_get_event(s, txn, event_id, ev, err, errlen);
+    mdb_txn_abort(txn);
+    return found;
+}
+
+/* A dead letter as stored: key "topic/partition/offset" (topic names cannot
+ * contain '/'), value = 4 uint32 (reason, key and value lengths, 0) and the
+ * three byte strings. */
+typedef struct {
+    char topic[320];
+    int32_t partition;
+    int64_t offset;
+    const char *reason;
+    const void *key, *value;
+    uint32_t reason_len, key_len, value_len;
+} lm_dead;
+
+/* Decodes one dead letter. Returns 0, or -1 with what is wrong in why. */
+static int lm_dead_decode(const MDB_val *k, const MDB_val *v, lm_dead *d, char *why, size_t len) {
+    char buf[320];
+    if (k->mv_size == 0 || k->mv_size >= sizeof buf) {
+        snprintf(why, len, "a key of %zu bytes", k->mv_size);
+        return -1;
+    }
+    memcpy(buf, k->mv_data, k->mv_size);
+    buf[k->mv_size] = '\0';
+    char *o = strrchr(buf, '/'), *p = NULL, *end = NULL;
+    if (o) *o++ = '\0';
+    if (o) p = strrchr(buf, '/');
+    if (p) *p++ = '\0';
+    long long part = p ? strtoll(p, &end, 10) : -1;
+    bool ok = p && *p && *end == '\0' && part >= 0 && part <= INT32_MAX && *buf;
+    long long off = ok ? strtoll(o, &end, 10) : -1;
+    if (!ok || !*o || *end != '\0' || off < 0) {
+        snprintf(why, len, "not a topic/partition/offset key");
+        return -1;
+    }
+    snprintf(d->topic, sizeof d->topic, "%s", buf);
+    d->partition = (int32_t)part;
+    d->offset = off;
+    uint32_t hdr[4];
+    if (v->mv_size < sizeof hdr) {
+        snprintf(why, len, "a value of %zu bytes, shorter than its header", v->mv_size);
+        return -1;
+    }
+    memcpy(hdr, v->mv_data, sizeof hdr);
+    if (sizeof hdr + (uint64_t)hdr[0] + hdr[1] + hdr[2] != v->mv_size || hdr[3] != 0) {
+        snprintf(why, len, "a value of %zu bytes whose header says %u + %u + %u", v->mv_size,
+                 hdr[0], hdr[1], hdr[2]);
+        return -1;
+    }
+    const char *b = (const char *)v->mv_data + sizeof hdr;
+    d->reason = b;
+    d->reason_len = hdr[0];
+    d->key = b + hdr[0];
+    d->key_len = hdr[1];
+    d->value = b + hdr[0] + hdr[1];
+    d->value_len = hdr[2];
+    return 0;
+}
+
+/* The printable form of a key, for the messages: text as it is (non-printable
+ * bytes as \xNN), an 8-byte binary key as the event id it encodes. */
+static void lm_key_text(const MDB_val *k, bool event_id, char *out, size_t len) {
+    if (event_id && k->mv_size == 8) {
+        snprintf(out, len, "event %" PRIu64, lm_id_key(k->mv_data));
+        return;
+    }
+    size_t used = 0;
+    const unsigned char *b = k->mv_data;
+    for (size_t i = 0; i < k->mv_size && used + 5 < len && i < 64; i++) {
+        int n = isprint(b[i]) && b[i] != '\\' ? snprintf(out + used, len - used, "%c", b[i])
+                                              : snprintf(out + used, len - used, "\\x%02x", b[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    out[used] = '\0';
+}
+
+long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx, char *err,
+                            size_t errlen) {
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    int rc = mdb_cursor_open(txn, s->dead, &cur);
     if (rc) {
         mdb_txn_abort(txn);
         return lm_err(s, err, errlen, "cursor", rc);
@@ -444,102 +667,254 @@ long ack_store_pending(ack_store *s, ack_ready_list *list, char *err, size_t err
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8) continue;
-        uint64_t id = lm_id_key(k.mv_data);
-        ack_event ev;
-        int found = lm_get_event(s, txn, id, &ev, err, errlen);
-        if (found < 0) break;
-        if (!found) continue; /* cannot happen: pending and events change together */
-        if (ack_ready_list_push(list, id, &ev) != 0) {
-            snprintf(err, errlen, "out of memory");
-            found = -1;
+        lm_dead d;
+        char why[160], key[300];
+        if (lm_dead_decode(&k, &v, &d, why, sizeof why) != 0) {
+            lm_key_text(&k, false, key, sizeof key);
+            snprintf(err, errlen, "LMDB %s: dead letter '%s': %s (damaged)", s->dir, key, why);
+            n = -1;
             break;
         }
+        char reason[1024];
+        snprintf(reason, sizeof reason, "%.*s", (int)d.reason_len, d.reason);
         n++;
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) return lm_err(s, err, errlen, "read pending", rc);
-    return rc == 0 ? -1 : n;
-}
-
-int ack_store_get_event(ack_store *s, uint64_t event_id, ack_event *ev) {
-    MDB_txn *txn;
-    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) return -1;
-    char err[256];
-    int found = lm_get_event(s, txn, event_id, ev, err, sizeof err);
-    if (found < 0) log_error("%s", err);
-    mdb_txn_abort(txn);
-    return found;
-}
-
-/* Splits a dead-letter key "topic/partition/offset" (topic names cannot
- * contain '/'). Returns 0, or -1 if malformed. */
-static int lm_dead_key(const MDB_val *k, char *topic, size_t tlen, int32_t *part, int64_t *off) {
-    char buf[320];
-    if (k->mv_size >= sizeof buf) return -1;
-    memcpy(buf, k->mv_data, k->mv_size);
-    buf[k->mv_size] = '\0';
-    char *o = strrchr(buf, '/');
-    if (!o) return -1;
-    *o++ = '\0';
-    char *p = strrchr(buf, '/');
-    if (!p) return -1;
-    *p++ = '\0';
-    *part = (int32_t)strtol(p, NULL, 10);
-    *off = strtoll(o, NULL, 10);
-    snprintf(topic, tlen, "%s", buf);
-    return 0;
-}
-
-long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx) {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc) {
-        log_error("LMDB begin: %s", mdb_strerror(rc));
-        return -1;
-    }
-    rc = mdb_cursor_open(txn, s->dead, &cur);
-    if (rc) {
-        log_error("LMDB cursor: %s", mdb_strerror(rc));
-        mdb_txn_abort(txn);
-        return -1;
-    }
-    long n = 0;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char topic[320], reason[1024];
-        int32_t part;
-        int64_t off;
-        uint32_t hdr[4];
-        if (lm_dead_key(&k, topic, sizeof topic, &part, &off) != 0 || v.mv_size < sizeof hdr)
-            continue;
-        memcpy(hdr, v.mv_data, sizeof hdr);
-        if (sizeof hdr + (size_t)hdr[0] + hdr[1] + hdr[2] != v.mv_size) continue;
-        const unsigned char *p = (const unsigned char *)v.mv_data + sizeof hdr;
-        snprintf(reason, sizeof reason, "%.*s", (int)hdr[0], (const char *)p);
-        n++;
-        if (fn(ctx, topic, part, off, reason, p + hdr[0], hdr[1], p + hdr[0] + hdr[1], hdr[2]))
+        if (fn(ctx, d.topic, d.partition, d.offset, reason, d.key, d.key_len, d.value, d.value_len))
             break;
+    }
+    if (n >= 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        char what[64];
+        snprintf(what, sizeof what, "read dead letters after %ld", n);
+        n = lm_err(s, err, errlen, what, rc);
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return n;
 }
 
-int ack_store_count(ack_store *s, ack_store_counts *c) {
+int ack_store_count(ack_store *s, ack_store_counts *c, char *err, size_t errlen) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc) return -1;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
     MDB_dbi dbis[] = {s->events, s->pending, s->dead, s->offsets};
     size_t *outs[] = {&c->events, &c->pending, &c->dead_letters, &c->offsets};
+    int rc = 0;
     for (size_t i = 0; i < 4 && rc == 0; i++) {
         MDB_stat st;
         rc = mdb_stat(txn, dbis[i], &st);
         if (rc == 0) *outs[i] = st.ms_entries;
     }
     mdb_txn_abort(txn);
-    return rc ? -1 : 0;
+    return rc ? lm_err(s, err, errlen, "count", rc) : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Integrity check                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Checks one record of a database (lm_walk). Returns 0, or -1 with what is
+ * wrong in why. */
+typedef int lm_check_fn(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, char *why,
+                        size_t len);
+
+static int lm_check_event(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                          char *why, size_t len) {
+    ack_event ev;
+    if (k->mv_size != 8) return snprintf(why, len, "a key of %zu bytes, not 8", k->mv_size), -1;
+    if (lm_event_decode(v, &ev, why, len) != 0) return -1;
+    if (ev.state != ACK_PENDING) return 0;
+    MDB_val pv;
+    int rc = mdb_get(txn, s->pending, (MDB_val *)k, &pv);
+    if (rc == 0) return 0;
+    snprintf(why, len, "PENDING but %s the pending set",
+             rc == MDB_NOTFOUND ? "not in" : mdb_strerror(rc));
+    return -1;
+}
+
+static int lm_check_pending(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                            char *why, size_t len) {
+    if (k->mv_size != 8 || v->mv_size != 0)
+        return snprintf(why, len, "a key of %zu and a value of %zu bytes, not 8 and 0", k->mv_size,
+                        v->mv_size), -1;
+    MDB_val ev;
+    int rc = mdb_get(txn, s->events, (MDB_val *)k, &ev);
+    if (rc == 0 && ev.mv_size == sizeof(ack_event) && ((const uint8_t *)ev.mv_data)[2] == ACK_PENDING)
+        return 0;
+    snprintf(why, len, "pending, but its event is %s",
+             rc == MDB_NOTFOUND ? "missing" : rc ? mdb_strerror(rc) : "not PENDING");
+    return -1;
+}
+
+/* A value of 8 bytes holding an offset (>= 0). */
+static int lm_check_i64(const MDB_val *v, char *why, size_t len) {
+    int64_t x;
+    if (v->mv_size != sizeof x) return snprintf(why, len, "a value of %zu bytes, not 8", v->mv_size), -1;
+    memcpy(&x, v->mv_data, sizeof x);
+    if (x < 0) return snprintf(why, len, "a negative offset %" PRId64, x), -1;
+    return 0;
+}
+
+static int lm_check_offset(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                           char *why, size_t len) {
+    (void)s, (void)txn;
+    const char *slash = k->mv_size ? memchr(k->mv_data, '/', k->mv_size) : NULL;
+    if (!slash || slash == k->mv_data || (size_t)(slash - (const char *)k->mv_data) + 1 == k->mv_size)
+        return snprintf(why, len, "not a topic/partition key"), -1;
+    return lm_check_i64(v, why, len);
+}
+
+static int lm_check_meta(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                         char *why, size_t len) {
+    (void)s, (void)txn;
+    size_t np = strlen(LM_SCAN_PREFIX), nc = strlen(LM_META_CLUSTER);
+    if (k->mv_size == nc && memcmp(k->mv_data, LM_META_CLUSTER, nc) == 0)
+        return v->mv_size > 0 && v->mv_size < 256 ? 0
+                                                   : (snprintf(why, len, "a cluster id of %zu bytes", v->mv_size), -1);
+    if (k->mv_size > np && memcmp(k->mv_data, LM_SCAN_PREFIX, np) == 0) return lm_check_i64(v, why, len);
+    snprintf(why, len, "a key this version does not write");
+    return -1;
+}
+
+static int lm_check_dead(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                         char *why, size_t len) {
+    (void)s, (void)txn;
+    lm_dead d;
+    return lm_dead_decode(k, v, &d, why, len);
+}
+
+/* LMDB's free-page lists: arrays of page numbers. */
+static int lm_check_free(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                         char *why, size_t len) {
+    (void)s, (void)txn;
+    if (k->mv_size == sizeof(size_t) && v->mv_size >= sizeof(size_t) && v->mv_size % sizeof(size_t) == 0)
+        return 0;
+    snprintf(why, len, "a key of %zu and a value of %zu bytes", k->mv_size, v->mv_size);
+    return -1;
+}
+
+/* Where the walk is: what a damaged page is reported at. A page LMDB
+ * cannot make sense of ends some calls with an error (MDB_CORRUPTED,
+ * MDB_PAGE_NOTFOUND) but trips an assertion in others (moving a cursor to
+ * the next leaf), which calls abort() once the environment's assert
+ * callback returns - and a garbled page can point a read past the end of
+ * the file (SIGBUS). During the check both jump back to lm_check instead.
+ * Only ack_store_open runs it, at start-up, in one thread. */
+static struct {
+    sigjmp_buf jmp;
+    const char *name; /* the database being walked */
+    MDB_val key;      /* its last record read (in the map), size 0 if none */
+    size_t n;
+    bool events;      /* keys are event ids */
+    char why[420];
+} lm_at;
+
+static void lm_check_assert(MDB_env *env, const char *msg) {
+    (void)env;
+    snprintf(lm_at.why, sizeof lm_at.why, "LMDB's own check: %s", msg);
+    siglongjmp(lm_at.jmp, 1);
+}
+
+static void lm_check_sigbus(int sig) {
+    (void)sig;
+    static const char why[] = "a page points past the end of the file (SIGBUS)";
+    memcpy(lm_at.why, why, sizeof why);
+    siglongjmp(lm_at.jmp, 1);
+}
+
+/* The one line for damage met at lm_at. Returns -1. */
+static int lm_damage(ack_store *s, const char *why, char *err, size_t errlen) {
+    char key[300] = "";
+    if (lm_at.n) lm_key_text(&lm_at.key, lm_at.events, key, sizeof key);
+    if (lm_at.n)
+        snprintf(err, errlen, "LMDB %s: database '%s' is damaged after record %zu (%s): %s", s->dir,
+                 lm_at.name, lm_at.n, key, why);
+    else
+        snprintf(err, errlen, "LMDB %s: database '%s' is damaged before its first record: %s",
+                 s->dir, lm_at.name, why);
+    return -1;
+}
+
+/* Reads every record of dbi with a cursor - every page of it is visited, so
+ * that a damaged one is met now, not in the middle of a run - and checks
+ * each with check (NULL: none). Returns 0, or -1 with the database, the
+ * record and what is wrong in err. */
+static int lm_walk(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, lm_check_fn *check,
+                   MDB_cursor **cur, char *err, size_t errlen) {
+    lm_at.name = name;
+    lm_at.n = 0;
+    lm_at.events = dbi == s->events || dbi == s->pending;
+    int rc = mdb_cursor_open(txn, dbi, cur);
+    if (rc) return lm_damage(s, mdb_strerror(rc), err, errlen);
+    MDB_val k, v;
+    char why[200];
+    for (rc = mdb_cursor_get(*cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(*cur, &k, &v, MDB_NEXT)) {
+        lm_at.key = k;
+        lm_at.n++;
+        if (check && check(s, txn, &k, &v, why, sizeof why) != 0) {
+            char key[300];
+            lm_key_text(&k, lm_at.events, key, sizeof key);
+            snprintf(err, errlen, "LMDB %s: database '%s', record %zu (%s): %s", s->dir, name,
+                     lm_at.n, key, why);
+            rc = -1;
+            break;
+        }
+    }
+    mdb_cursor_close(*cur);
+    *cur = NULL;
+    if (rc == MDB_NOTFOUND) return 0;
+    return rc == -1 ? -1 : lm_damage(s, mdb_strerror(rc), err, errlen);
+}
+
+/* The integrity check at open, in two steps. lm_check_size: the data file
+ * holds every page the environment says it has (LMDB maps the file, and
+ * reading a page past its end is a SIGBUS), checked before any database is
+ * read. lm_check: every database can be read through, record by record,
+ * each in the form this version writes. Each returns 0, or -1 with one line
+ * in err. */
+static int lm_check_size(ack_store *s, char *err, size_t errlen) {
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc) rc = mdb_env_stat(s->env, &st);
+    if (rc) return lm_err(s, err, errlen, "check", rc);
+    if (stat(path, &fs) != 0) {
+        snprintf(err, errlen, "LMDB %s: %s", path, strerror(errno));
+        return -1;
+    }
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need) return 0;
+    snprintf(err, errlen, "LMDB %s: %" PRIu64 " bytes, but the state's last page ends at byte "
+             "%" PRIu64 ": the file was truncated", path, (uint64_t)fs.st_size, need);
+    return -1;
+}
+
+static int lm_check(ack_store *s, char *err, size_t errlen) {
+    MDB_txn *txn;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    static const char *const names[] = {"(free pages)", "(main)", "events", "pending",
+                                        "offsets", "meta", "dead_letters"};
+    lm_check_fn *const checks[] = {lm_check_free, NULL, lm_check_event, lm_check_pending,
+                                   lm_check_offset, lm_check_meta, lm_check_dead};
+    const MDB_dbi dbis[] = {0, 1, s->events, s->pending, s->offsets, s->meta, s->dead};
+    /* Volatile: read again after a jump back from LMDB's assertion. */
+    MDB_cursor *volatile cur = NULL;
+    volatile int fail = 0;
+    struct sigaction bus = {0}, old_bus;
+    bus.sa_handler = lm_check_sigbus;
+    sigemptyset(&bus.sa_mask);
+    sigaction(SIGBUS, &bus, &old_bus);
+    mdb_env_set_assert(s->env, lm_check_assert);
+    if (sigsetjmp(lm_at.jmp, 1) == 0) {
+        for (size_t i = 0; i < sizeof dbis / sizeof dbis[0] && !fail; i++)
+            fail = lm_walk(s, txn, dbis[i], names[i], checks[i], (MDB_cursor **)&cur, err, errlen);
+    } else {
+        fail = lm_damage(s, lm_at.why, err, errlen);
+    }
+    mdb_env_set_assert(s->env, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    if (cur) mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return fail;
 }

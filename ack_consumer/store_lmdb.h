@@ -55,8 +55,14 @@ typedef struct ack_txn ack_txn;
 
 /* Opens (creating if needed) the environment in o->dir and takes an exclusive
  * lock on DIR/ack_consumer.lock so that two consumers never share a cache
- * (a read-only open takes no lock). Returns 0, or -1 with a one-line reason
- * in err. */
+ * (a read-only open takes no lock). Then checks its integrity: the data file
+ * holds every page the environment says it has, and every database reads
+ * through, each record in the form this version writes - a damaged cache is
+ * refused here rather than read as a smaller one (the check reads every
+ * page once: bench/README.md has its cost). Returns 0, or an exit code with
+ * a one-line reason naming the file, database and record in err:
+ * GK_EXIT_IOERR for a cache that fails the check, GK_EXIT_CANTCREAT when the
+ * directory, its lock or the environment cannot be created or opened. */
 int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_t errlen);
 
 /* Syncs (in ACK_SYNC_PROCESS mode too) and closes. NULL is allowed. */
@@ -69,7 +75,8 @@ void ack_store_close(ack_store *s);
 ack_txn *ack_txn_begin(ack_store *s, char *err, size_t errlen);
 
 /* Commits t. Returns 0, or -1 with the reason in err (nothing was written;
- * an LMDB map full names --map-size). t is ended either way. */
+ * an LMDB map full names --map-size, a full disk says so and where). t is
+ * ended either way. */
 int ack_txn_commit(ack_txn *t, char *err, size_t errlen);
 
 /* Drops everything t wrote. */
@@ -115,34 +122,44 @@ int ack_store_use_cluster(ack_store *s, const char *cluster_id, bool *cleared, c
 
 /* ------------------------------------------------------------ reading */
 
-/* The next offset stored for topic/partition, or -1 if there is none or the
- * state belongs to another cluster than cluster_id (NULL: not checked). */
-int64_t ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *topic,
-                                int32_t partition);
+/* The functions below return -1 with the reason in err on a storage error
+ * (an LMDB error, or a record not in the form this version writes). */
 
-/* Where a reconciliation scan of ack-topic partition must start: every ack
- * of a still pending event that exists in that partition is at this offset
- * or later. -1 if unknown (scan from the beginning). */
-int64_t ack_store_scan_from(ack_store *s, int32_t partition);
+/* Sets *next to the next offset stored for topic/partition, or -1 if there
+ * is none or the state belongs to another cluster than cluster_id (NULL:
+ * not checked). Returns 0 or -1. */
+int ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *topic,
+                            int32_t partition, int64_t *next, char *err, size_t errlen);
+
+/* Sets *from to where a reconciliation scan of ack-topic partition must
+ * start: every ack of a still pending event that exists in that partition
+ * is at this offset or later; -1 if unknown (scan from the beginning).
+ * Returns 0 or -1. */
+int ack_store_scan_from(ack_store *s, int32_t partition, int64_t *from, char *err,
+                        size_t errlen);
 
 /* Appends every pending event (with its stored record) to list, in event id
  * order. Returns the number appended, or -1 with the reason in err. */
 long ack_store_pending(ack_store *s, ack_ready_list *list, char *err, size_t errlen);
 
 /* Reads one event. Returns 1 and fills *ev if it exists, 0 if not, -1 on error. */
-int ack_store_get_event(ack_store *s, uint64_t event_id, ack_event *ev);
+int ack_store_get_event(ack_store *s, uint64_t event_id, ack_event *ev, char *err,
+                        size_t errlen);
 
 /* Calls fn for every dead letter, in key order; stops early if fn returns
- * non-zero. Returns the number visited, or -1 on error. */
+ * non-zero. Returns the number visited, or -1 on error: a damaged record or
+ * page ends the walk as an error, never as its end. */
 typedef int (*ack_dead_letter_fn)(void *ctx, const char *topic, int32_t partition,
                                   int64_t offset, const char *reason, const void *key,
                                   size_t key_len, const void *value, size_t value_len);
-long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx);
+long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx, char *err,
+                            size_t errlen);
 
-/* Counts of the databases (for tests and the start-up log line). */
+/* Counts of the databases (for tests and the start-up log line). Returns 0
+ * or -1. */
 typedef struct {
     size_t events, pending, dead_letters, offsets;
 } ack_store_counts;
-int ack_store_count(ack_store *s, ack_store_counts *c);
+int ack_store_count(ack_store *s, ack_store_counts *c, char *err, size_t errlen);
 
 #endif

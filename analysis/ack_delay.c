@@ -44,11 +44,11 @@ typedef struct {
     long grace;
 } ack_delay_opts;
 
-/* What the reader callback needs. */
+/* What the reader callback needs, and what it counted. */
 typedef struct {
     join *j;
     const char *names[JOIN_SLOTS]; /* topic names by slot */
-    size_t bad;                    /* undecodable messages */
+    report_reading rd;             /* unreadable messages, dead letters, bad headers */
 } ack_delay_ctx;
 
 static const char ack_delay_exit_text[] =
@@ -82,19 +82,38 @@ static int ack_delay_split_topics(char *buf, const char **names) {
     return n == JOIN_TOPICS ? 0 : -1;
 }
 
-/* Decodes one message into the join; bad messages are logged and counted. */
+/* Logs the first ACK_DELAY_SHOW_MAX problems of one kind, then counts them. */
+static void ack_delay_show(size_t n, const char *topic, const rd_kafka_message_t *m,
+                           const char *what, const char *err) {
+    if (n <= ACK_DELAY_SHOW_MAX)
+        log_warn("%s[%" PRId32 "] offset %" PRId64 ": %s%s", topic, m->partition, m->offset, what,
+                 err);
+}
+
+/* Decodes one message into the join: dead letters mark their event, bad
+ * messages and bad headers are logged and counted. */
 static int ack_delay_on_message(size_t topic, const rd_kafka_message_t *m, void *vctx) {
     ack_delay_ctx *c = vctx;
-    int64_t hdr_us = -1;
-    if (kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &hdr_us) != 0) hdr_us = -1;
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *hv = NULL;
+    size_t hlen = 0;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(hdrs, KAFKA_HDR_PRODUCED_US, &hv, &hlen) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hv = NULL, hlen = 0;
+    record_msg rm = {(int)topic, m->key, m->key_len, m->payload, m->len, kafka_msg_timestamp_ms(m),
+                     hv, hlen, m->partition, m->offset};
     join_record r;
-    char err[512];
-    if (record_decode((int)topic, m->key, m->key_len, m->payload, m->len,
-                      kafka_msg_timestamp_ms(m), hdr_us, m->partition, m->offset, &r, err,
-                      sizeof err) == 0 &&
-        join_add(c->j, &r, err, sizeof err) == 0)
-        return 0;
-    if (c->bad++ < ACK_DELAY_SHOW_MAX)
+    char err[768];
+    int bad_header = 0;
+    record_outcome out = record_decode(&rm, &r, &bad_header, err, sizeof err);
+    if (out == RECORD_DEAD_LETTER) {
+        ack_delay_show(++c->rd.dead_letters, c->names[topic], m, "", err);
+        if (join_add_dead(c->j, r.slot, r.event_id, err, sizeof err) == 0) return 0;
+    } else if (out == RECORD_OK) {
+        if (bad_header) ack_delay_show(++c->rd.bad_headers, c->names[topic], m, "not used: ", err);
+        if (join_add(c->j, &r, err, sizeof err) == 0) return 0;
+    }
+    if (++c->rd.bad_messages <= ACK_DELAY_SHOW_MAX)
         log_error("%s[%" PRId32 "] offset %" PRId64 ": %s", c->names[topic], m->partition,
                   m->offset, err);
     return 0;
@@ -119,26 +138,39 @@ static void ack_delay_on_violation(const join_violation *v, void *vctx) {
 static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
-        {"csv", 0, "GK_CSV", CLI_STRING, &o->csv, "PATH", "per-event CSV (\"\": none)"},
-        {"plots", 0, "GK_PLOTS", CLI_STRING, &o->plots, "DIR",
-         "directory for timestamps.png and delay.png (\"\": no plots)"},
-        {"expect", 0, "GK_EXPECT", CLI_INT, &o->expect, "N",
-         "fail unless exactly N complete events, each with exactly one ack (-1: no check)"},
-        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "T1,T2,T3", "the three data topics"},
-        {"ack-topic", 0, "GK_ACK_TOPIC", CLI_STRING, &o->ack_topic, "TOPIC", "the ack topic"},
-        {"timeout", 0, "GK_TIMEOUT", CLI_INT, &o->timeout, "SECONDS",
-         "give up (exit 69) if the read has not finished by then"},
-        {"from-time", 0, "GK_FROM_TIME", CLI_STRING, &o->from_time, "TIME",
-         "only events whose first message is at or after TIME (ISO 8601, UTC unless a zone is "
-         "given, or epoch ms)"},
-        {"until-time", 0, "GK_UNTIL_TIME", CLI_STRING, &o->until_time, "TIME",
-         "only events whose first message is at or before TIME"},
-        {"grace", 0, "GK_GRACE", CLI_INT, &o->grace, "SECONDS",
-         "with a time window, also read this much before and after it so that events at its "
-         "edges are whole"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "csv", .env = "GK_ACK_DELAY_CSV", .kind = CLI_STRING, .target = &o->csv,
+         .metavar = "PATH", .help = "per-event CSV (\"\": none)"},
+        {.long_name = "plots", .env = "GK_ACK_DELAY_PLOTS", .kind = CLI_STRING,
+         .target = &o->plots, .metavar = "DIR",
+         .help = "directory for timestamps.png and delay.png (\"\": no plots)"},
+        {.long_name = "expect", .env = "GK_ACK_DELAY_EXPECT", .kind = CLI_INT,
+         .target = &o->expect, .metavar = "N", .min = 0, .max = CLI_MAX_EXACT, .also = "-1",
+         .help = "fail unless exactly N complete events, each with exactly one ack (-1: no "
+                 "check)"},
+        {.long_name = "topics", .env = "GK_ACK_DELAY_TOPICS", .kind = CLI_STRING,
+         .target = &o->topics, .metavar = "T1,T2,T3", .help = "the three data topics",
+         .min = 1, .max = CLI_ANY_LEN},
+        {.long_name = "ack-topic", .env = "GK_ACK_DELAY_ACK_TOPIC", .kind = CLI_STRING,
+         .target = &o->ack_topic, .metavar = "TOPIC", .help = "the ack topic", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "timeout", .env = "GK_ACK_DELAY_TIMEOUT", .kind = CLI_INT,
+         .target = &o->timeout, .metavar = "SECONDS", .min = 1, .max = 86400,
+         .help = "give up (exit 69) if the read has not finished by then"},
+        {.long_name = "from-time", .env = "GK_ACK_DELAY_FROM_TIME", .kind = CLI_STRING,
+         .target = &o->from_time, .metavar = "TIME",
+         .help = "only events whose first message is at or after TIME (ISO 8601, UTC unless a "
+                 "zone is given, or epoch ms)"},
+        {.long_name = "until-time", .env = "GK_ACK_DELAY_UNTIL_TIME", .kind = CLI_STRING,
+         .target = &o->until_time, .metavar = "TIME",
+         .help = "only events whose first message is at or before TIME"},
+        {.long_name = "grace", .env = "GK_ACK_DELAY_GRACE", .kind = CLI_INT,
+         .target = &o->grace, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "with a time window, also read this much before and after it so that events "
+                 "at its edges are whole"},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "ack_delay", "[options]",
@@ -146,6 +178,9 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
         "ack delay (ack time - latest topic time) as one summary line on stdout, a CSV per event\n"
         "and two PNG charts. Checks that every complete event has exactly one ack, that no ack\n"
         "precedes its topic messages and that no ack names an unknown or incomplete event.\n"
+        "A data message the consumers refuse is a dead letter: its event is incomplete there.\n"
+        "A log cut by retention (low watermark above 0) is reported as such, and events whose\n"
+        "verdict rests on deleted messages are counted as not judged instead of violations.\n"
         "Read-only: joins no consumer group and commits nothing.",
         ack_delay_exit_text};
     int first = 0;
@@ -153,11 +188,6 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
     if (rc != 0) return rc;
     if (first < argc) {
         fprintf(stderr, "ack_delay: unexpected argument '%s'\n", argv[first]);
-        return -1;
-    }
-    if (o->timeout <= 0 || o->timeout > 86400 || o->expect < -1 || o->grace < 0 ||
-        o->grace > 86400) {
-        fprintf(stderr, "ack_delay: --timeout must be 1..86400, --grace 0..86400, --expect >= -1\n");
         return -1;
     }
     return 0;
@@ -209,9 +239,18 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
     join_check(c->j, &js, ack_delay_on_violation, &vl);
     if (js.violations > ACK_DELAY_SHOW_MAX)
         log_error("... and %zu more violations (see the CSV)", js.violations - ACK_DELAY_SHOW_MAX);
-    if (c->bad > ACK_DELAY_SHOW_MAX)
-        log_error("... and %zu more bad messages", c->bad - ACK_DELAY_SHOW_MAX);
-    if (js.incomplete) log_warn("%zu events were seen on only some data topics", js.incomplete);
+    if (c->rd.bad_messages > ACK_DELAY_SHOW_MAX)
+        log_error("... and %zu more bad messages", c->rd.bad_messages - ACK_DELAY_SHOW_MAX);
+    if (c->rd.dead_letters > ACK_DELAY_SHOW_MAX)
+        log_warn("... and %zu more dead letters", c->rd.dead_letters - ACK_DELAY_SHOW_MAX);
+    if (c->rd.bad_headers > ACK_DELAY_SHOW_MAX)
+        log_warn("... and %zu more bad gk-produced-us headers", c->rd.bad_headers - ACK_DELAY_SHOW_MAX);
+    if (js.incomplete)
+        log_warn("%zu events were seen on only some data topics (%zu with a dead letter)",
+                 js.incomplete, js.dead_letter_events);
+    if (js.not_judged)
+        log_warn("%zu events not judged: their verdict rests on messages retention deleted "
+                 "(%zu partitions cut)", js.not_judged, c->rd.cut_partitions);
     double *delays = ack_delay_delays(ev, n, &m);
     if (!delays) {
         log_error("out of memory");
@@ -221,7 +260,7 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
     stats_summarize(delays, m, &st);
     free(delays);
     char line[1024];
-    report_summary_line(line, sizeof line, &js, &st, c->bad);
+    report_summary_line(line, sizeof line, &js, &st, &c->rd);
     printf("%s\n", line);
     fflush(stdout);
 
@@ -235,7 +274,7 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
         log_error("plots: %s", err);
         if (!rc) rc = GK_EXIT_FAILURE;
     }
-    int data_bad = js.violations > 0 || c->bad > 0;
+    int data_bad = js.violations > 0 || c->rd.bad_messages > 0;
     if (o->expect >= 0 && (js.complete != (size_t)o->expect || js.violations > 0)) {
         log_error("expected exactly %ld complete events with one ack each; found %zu complete, "
                   "%zu violations", o->expect, js.complete, js.violations);
@@ -258,7 +297,7 @@ static int ack_delay_time_opt(const char *name, const char *text, int64_t *ms) {
 int main(int argc, char **argv) {
     char default_topics[256];
     schema_topic_list(default_topics, sizeof default_topics);
-    ack_delay_opts o = {.csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
+    ack_delay_opts o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .csv = "out/ack_delay.csv", .plots = "out", .expect = -1,
                         .topics = default_topics, .ack_topic = SCHEMA_ACK_TOPIC,
                         .timeout = 60, .grace = 60, .level = "info"};
     log_init("ack_delay", LOG_INFO);
@@ -274,6 +313,15 @@ int main(int argc, char **argv) {
         return GK_EXIT_USAGE;
     }
     c.names[JOIN_ACK] = o.ack_topic;
+    for (int t = 0; t < JOIN_SLOTS; t++) {
+        char why[256];
+        if (schema_topic_check(c.names[t], t == JOIN_ACK ? SCHEMA_TOPIC_ACK : SCHEMA_TOPIC_DATA,
+                               why, sizeof why) != 0) {
+            fprintf(stderr, "ack_delay: --%s: %s\n", t == JOIN_ACK ? "ack-topic" : "topics", why);
+            free(topics);
+            return GK_EXIT_USAGE;
+        }
+    }
     if (ack_delay_time_opt("from-time", o.from_time, &from_ms) != 0 ||
         ack_delay_time_opt("until-time", o.until_time, &until_ms) != 0) {
         free(topics);
@@ -286,6 +334,13 @@ int main(int argc, char **argv) {
     if (rc == GK_EXIT_OK && sst.interrupted) {
         log_warn("interrupted before the end of the topics: nothing reported");
     } else if (rc == GK_EXIT_OK) {
+        join_cut cut = {.grace_us = o.grace * 1000000LL};
+        for (int t = 0; t < JOIN_SLOTS; t++)
+            cut.cut_us[t] = sst.cut_ms[t] == SNAPSHOT_NO_CUT ? JOIN_NO_CUT
+                            : sst.cut_ms[t] > INT64_MAX / 1000 ? INT64_MAX
+                                                                : sst.cut_ms[t] * 1000;
+        join_set_cut(c.j, &cut);
+        c.rd.cut_partitions = sst.cut_partitions;
         size_t dropped = join_finish(c.j, from_ms < 0 ? INT64_MIN : from_ms * 1000,
                                      until_ms < 0 ? INT64_MAX : until_ms * 1000 + 999);
         if (dropped) log_info("%zu events outside the time window left out", dropped);

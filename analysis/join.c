@@ -21,13 +21,19 @@ struct join {
     size_t n, cap;
     idindex ix;     /* event id -> position in ev; freed by join_finish */
     int finished;
+    join_cut cut;
+    size_t dead_only; /* dead letters that named no event seen otherwise */
 };
 
 join *join_new(void) {
     join *j = calloc(1, sizeof *j);
-    if (j) idindex_init(&j->ix);
+    if (!j) return NULL;
+    idindex_init(&j->ix);
+    for (int s = 0; s < JOIN_SLOTS; s++) j->cut.cut_us[s] = JOIN_NO_CUT;
     return j;
 }
+
+void join_set_cut(join *j, const join_cut *cut) { j->cut = *cut; }
 
 void join_free(join *j) {
     if (!j) return;
@@ -99,6 +105,32 @@ int join_add(join *j, const join_record *r, char *err, size_t errlen) {
     return 0;
 }
 
+int join_add_dead(join *j, int slot, int64_t event_id, char *err, size_t errlen) {
+    if (j->finished || slot < 0 || slot >= JOIN_TOPICS || event_id < 0) {
+        snprintf(err, errlen, "invalid dead letter (slot %d, event %" PRId64 ")", slot, event_id);
+        return -1;
+    }
+    if (event_id == 0) {
+        j->dead_only++;
+        return 0;
+    }
+    uint32_t pos = idindex_find(&j->ix, event_id, j->ev, sizeof *j->ev);
+    join_event *e = pos == IDINDEX_NONE ? join_append(j, event_id) : &j->ev[pos];
+    if (!e) {
+        snprintf(err, errlen, "out of memory after %zu events", j->n);
+        return -1;
+    }
+    e->dead |= (uint8_t)(1u << slot);
+    return 0;
+}
+
+/* True if the event has no time at all: only dead letters named it. */
+static int join_event_timeless(const join_event *e) {
+    for (int s = 0; s < JOIN_SLOTS; s++)
+        if (e->seen[s]) return 0;
+    return 1;
+}
+
 /* The time that places an event in a window: its earliest data topic time,
  * or its ack time when it was seen on no data topic. */
 static int64_t join_event_start(const join_event *e) {
@@ -116,14 +148,19 @@ static int join_cmp_id(const void *a, const void *b) {
 size_t join_finish(join *j, int64_t from_us, int64_t until_us) {
     idindex_free(&j->ix); /* sorting moves events: the index would be stale */
     j->finished = 1;
-    size_t kept = 0;
+    size_t kept = 0, timeless = 0;
     for (size_t i = 0; i < j->n; i++) {
+        if (join_event_timeless(&j->ev[i])) { /* no time, no window: only counted */
+            timeless++;
+            continue;
+        }
         int64_t start = join_event_start(&j->ev[i]);
         if (start < from_us || start > until_us) continue;
         if (kept != i) j->ev[kept] = j->ev[i];
         kept++;
     }
-    size_t dropped = j->n - kept;
+    size_t dropped = j->n - kept - timeless;
+    j->dead_only += timeless;
     j->n = kept;
     if (j->n > 1) qsort(j->ev, j->n, sizeof *j->ev, join_cmp_id);
     return dropped;
@@ -178,19 +215,42 @@ static void join_report(join_summary *out, join_violation_kind kind, const join_
     }
 }
 
+/* True if the missing ack of a complete event may have been deleted by the
+ * ack topic's cut: every deleted ack is older than the cut, and the ack of
+ * this event would be later than its latest topic message. */
+static int join_ack_maybe_cut(const join_cut *c, const join_event *e) {
+    return c->cut_us[JOIN_ACK] != JOIN_NO_CUT && join_event_latest(e, NULL) < c->cut_us[JOIN_ACK];
+}
+
+/* True if every data topic an acked event is missing from was cut early
+ * enough for its message to have been deleted. */
+static int join_topics_maybe_cut(const join_cut *c, const join_event *e) {
+    for (int s = 0; s < JOIN_TOPICS; s++) {
+        if (e->seen[s]) continue;
+        int64_t cut = c->cut_us[s];
+        if (cut == JOIN_NO_CUT) return 0;
+        if (cut != INT64_MAX && e->t_us[JOIN_ACK] >= cut + c->grace_us) return 0;
+    }
+    return 1;
+}
+
 /* Counts one event into *out and reports its violations. */
-static void join_check_event(const join_event *e, join_summary *out,
+static void join_check_event(const join *j, const join_event *e, join_summary *out,
                              void (*fn)(const join_violation *, void *), void *ctx) {
     int topics = join_topics_seen(e);
     int acks = e->seen[JOIN_ACK];
     out->events++;
     out->acks += (size_t)acks;
     out->distinct_acks += acks > 0;
+    out->dead_letter_events += e->dead != 0;
     for (int s = 0; s < JOIN_TOPICS; s++) out->topic_duplicates += e->seen[s] > 1 ? e->seen[s] - 1u : 0u;
     if (topics > 0 && topics < JOIN_TOPICS) out->incomplete++;
     if (topics == JOIN_TOPICS) {
         out->complete++;
-        if (acks == 0) join_report(out, JOIN_V_MISSING_ACK, e, fn, ctx);
+        if (acks == 0 && join_ack_maybe_cut(&j->cut, e)) out->not_judged++;
+        else if (acks == 0) join_report(out, JOIN_V_MISSING_ACK, e, fn, ctx);
+    } else if (acks > 0 && join_topics_maybe_cut(&j->cut, e)) {
+        out->not_judged++;
     } else if (acks > 0) {
         join_report(out, topics == 0 ? JOIN_V_ACK_UNKNOWN_EVENT : JOIN_V_ACK_INCOMPLETE_EVENT, e,
                     fn, ctx);
@@ -210,7 +270,8 @@ static void join_check_event(const join_event *e, join_summary *out,
 void join_check(const join *j, join_summary *out,
                 void (*fn)(const join_violation *v, void *ctx), void *ctx) {
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < j->n; i++) join_check_event(&j->ev[i], out, fn, ctx);
+    for (size_t i = 0; i < j->n; i++) join_check_event(j, &j->ev[i], out, fn, ctx);
+    out->dead_letter_events += j->dead_only;
 }
 
 const char *join_summary_source(const join_summary *s) {
@@ -227,7 +288,8 @@ static void join_missing_names(const join_event *e, const char *const *names, ch
     buf[0] = '\0';
     for (int s = 0; s < JOIN_TOPICS && used < len; s++) {
         if (e->seen[s]) continue;
-        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", names[s]);
+        int w = snprintf(buf + used, len - used, "%s%s%s", used ? ", " : "", names[s],
+                         e->dead & (1u << s) ? " (a dead letter there)" : "");
         if (w < 0) break;
         used += (size_t)w;
     }

@@ -19,6 +19,16 @@
  *     or seen on only some of them (JOIN_V_ACK_INCOMPLETE_EVENT).
  * An incomplete event without an ack is not a violation; it is counted.
  * Messages repeated on a data topic are counted too; the earliest one counts.
+ * A data message the consumers refuse (a dead letter: record.h) does not make
+ * its event seen on that topic; the event remembers it (dead).
+ *
+ * A log cut by retention (join_set_cut) hides messages: a verdict that rests
+ * on a message that may have been deleted is not given - the event is
+ * counted as not judged instead. A complete event without an ack is judged
+ * only if its latest topic message is after the ack topic's cut (an ack comes
+ * after it, and deleted acks are all older than the cut); an ack for an event
+ * missing from a data topic only if that topic was not cut, or the ack is at
+ * least grace_us after the cut.
  *
  * Memory: 64 bytes per event plus 8-16 bytes of index (see idindex.h). */
 #ifndef GK_JOIN_H
@@ -48,7 +58,18 @@ typedef struct {
     int32_t partition[JOIN_SLOTS]; /* partition of that earliest message, or -1 */
     uint8_t seen[JOIN_SLOTS];      /* messages per slot, saturating at 255 */
     uint8_t from_ms;               /* bit s: t_us[s] is a Kafka ms timestamp * 1000 */
+    uint8_t dead;                  /* bit s: a message on slot s was a dead letter */
 } join_event;
+
+/* Where each slot's retained log begins (set from the low watermarks): the
+ * latest time of a first retained message over the slot's partitions whose
+ * older messages were deleted; JOIN_NO_CUT when none were, INT64_MAX when a
+ * partition lost everything (its cut time is unknown). */
+#define JOIN_NO_CUT INT64_MIN
+typedef struct {
+    int64_t cut_us[JOIN_SLOTS];
+    int64_t grace_us; /* how long after a data topic's cut an ack may still rest on deleted data */
+} join_cut;
 
 typedef enum {
     JOIN_V_MISSING_ACK = 0,
@@ -78,6 +99,8 @@ typedef struct {
     size_t topic_duplicates; /* data topic messages beyond the first per event and topic */
     size_t violations;
     size_t by_kind[JOIN_V_COUNT];
+    size_t not_judged;       /* events whose verdict rests on messages a cut may have deleted */
+    size_t dead_letter_events; /* events with a dead letter on a data topic */
     size_t source_us, source_ms, source_mixed; /* time source of the delays */
 } join_summary;
 
@@ -92,6 +115,13 @@ void join_free(join *j);
 /* Adds one message. Returns 0, or -1 with a one-line reason in err (bad slot
  * or event id, no time at all, out of memory, or join_finish already called). */
 int join_add(join *j, const join_record *r, char *err, size_t errlen);
+
+/* Notes a dead letter of event_id (> 0; 0 for a key that names no event:
+ * only counted) on data slot slot. Returns 0, or -1 with a reason in err. */
+int join_add_dead(join *j, int slot, int64_t event_id, char *err, size_t errlen);
+
+/* Sets where the retained log begins (see above); before join_check. */
+void join_set_cut(join *j, const join_cut *cut);
 
 /* Ends adding: drops the events whose start time (earliest data topic time,
  * or the ack time for an ack-only event) lies outside [from_us, until_us]

@@ -1,9 +1,20 @@
 /* plot.h - the two PNG charts of an ack delay run, drawn by gnuplot.
  *
- * timestamps.png: for every event (x = index in event id order) the time of
- *   its topic1, topic2, topic3 and ack messages in ms since the earliest one.
+ * timestamps.png: for every event, when each of its topic1, topic2, topic3
+ *   and ack messages came relative to the event's own first message (ms),
+ *   against when the event began - the milliseconds between an event's
+ *   messages and its ack are what it shows (times since the start of the run
+ *   would be one diagonal line).
  * delay.png: two panels - the CDF of the ack delays with p50 and p99 marked,
- *   and the delay of each event over time (seconds since the earliest message).
+ *   and the delay of each event over time.
+ *
+ * Every axis is readable whatever the data: a value axis ends a little past
+ * the largest value (so a p99 that is the largest stays off the frame), or,
+ * when one outlier lies far beyond, at 1.1 x p99.9, and the chart says so
+ * and how many are beyond (drawn at the top edge where they are points); a
+ * CDF whose median still sits in the left eighth is drawn on a log axis; a
+ * run that lasted under two seconds is timed in ms, not in fractions of a
+ * second; the keys sit outside the data, right of the charts.
  *
  * Both are 1000x600 pixels, with the pngcairo terminal when gnuplot has it and
  * the libgd png terminal otherwise. gnuplot runs as a child process reading

@@ -104,12 +104,14 @@ int report_csv_file(const char *path, const join_event *ev, size_t n, char *err,
 }
 
 void report_summary_line(char *buf, size_t len, const join_summary *js, const stats_summary *st,
-                         size_t bad_messages) {
+                         const report_reading *rd) {
     snprintf(buf, len,
              "ack_delay: events=%zu complete=%zu acks=%zu distinct_acks=%zu violations=%zu "
              "min_ms=%.3f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f "
-             "time_source=%s incomplete=%zu topic_duplicates=%zu bad_messages=%zu mean_ms=%.3f",
+             "time_source=%s incomplete=%zu topic_duplicates=%zu bad_messages=%zu mean_ms=%.3f "
+             "dead_letters=%zu bad_headers=%zu cut_partitions=%zu not_judged=%zu",
              js->events, js->complete, js->acks, js->distinct_acks, js->violations, st->min,
              st->p50, st->p90, st->p99, st->p999, st->max, join_summary_source(js),
-             js->incomplete, js->topic_duplicates, bad_messages, st->mean);
+             js->incomplete, js->topic_duplicates, rd->bad_messages, st->mean, rd->dead_letters,
+             rd->bad_headers, rd->cut_partitions, js->not_judged);
 }

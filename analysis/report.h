@@ -28,14 +28,23 @@ int report_csv_write(FILE *f, const join_event *ev, size_t n);
  * parent directories. Returns 0, or -1 with a one-line reason in err. */
 int report_csv_file(const char *path, const join_event *ev, size_t n, char *err, size_t errlen);
 
+/* What reading the topics met besides events. */
+typedef struct {
+    size_t bad_messages;   /* acks (or messages without any time) that cannot be read */
+    size_t dead_letters;   /* data messages the consumers refuse */
+    size_t bad_headers;    /* gk-produced-us headers not used (invalid) */
+    size_t cut_partitions; /* partitions whose older messages retention deleted */
+} report_reading;
+
 /* Formats the summary line (no newline):
  * "ack_delay: events=.. complete=.. acks=.. distinct_acks=.. violations=..
  *  min_ms=.. p50_ms=.. p90_ms=.. p99_ms=.. p999_ms=.. max_ms=.. time_source=..
- *  incomplete=.. topic_duplicates=.. bad_messages=.. mean_ms=.." (ms values
- * are "nan" when there is no delay). The first fields are fixed for scripts;
- * new ones are only ever appended. */
+ *  incomplete=.. topic_duplicates=.. bad_messages=.. mean_ms=.. dead_letters=..
+ *  bad_headers=.. cut_partitions=.. not_judged=.." (ms values are "nan" when
+ * there is no delay). The first fields are fixed for scripts; new ones are
+ * only ever appended. */
 void report_summary_line(char *buf, size_t len, const join_summary *js, const stats_summary *st,
-                         size_t bad_messages);
+                         const report_reading *rd);
 
 /* Creates dir and its missing parents (like mkdir -p). Returns 0 or -1 (errno set). */
 int report_mkdirs(const char *dir);

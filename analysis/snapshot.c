@@ -8,17 +8,21 @@
 #include "common/timeutil.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SNAPSHOT_LIST_MAX 20 /* unfinished partitions named in the timeout error */
 
 typedef struct {
     size_t topic;
     int32_t partition;
+    int64_t lo;         /* low watermark: older offsets were deleted */
     int64_t start, end; /* read offsets [start, end) */
     int64_t next;       /* next offset expected */
     int done;
+    int cut;            /* read from a low watermark above 0: its first message marks the cut */
 } snapshot_part;
 
 typedef struct {
@@ -112,7 +116,7 @@ static int snapshot_watermarks(snapshot *s) {
                       s->cfg->topics[p->topic], p->partition, rd_kafka_err2str(err));
             return GK_EXIT_UNAVAILABLE;
         }
-        p->start = p->next = lo;
+        p->lo = p->start = p->next = lo;
         p->end = hi;
     }
     return GK_EXIT_OK;
@@ -176,11 +180,45 @@ static void snapshot_finish(snapshot *s, snapshot_part *p) {
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Formats a Kafka timestamp (ms) as ISO 8601 UTC. */
+static void snapshot_iso(int64_t ms, char *buf, size_t len) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms < 0 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "an unknown time");
+        return;
+    }
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* Records where a cut partition's retained log begins: the timestamp of its
+ * first message (ms; -1 none, INT64_MAX for a partition emptied). */
+static void snapshot_note_cut(snapshot *s, snapshot_part *p, int64_t first_ms,
+                              snapshot_stats *st) {
+    p->cut = 0;
+    int64_t cut = first_ms < 0 ? INT64_MAX : first_ms;
+    if (st->cut_ms[p->topic] < cut) st->cut_ms[p->topic] = cut;
+    st->cut_partitions++;
+    char when[48];
+    snapshot_iso(first_ms, when, sizeof when);
+    if (first_ms == INT64_MAX)
+        log_warn("%s[%" PRId32 "]: every message up to offset %" PRId64 " was deleted (retention): "
+                 "what it held cannot be judged",
+                 s->cfg->topics[p->topic], p->partition, p->lo);
+    else
+        log_warn("%s[%" PRId32 "]: offsets 0..%" PRId64 " were deleted (retention): the log starts "
+                 "at %" PRId64 ", from %s; events that rest on older messages are not judged",
+                 s->cfg->topics[p->topic], p->partition, p->lo - 1, p->lo, when);
+}
+
 /* Assigns every partition that has something to read; finishes the others. */
-static int snapshot_assign(snapshot *s) {
+static int snapshot_assign(snapshot *s, snapshot_stats *st) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)s->nparts);
     for (size_t i = 0; i < s->nparts; i++) {
         snapshot_part *p = &s->parts[i];
+        p->cut = p->lo > 0 && p->start == p->lo;
+        if (p->cut && p->start >= p->end) snapshot_note_cut(s, p, INT64_MAX, st);
         if (p->start >= p->end) {
             p->done = 1;
             s->ndone++;
@@ -255,6 +293,7 @@ static int snapshot_message(snapshot *s, const rd_kafka_message_t *m, snapshot_f
     }
     rd_kafka_timestamp_type_t tt;
     int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    if (p->cut) snapshot_note_cut(s, p, tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts, st);
     if (s->cfg->stop_after_ms >= 0 && tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE &&
         ts > s->cfg->stop_after_ms) {
         snapshot_finish(s, p);
@@ -319,6 +358,11 @@ int snapshot_read(rd_kafka_t *rk, const snapshot_config *cfg, snapshot_fn fn, vo
     snapshot s = {.cfg = cfg, .rk = rk};
     s.deadline_us = time_mono_us() + (int64_t)cfg->timeout_ms * 1000;
     memset(stats, 0, sizeof *stats);
+    for (size_t t = 0; t < SNAPSHOT_MAX_TOPICS; t++) stats->cut_ms[t] = SNAPSHOT_NO_CUT;
+    if (cfg->ntopics > SNAPSHOT_MAX_TOPICS) {
+        log_error("more than %d topics to read", SNAPSHOT_MAX_TOPICS);
+        return GK_EXIT_SOFTWARE;
+    }
     int rc = snapshot_metadata(&s, stats);
     if (stats->interrupted) {
         snapshot_free(&s);
@@ -326,7 +370,7 @@ int snapshot_read(rd_kafka_t *rk, const snapshot_config *cfg, snapshot_fn fn, vo
     }
     if (!rc) rc = snapshot_watermarks(&s);
     if (!rc) rc = snapshot_seek_time(&s);
-    if (!rc) rc = snapshot_assign(&s);
+    if (!rc) rc = snapshot_assign(&s, stats);
     if (!rc) rc = snapshot_loop(&s, fn, ctx, stats);
     snapshot_free(&s);
     return rc;

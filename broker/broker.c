@@ -185,13 +185,17 @@ int main(int argc, char **argv) {
     long partitions = 3, nbrokers = 1;
     const char *address_file = NULL, *level_name = "info";
     const cli_option opts[] = {
-        {"partitions", 'p', "GK_PARTITIONS", CLI_INT, &partitions, "N",
-         "partitions of topic1, topic2, topic3 and ack"},
-        {"brokers", 0, "GK_BROKERS", CLI_INT, &nbrokers, "N", "number of mock brokers"},
-        {"address-file", 0, "GK_ADDRESS_FILE", CLI_STRING, &address_file, "PATH",
-         "also write the bootstrap address to PATH (atomically)"},
+        {.long_name = "partitions", .short_name = 'p', .env = "GK_BROKER_PARTITIONS",
+         .kind = CLI_INT, .target = &partitions, .metavar = "N", .min = 1,
+         .max = BROKER_MAX_PARTITIONS, .help = "partitions of topic1, topic2, topic3 and ack"},
+        {.long_name = "brokers", .env = "GK_BROKER_BROKERS", .kind = CLI_INT,
+         .target = &nbrokers, .metavar = "N", .min = 1, .max = BROKER_MAX_BROKERS,
+         .help = "number of mock brokers"},
+        {.long_name = "address-file", .env = "GK_BROKER_ADDRESS_FILE", .kind = CLI_STRING,
+         .target = &address_file, .metavar = "PATH", .min = 1, .max = CLI_ANY_LEN,
+         .help = "also write the bootstrap address to PATH (atomically)"},
         CLI_OPT_LOG_LEVEL(&level_name),
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "broker", "[options]",
@@ -204,12 +208,6 @@ int main(int argc, char **argv) {
     if (cli_log_init("broker", level_name) != 0) return GK_EXIT_USAGE;
     if (first < argc) {
         fprintf(stderr, "broker: unexpected argument '%s'\n", argv[first]);
-        return GK_EXIT_USAGE;
-    }
-    if (partitions < 1 || partitions > BROKER_MAX_PARTITIONS || nbrokers < 1 ||
-        nbrokers > BROKER_MAX_BROKERS) {
-        fprintf(stderr, "broker: --partitions must be 1..%d and --brokers 1..%d\n",
-                BROKER_MAX_PARTITIONS, BROKER_MAX_BROKERS);
         return GK_EXIT_USAGE;
     }
     signals_install();

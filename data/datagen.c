@@ -35,6 +35,7 @@
 #define DG_CREATED 1704067200     /* 2024-01-01T00:00:00Z: workbook creation property */
 #define DG_OPTIONAL_PCT 15        /* share of rows leaving an optional column empty */
 #define DG_TEXT_BUF 512
+#define DG_MAX_ROWS 1048575L      /* Excel's last row (1048576) less the header */
 
 /* ------------------------------------------------------------ randomness */
 
@@ -568,13 +569,20 @@ int main(int argc, char **argv) {
     long rows = 50, seed = 42;
     const char *out = "data", *files = "1,2,3", *level_name = "info";
     const cli_option opts[] = {
-        {"rows", 'n', "GK_ROWS", CLI_INT, &rows, "N", "events (data rows) per file"},
-        {"seed", 's', "GK_SEED", CLI_INT, &seed, "S", "seed of the generated values"},
-        {"out", 'o', "GK_OUT", CLI_STRING, &out, "DIR", "output directory (created if missing)"},
-        {"files", 'f', "GK_FILES", CLI_STRING, &files, "LIST",
-         "which files to write, e.g. 1,3 for sim_file1.xlsx and sim_file3.xlsx"},
+        {.long_name = "rows", .short_name = 'n', .env = "GK_DATAGEN_ROWS", .kind = CLI_INT,
+         .target = &rows, .metavar = "N", .min = 0, .max = DG_MAX_ROWS,
+         .help = "events (data rows) per file"},
+        {.long_name = "seed", .short_name = 's', .env = "GK_DATAGEN_SEED", .kind = CLI_INT,
+         .target = &seed, .metavar = "S", .min = 0, .max = CLI_MAX_EXACT,
+         .help = "seed of the generated values"},
+        {.long_name = "out", .short_name = 'o', .env = "GK_DATAGEN_OUT", .kind = CLI_STRING,
+         .target = &out, .metavar = "DIR", .min = 1, .max = CLI_ANY_LEN,
+         .help = "output directory (created if missing)"},
+        {.long_name = "files", .short_name = 'f', .env = "GK_DATAGEN_FILES", .kind = CLI_STRING,
+         .target = &files, .metavar = "LIST", .min = 1, .max = CLI_ANY_LEN,
+         .help = "which files to write, e.g. 1,3 for sim_file1.xlsx and sim_file3.xlsx"},
         CLI_OPT_LOG_LEVEL(&level_name),
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "datagen", "[options]",
@@ -586,9 +594,8 @@ int main(int argc, char **argv) {
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
     if (cli_log_init("datagen", level_name) != 0) return GK_EXIT_USAGE;
     int selected[SCHEMA_N_RECORDS];
-    if (first < argc || rows < 0 || rows > 1048575 || dg_parse_files(files, selected) != 0) {
-        fprintf(stderr, "datagen: bad arguments (--rows 0..1048575, --files like 1,2,3); try "
-                        "'datagen --help'\n");
+    if (first < argc || dg_parse_files(files, selected) != 0) {
+        fprintf(stderr, "datagen: bad arguments (--files like 1,2,3); try 'datagen --help'\n");
         return GK_EXIT_USAGE;
     }
     signals_install();

@@ -22,6 +22,7 @@
 #define DBC_MAX_TOPICS 64
 #define DBC_MAX_BATCH 1000000L
 #define DBC_MAX_BATCH_WAIT_MS 60000
+#define DBC_MAX_CONNECT_TIMEOUT_S 604800 /* a week: any bound worth giving */
 
 typedef struct {
     db_store *store;
@@ -68,7 +69,7 @@ static int dbc_split_topics(char *list, const char **out) {
 typedef struct {
     const char *bootstrap, *log_level, *db, *group, *topics, *sync;
     cli_kv_list kafka;
-    long batch, batch_wait, idle_exit;
+    long batch, batch_wait, idle_exit, connect_timeout;
 } dbc_options;
 
 /* Parses and checks the options. Returns 0, 1 (--help shown) or -1 (usage). */
@@ -78,28 +79,46 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         "Consumes topic1..3 and writes each record into its table (data1..3) of SQLite or\n"
         "PostgreSQL exactly once: rows, dead letters and Kafka offsets are committed in one\n"
         "transaction per batch. Several instances may share a PostgreSQL database.",
-        "Exit codes: 0 done or stopped by a signal, 64 usage, 68 no such PostgreSQL database,\n"
-        "69 fatal Kafka error or PostgreSQL unreachable at start-up, 73 cannot create the\n"
-        "database, 74 storage error, 76 data lost upstream (retention), 77 PostgreSQL refused\n"
-        "the login or a privilege, 78 a table disagrees with the schema.\n"};
+        "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
+        "refuses, or a malformed PostgreSQL conninfo), 68 no such PostgreSQL database, 69 fatal\n"
+        "Kafka error, or no answer from the cluster or PostgreSQL within --connect-timeout,\n"
+        "73 cannot create the database, 74 storage error (also a database that fails its\n"
+        "integrity check at start-up, or a full disk), 76 data lost upstream (retention),\n"
+        "77 PostgreSQL refused the login or a privilege, 78 a table disagrees with the schema.\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"db", 0, "GK_DB", CLI_STRING, &o->db, "PATH_OR_URI",
-         "SQLite database file, or a PostgreSQL URI (postgresql://...) or key=value string "
-         "(password: PGPASSWORD, PGPASSFILE or a service file)"},
-        {"group", 0, "GK_GROUP", CLI_STRING, &o->group, "ID", "Kafka consumer group"},
-        {"topics", 0, "GK_TOPICS", CLI_STRING, &o->topics, "LIST", "comma-separated topics"},
-        {"batch", 0, "GK_BATCH", CLI_INT, &o->batch, "N", "most messages per transaction"},
-        {"batch-wait", 0, "GK_BATCH_WAIT", CLI_INT, &o->batch_wait, "MS",
-         "keep a transaction open this long for more messages (0: commit as soon as none "
-         "is waiting)"},
-        {"sync", 0, "GK_SYNC", CLI_STRING, &o->sync, "MODE",
-         "full (survives power loss) or normal (survives a crash; faster)"},
-        {"idle-exit", 0, "GK_IDLE_EXIT", CLI_INT, &o->idle_exit, "SECONDS",
-         "exit once caught up and idle this long (0: run until signalled)"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "db", .env = "GK_DB_CONSUMER_DB", .kind = CLI_STRING, .target = &o->db,
+         .metavar = "PATH_OR_URI", .min = 1, .max = CLI_ANY_LEN,
+         .help = "SQLite database file, or a PostgreSQL URI (postgresql://...) or key=value "
+                 "string (password: PGPASSWORD, PGPASSFILE or a service file)"},
+        {.long_name = "group", .env = "GK_DB_CONSUMER_GROUP", .kind = CLI_STRING,
+         .target = &o->group, .metavar = "ID", .help = "Kafka consumer group", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "topics", .env = "GK_DB_CONSUMER_TOPICS", .kind = CLI_STRING,
+         .target = &o->topics, .metavar = "LIST", .help = "comma-separated topics", .min = 1,
+         .max = CLI_ANY_LEN},
+        {.long_name = "batch", .env = "GK_DB_CONSUMER_BATCH", .kind = CLI_INT,
+         .target = &o->batch, .metavar = "N", .help = "most messages per transaction",
+         .min = 1, .max = DBC_MAX_BATCH},
+        {.long_name = "batch-wait", .env = "GK_DB_CONSUMER_BATCH_WAIT", .kind = CLI_INT,
+         .target = &o->batch_wait, .metavar = "MS", .min = 0, .max = DBC_MAX_BATCH_WAIT_MS,
+         .help = "keep a transaction open this long for more messages (0: commit as soon as "
+                 "none is waiting)"},
+        {.long_name = "sync", .env = "GK_DB_CONSUMER_SYNC", .kind = CLI_STRING,
+         .target = &o->sync, .metavar = "MODE",
+         .help = "full (survives power loss) or normal (survives a crash; faster)"},
+        {.long_name = "idle-exit", .env = "GK_DB_CONSUMER_IDLE_EXIT", .kind = CLI_INT,
+         .target = &o->idle_exit, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "exit once caught up and idle this long (0: run until signalled)"},
+        {.long_name = "connect-timeout", .env = "GK_DB_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
+         .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
+         .max = DBC_MAX_CONNECT_TIMEOUT_S,
+         .help = "give up (exit 69) if the cluster, or PostgreSQL at start-up, has not answered "
+                 "by then (0: keep trying until signalled)"},
+        CLI_OPT_END,
     };
     int first = 0;
     int rc = cli_parse(&prog, opts, argc, argv, &first);
@@ -117,25 +136,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         fprintf(stderr, "db_consumer: --sync: expected full or normal, got '%s'\n", o->sync);
         return -1;
     }
-    if (o->batch < 1 || o->batch > DBC_MAX_BATCH) {
-        fprintf(stderr, "db_consumer: --batch: expected 1..%ld, got %ld\n", DBC_MAX_BATCH,
-                o->batch);
-        return -1;
-    }
-    if (o->batch_wait < 0 || o->batch_wait > DBC_MAX_BATCH_WAIT_MS) {
-        fprintf(stderr, "db_consumer: --batch-wait: expected 0..%d, got %ld\n",
-                DBC_MAX_BATCH_WAIT_MS, o->batch_wait);
-        return -1;
-    }
-    if (o->idle_exit < 0) {
-        fprintf(stderr, "db_consumer: --idle-exit: must not be negative\n");
-        return -1;
-    }
-    if (!*o->db || !*o->group) {
-        fprintf(stderr, "db_consumer: --db and --group must not be empty\n");
-        return -1;
-    }
-    return 0;
+    /* A Kafka setting librdkafka refuses is a usage error, found before the
+     * database is created. */
+    return kafka_conf_check(o->bootstrap, &o->kafka);
 }
 
 /* seconds is the whole run (group join and idle wait included); the rate is
@@ -158,7 +161,7 @@ int main(int argc, char **argv) {
     dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                      .db = "genetika.db", .group = "genetika-db",
                      .topics = default_topics, .sync = "full",
-                     .batch = 10000, .batch_wait = 50, .idle_exit = 0};
+                     .batch = 10000, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
     db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);
     char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
@@ -173,13 +176,12 @@ int main(int argc, char **argv) {
 
     char err[1024], shown[512];
     dbc_ctx ctx = {0};
-    int open_rc = GK_EXIT_CANTCREAT;
-    ctx.store = db_store_open(o.db, sync, err, sizeof err, &open_rc);
+    rc = db_store_open(o.db, sync, (int)o.connect_timeout, &ctx.store, err, sizeof err);
     if (!ctx.store) {
-        if (open_rc == GK_EXIT_OK) log_info("%s", err); else log_error("%s", err);
+        if (rc == GK_EXIT_OK) log_info("%s", err); else log_error("%s", err);
         free(topic_list);
         cli_kv_free(&o.kafka);
-        return open_rc;
+        return rc;
     }
     db_store_describe(o.db, shown, sizeof shown);
     log_info("database %s (sync %s), group %s, topics %s", shown, o.sync, o.group, o.topics);
@@ -188,6 +190,7 @@ int main(int argc, char **argv) {
         .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
         .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
         .max_batch = o.batch, .batch_wait_ms = o.batch_wait, .idle_exit_s = o.idle_exit, .what = "rows",
+        .connect_timeout_s = o.connect_timeout,
     };
     consume_store store = {.assign = dbc_assign, .commit = dbc_commit};
     consume_stats cs;

@@ -15,11 +15,10 @@ bool db_store_is_postgres(const char *db) {
     return i > 0 && db[i] == '=';
 }
 
-db_store *db_store_open(const char *db, db_sync sync, char *err, size_t errlen, int *exit_code) {
-    if (db_store_is_postgres(db)) return db_store_pg_open(db, sync, err, errlen, exit_code);
-    db_store *s = db_store_sqlite_open(db, sync, err, errlen);
-    if (!s) *exit_code = GK_EXIT_CANTCREAT;
-    return s;
+int db_store_open(const char *db, db_sync sync, int wait_s, db_store **out, char *err,
+                  size_t errlen) {
+    if (db_store_is_postgres(db)) return db_store_pg_open(db, sync, wait_s, out, err, errlen);
+    return db_store_sqlite_open(db, sync, out, err, errlen);
 }
 
 void db_stats_add(db_stats *to, const db_stats *add) {

@@ -42,8 +42,9 @@ typedef struct db_store db_store;
 /* What every database's store does. */
 typedef struct {
     /* Sets each of parts[0..n) to the next offset stored for it, or -1 if
-     * there is none, it was stored for another cluster id, or the lookup
-     * failed (logged). Returns 0. */
+     * there is none or it was stored for another cluster id. Returns 0, or
+     * GK_EXIT_IOERR after logging a database error (a failed lookup is never
+     * taken for "none": the partition would be read again from the start). */
     int (*positions)(db_store *s, const char *cluster_id, consume_partition *parts, size_t n);
 
     /* Writes a batch in one transaction: each message becomes an upsert into
@@ -76,27 +77,38 @@ struct db_store {
  * (write ./a=b.db for a file whose name looks like a key=value string). */
 bool db_store_is_postgres(const char *db);
 
-/* Opens the database db names (db_store_is_postgres). Returns the store, or
- * NULL with a one-line reason in err and the exit code in *exit_code. */
-db_store *db_store_open(const char *db, db_sync sync, char *err, size_t errlen, int *exit_code);
+/* Opens the database db names (db_store_is_postgres) into *out; wait_s
+ * bounds the wait for a PostgreSQL server that does not answer yet (0: until
+ * a signal). Returns 0 with *out set; or, with *out NULL, an exit code and a
+ * one-line reason in err - GK_EXIT_OK when a signal ended the wait (nothing
+ * was done). */
+int db_store_open(const char *db, db_sync sync, int wait_s, db_store **out, char *err,
+                  size_t errlen);
 
 /* db as a log line may show it: a SQLite path as it is; a PostgreSQL
  * conninfo without its password (store_pg.c). Writes into out (len bytes). */
 void db_store_describe(const char *db, char *out, size_t len);
 
-/* Opens or creates the SQLite database at path (store_sqlite.c): WAL
- * journal, the given synchronous level, a busy timeout, the tables of every
- * schema record plus kafka_offsets and dead_letters, and the prepared
- * statements. Returns NULL with a one-line reason naming the file in err. */
-db_store *db_store_sqlite_open(const char *path, db_sync sync, char *err, size_t errlen);
+/* Opens or creates the SQLite database at path (store_sqlite.c) into *out:
+ * a busy timeout, the integrity check (PRAGMA quick_check: every page is
+ * read, so its cost grows with the database; bench/README.md), WAL
+ * journal, the given synchronous level, the tables of every schema record
+ * plus kafka_offsets and dead_letters, and the prepared statements. Returns
+ * 0, or an exit code with a one-line reason naming the file in err:
+ * GK_EXIT_IOERR for a damaged database (or a file that is not one),
+ * GK_EXIT_CANTCREAT when it cannot be created or opened. */
+int db_store_sqlite_open(const char *path, db_sync sync, db_store **out, char *err,
+                         size_t errlen);
 
-/* Connects to the PostgreSQL database conninfo names (store_pg.c), creates
- * the same tables if absent (and checks existing ones against the schema),
- * and prepares its statements. Returns NULL with a one-line reason in err
- * and the exit code in *exit_code (exitcodes.h: GK_EXIT_NOPERM, _NODATABASE,
- * _CONFIG, _UNAVAILABLE, _CANTCREAT or _USAGE). */
-db_store *db_store_pg_open(const char *conninfo, db_sync sync, char *err, size_t errlen,
-                           int *exit_code);
+/* Connects to the PostgreSQL database conninfo names (store_pg.c), waiting
+ * at most wait_s seconds for a server that does not answer (0: until a
+ * signal), creates the same tables if absent (and checks existing ones
+ * against the schema), and prepares its statements, into *out. Returns 0,
+ * or as db_store_open an exit code with a one-line reason in err
+ * (exitcodes.h: GK_EXIT_NOPERM, _NODATABASE, _CONFIG, _UNAVAILABLE,
+ * _CANTCREAT or _USAGE; GK_EXIT_OK when stopped by a signal). */
+int db_store_pg_open(const char *conninfo, db_sync sync, int wait_s, db_store **out, char *err,
+                     size_t errlen);
 
 static inline int db_store_positions(db_store *s, const char *cluster_id, consume_partition *parts,
                                      size_t n) {

@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PGS_START_WAIT_S 30   /* how long the first connection waits for the server */
 #define PGS_MAX_RETRIES 20    /* replays of one batch after serialization failures */
 #define PGS_COPY_CHUNK (1 << 20)
 /* Serializes the table creation of instances starting together: concurrent
@@ -901,39 +900,37 @@ static void pgs_close(db_store *base) {
 
 static const db_store_ops pgs_ops = {pgs_positions, pgs_write_batch, pgs_close};
 
-db_store *db_store_pg_open(const char *conninfo, db_sync sync, char *err, size_t errlen,
-                           int *exit_code) {
+int db_store_pg_open(const char *conninfo, db_sync sync, int wait_s, db_store **out, char *err,
+                     size_t errlen) {
+    *out = NULL;
     pg_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        *exit_code = GK_EXIT_SOFTWARE;
-        return NULL;
+        return GK_EXIT_SOFTWARE;
     }
     s->base.ops = &pgs_ops;
     s->sync = sync;
     for (size_t r = 0; r < SCHEMA_N_RECORDS; r++)
         if (!(s->tables[r].copy_sql = schema_pg_copy(&schema_records[r]))) {
             snprintf(err, errlen, "out of memory");
-            *exit_code = GK_EXIT_SOFTWARE;
             pgs_close(&s->base);
-            return NULL;
+            return GK_EXIT_SOFTWARE;
         }
     if (!(s->conn = pg_conn_new(conninfo, pgs_setup, s, err, errlen))) {
-        *exit_code = GK_EXIT_USAGE;
         pgs_close(&s->base);
-        return NULL;
+        return GK_EXIT_USAGE;
     }
-    int rc = pg_conn_open(s->conn, PGS_START_WAIT_S, err, errlen);
+    int rc = pg_conn_open(s->conn, wait_s, err, errlen);
     if (rc != 0) {
-        *exit_code = rc < 0 ? GK_EXIT_OK : rc; /* stopped by a signal: nothing was done */
         pgs_close(&s->base);
-        return NULL;
+        return rc < 0 ? GK_EXIT_OK : rc; /* stopped by a signal: nothing was done */
     }
     PGconn *pg = pg_conn_pg(s->conn);
     log_info("PostgreSQL %s: server %d.%d, tables ready, synchronous_commit=%s, TimeZone UTC",
              pg_conn_name(s->conn), PQserverVersion(pg) / 10000, PQserverVersion(pg) % 10000,
              sync == DB_SYNC_NORMAL ? "off" : "on");
-    return &s->base;
+    *out = &s->base;
+    return 0;
 }
 
 void db_store_describe(const char *db, char *out, size_t len) {

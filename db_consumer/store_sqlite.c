@@ -8,6 +8,7 @@
  * then reads. */
 #include "db_consumer/store.h"
 
+#include "common/exitcodes.h"
 #include "common/log.h"
 #include "db_consumer/batch.h"
 #include "schema/message.h"
@@ -72,15 +73,51 @@ static int sq_exec(sq_store *s, const char *sql, char *err, size_t errlen) {
     return -1;
 }
 
+/* True when the last error of the database says its file is damaged or is
+ * not a database at all. */
+static bool sq_damaged(sq_store *s) {
+    int rc = sqlite3_errcode(s->db) & 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* The integrity check at open: PRAGMA quick_check reads every page and
+ * checks the structure of every table and index (integrity_check would also
+ * match each index against its table: more time for little more here, as
+ * the rows are upserts by key). A database that fails it is refused: its
+ * rows and offsets cannot be trusted, and writing on would spread the
+ * damage. Returns 0, or -1 with the first problem found in err. */
+static int sq_check(sq_store *s, char *err, size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s: %s", s->path, sq_damaged(s) ? "corrupt database" : "check",
+                 sqlite3_errmsg(s->db));
+        return -1;
+    }
+    int rc, problems = 0;
+    char first[512] = "";
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *row = (const char *)sqlite3_column_text(st, 0);
+        if (row && strcmp(row, "ok") == 0) continue;
+        if (problems++ == 0) snprintf(first, sizeof first, "%s", row ? row : "?");
+    }
+    if (rc != SQLITE_DONE && !problems)
+        snprintf(first, sizeof first, "%s", sqlite3_errmsg(s->db));
+    bool damaged = problems || sq_damaged(s);
+    sqlite3_finalize(st);
+    if (!damaged && rc == SQLITE_DONE) return 0;
+    for (char *c = first; *c; c++)
+        if (*c == '\n') *c = ' ';
+    if (damaged)
+        snprintf(err, errlen, "%s: corrupt database (quick_check: %s%s); refusing to use it", s->path,
+                 first, problems > 1 ? "; and more" : "");
+    else
+        snprintf(err, errlen, "%s: check: %s", s->path, first);
+    return -1;
+}
+
 /* WAL lets readers (sqlite3 CLI, dashboards) query while we write. */
 static int sq_pragmas(sq_store *s, db_sync sync, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
-    /* The busy timeout first: after a crash, opening the WAL may have to wait
-     * for a reader (e.g. the sqlite3 CLI) while it recovers the WAL index. */
-    if (sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: busy timeout: %s", s->path, sqlite3_errmsg(s->db));
-        return -1;
-    }
     if (sq_prepare(s, "PRAGMA journal_mode=WAL", &st, err, errlen) != 0) return -1;
     int rc = sqlite3_step(st);
     const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
@@ -241,8 +278,8 @@ static int sq_store_offsets(sq_store *s, const consume_batch *b, const db_batch_
     return 0;
 }
 
-static int64_t sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
-                                int32_t partition, bool quiet, int *failed);
+static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
+                            int32_t partition, bool quiet, int64_t *next);
 
 /* The body of the transaction: the stored offsets of the batch's partitions
  * (the write lock is ours), batch.h's rule, rows and dead letters, offsets.
@@ -253,8 +290,8 @@ static int sq_write_all(sq_store *s, const consume_batch *b) {
     int rc = stored && plan ? 0 : -1;
     if (rc != 0) log_error("%s: out of memory for a batch of %zu partitions", s->path, b->nnext);
     for (size_t i = 0; rc == 0 && i < b->nnext; i++)
-        stored[i] = sq_stored_offset(s, b->cluster_id, b->next[i].topic, b->next[i].partition,
-                                     true, &rc);
+        rc = sq_stored_offset(s, b->cluster_id, b->next[i].topic, b->next[i].partition, true,
+                              &stored[i]);
     if (rc == 0) {
         s->add.skipped += db_batch_plan(&s->told, b, stored, plan);
         static const db_batch_sink sink = {sq_upsert, sq_dead_letter};
@@ -288,37 +325,37 @@ static int sq_write_batch(db_store *base, const consume_batch *b, db_stats *stat
     return rc;
 }
 
-/* The next offset stored for topic/partition under cluster_id, or -1 (see
- * db_store_ops.positions); an offset of another cluster is logged unless
- * quiet. A failed lookup is logged and sets *failed to -1. */
-static int64_t sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
-                                int32_t partition, bool quiet, int *failed) {
+/* The next offset stored for topic/partition (see db_store_ops.positions):
+ * returns 0 and sets *next (-1: none, or another cluster's; logged unless
+ * quiet), or -1 after logging the database error. */
+static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
+                            int32_t partition, bool quiet, int64_t *next) {
     sqlite3_stmt *st = s->offset_select;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, partition);
-    int64_t next = -1;
+    *next = -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *stored_cluster = (const char *)sqlite3_column_text(st, 0);
         if (stored_cluster && strcmp(stored_cluster, cluster_id) == 0)
-            next = sqlite3_column_int64(st, 1);
+            *next = sqlite3_column_int64(st, 1);
         else if (!quiet)
             log_warn("%s [%" PRId32 "]: stored offset belongs to cluster '%s', not '%s'; ignored",
                      topic, partition, stored_cluster ? stored_cluster : "", cluster_id);
     } else if (rc != SQLITE_DONE) {
-        *failed = sq_fail(s, "reading stored offsets");
+        sq_fail(s, "reading stored offsets");
     }
     sqlite3_reset(st);
-    return next;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int sq_positions(db_store *base, const char *cluster_id, consume_partition *parts,
                         size_t n) {
     sq_store *s = (sq_store *)base;
     for (size_t i = 0; i < n; i++) {
-        int failed = 0;
-        parts[i].offset =
-            sq_stored_offset(s, cluster_id, parts[i].topic, parts[i].partition, false, &failed);
+        if (sq_stored_offset(s, cluster_id, parts[i].topic, parts[i].partition, false,
+                             &parts[i].offset) != 0)
+            return GK_EXIT_IOERR;
         if (db_batch_told_set(&s->told, parts[i].topic, parts[i].partition, parts[i].offset) != 0)
             log_warn("out of memory noting the start of %s [%" PRId32 "]", parts[i].topic,
                      parts[i].partition);
@@ -328,26 +365,41 @@ static int sq_positions(db_store *base, const char *cluster_id, consume_partitio
 
 static const db_store_ops sq_ops = {sq_positions, sq_write_batch, sq_close};
 
-db_store *db_store_sqlite_open(const char *path, db_sync sync, char *err, size_t errlen) {
+int db_store_sqlite_open(const char *path, db_sync sync, db_store **out, char *err,
+                         size_t errlen) {
+    *out = NULL;
     sq_store *s = calloc(1, sizeof *s);
     if (s) s->base.ops = &sq_ops;
     if (!s || !(s->path = strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
         free(s);
-        return NULL;
+        return GK_EXIT_SOFTWARE;
     }
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         sq_close(&s->base);
-        return NULL;
+        return GK_EXIT_CANTCREAT;
     }
     sqlite3_extended_result_codes(s->db, 1);
+    /* The busy timeout first: after a crash, opening the WAL may have to wait
+     * for a reader (e.g. the sqlite3 CLI) while it recovers the WAL index. */
+    if (sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: busy timeout: %s", s->path, sqlite3_errmsg(s->db));
+        sq_close(&s->base);
+        return GK_EXIT_CANTCREAT;
+    }
+    if (sq_check(s, err, errlen) != 0) {
+        sq_close(&s->base);
+        return GK_EXIT_IOERR;
+    }
     if (sq_pragmas(s, sync, err, errlen) != 0 || sq_create_tables(s, err, errlen) != 0 ||
         sq_prepare_all(s, err, errlen) != 0) {
+        rc = sq_damaged(s) ? GK_EXIT_IOERR : GK_EXIT_CANTCREAT;
         sq_close(&s->base);
-        return NULL;
+        return rc;
     }
-    return &s->base;
+    *out = &s->base;
+    return 0;
 }

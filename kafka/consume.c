@@ -25,10 +25,10 @@
  * OffsetCommit per batch (hundreds a second). Once a second is plenty for
  * monitoring; a revoke and the close commit what is left. */
 #define CONSUME_KAFKA_COMMIT_US 1000000
-#define CONSUME_META_TIMEOUT_MS 10000 /* watermarks, committed offsets */
-#define CONSUME_CLUSTERID_TIMEOUT_MS 30000
+#define CONSUME_META_TIMEOUT_MS 10000 /* watermarks at an assignment */
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
 #define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
+#define CONSUME_CLOSE_MS 5000     /* the longest a close may wait for the cluster */
 
 typedef struct {
     rd_kafka_t *rk;
@@ -36,7 +36,7 @@ typedef struct {
     const consume_store *store;
     void *ctx;
     consume_stats *stats;
-    char *cluster_id;                       /* fetched on the first assignment */
+    char *cluster_id;                       /* fetched when connecting */
     rd_kafka_topic_partition_list_t *assigned; /* current assignment; opaque marks EOF, offset
                                                   is then the end offset seen */
     int nat_end; /* partitions of assigned marked at their end */
@@ -77,6 +77,11 @@ static int consume_note_offsets(consume_state *st, const consume_partition *next
 static void consume_commit_kafka(consume_state *st) {
     st->kafka_commit_us = time_mono_us();
     if (!st->uncommitted || st->uncommitted->cnt == 0) return;
+    if (st->store->offsets == CONSUME_OFFSETS_IN_KAFKA) { /* the store commits them itself */
+        rd_kafka_topic_partition_list_destroy(st->uncommitted);
+        st->uncommitted = NULL;
+        return;
+    }
     rd_kafka_resp_err_t err = rd_kafka_commit(st->rk, st->uncommitted, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn("kafka offset commit (informational; the store has the offsets): %s",
@@ -122,7 +127,7 @@ static void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* ------------------------------------------------------------------------ */
 
 /* Errors of a request to the cluster that an outage or a moving coordinator
- * explains: an assignment that meets one waits for the broker, as the rest
+ * explains: a wait that meets one goes on waiting for the broker, as the rest
  * of the loop does, instead of giving up. */
 static bool consume_transient(rd_kafka_resp_err_t err) {
     return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE ||
@@ -130,24 +135,32 @@ static bool consume_transient(rd_kafka_resp_err_t err) {
            err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__WAIT_COORD ||
            err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
            err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
-           err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+           err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+           err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
 }
 
-/* Fetches the cluster id once. Store offsets are only valid with it, so
- * going on without it would start every partition from the wrong place: a
- * broker that is not answering is waited for (a signal ends the wait).
- * Returns 0, or -1 when stopped by a signal. */
-static int consume_cluster_id(consume_state *st) {
-    if (st->cluster_id) return 0;
-    char *id = NULL;
-    while (signals_run && !(id = rd_kafka_clusterid(st->rk, CONSUME_CLUSTERID_TIMEOUT_MS)))
-        log_warn("kafka cluster id not available after %d s (broker down?): still waiting, "
-                 "stored offsets cannot be matched without it",
-                 CONSUME_CLUSTERID_TIMEOUT_MS / 1000);
-    if (!id) return -1;
+/* Waits for the cluster's first answer, its id: stored offsets are only
+ * valid with it, and until it comes the cluster is unreachable, which is
+ * said every KAFKA_WAIT_WARN_S seconds and ends at cfg->connect_timeout_s.
+ * Returns 0, KAFKA_WAIT_STOPPED (a signal), or GK_EXIT_UNAVAILABLE. */
+static int consume_connect(consume_state *st) {
+    kafka_wait w;
+    kafka_wait_begin(&w, st->rk, "the cluster id", st->cfg->connect_timeout_s * 1000, 1);
+    char *id;
+    while (!(id = rd_kafka_clusterid(st->rk, kafka_wait_slice(&w, 0)))) {
+        int rc = kafka_wait_again(&w, NULL);
+        if (rc == KAFKA_WAIT_STOPPED) return rc;
+        if (rc == KAFKA_WAIT_EXPIRED) {
+            kafka_wait_log(&w, LOG_ERROR, NULL, "giving up (--connect-timeout)");
+            return GK_EXIT_UNAVAILABLE;
+        }
+    }
     st->cluster_id = strdup(id);
     rd_kafka_mem_free(st->rk, id);
-    if (!st->cluster_id) return -1;
+    if (!st->cluster_id) {
+        log_error("out of memory");
+        return GK_EXIT_SOFTWARE;
+    }
     log_info("kafka cluster id: %s", st->cluster_id);
     return 0;
 }
@@ -169,8 +182,8 @@ static int64_t consume_check_stored(consume_state *st, const rd_kafka_topic_part
                                     int64_t stored) {
     if (stored < 0) return -1;
     int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        st->rk, p->topic, p->partition, &low, &high, CONSUME_META_TIMEOUT_MS);
+    rd_kafka_resp_err_t err = kafka_watermarks(st->rk, p->topic, p->partition, &low, &high,
+                                               CONSUME_META_TIMEOUT_MS);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_warn("%s [%" PRId32 "]: cannot query watermarks (%s); trusting stored offset %" PRId64,
                  p->topic, p->partition, rd_kafka_err2str(err), stored);
@@ -194,8 +207,8 @@ static int64_t consume_check_stored(consume_state *st, const rd_kafka_topic_part
  * as it should. Returns BEGINNING if the watermarks cannot be read. */
 static int64_t consume_log_start(consume_state *st, const rd_kafka_topic_partition_t *p) {
     int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        st->rk, p->topic, p->partition, &low, &high, CONSUME_META_TIMEOUT_MS);
+    rd_kafka_resp_err_t err = kafka_watermarks(st->rk, p->topic, p->partition, &low, &high,
+                                               CONSUME_META_TIMEOUT_MS);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && low >= 0) return low;
     log_warn("%s [%" PRId32 "]: cannot query watermarks (%s); starting at the beginning", p->topic,
              p->partition, rd_kafka_err2str(err));
@@ -218,46 +231,99 @@ static int consume_store_assign(consume_state *st, rd_kafka_topic_partition_list
     return rc;
 }
 
-/* Sets every partition's start offset: the store's, else the group's
- * committed one, else the beginning of the log. An outage that begins just
- * as partitions are assigned is waited out. Returns 0, an exit code, or -1
- * when stopped by a signal while waiting. */
-static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    int rc = consume_store_assign(st, parts);
-    if (rc != 0) return rc;
+/* For a store whose offsets live in Kafka: sets every partition the store
+ * left at -1 to the group's committed offset, if there is one. An outage
+ * that begins just as partitions are assigned is waited out. Returns 0, an
+ * exit code, or KAFKA_WAIT_STOPPED. */
+static int consume_committed(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (p->offset < 0)
-            rd_kafka_topic_partition_list_add(ask, p->topic, p->partition);
-        else
-            st->resumed = true;
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset < 0)
+            rd_kafka_topic_partition_list_add(ask, parts->elems[i].topic, parts->elems[i].partition);
+    kafka_wait w;
+    kafka_wait_begin(&w, st->rk, "the group's committed offsets", 0, 1);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int rc = 0;
+    while (ask->cnt > 0 &&
+           (err = rd_kafka_committed(st->rk, ask, kafka_wait_slice(&w, 2000))) !=
+               RD_KAFKA_RESP_ERR_NO_ERROR &&
+           consume_transient(err) && (rc = kafka_wait_again(&w, rd_kafka_err2str(err))) == 0) {
     }
-    if (ask->cnt > 0) {
-        rd_kafka_resp_err_t err;
-        while ((err = rd_kafka_committed(st->rk, ask, CONSUME_META_TIMEOUT_MS)) !=
-                   RD_KAFKA_RESP_ERR_NO_ERROR &&
-               consume_transient(err) && signals_run)
-            log_warn("cannot read the group's committed offsets (%s): still trying",
-                     rd_kafka_err2str(err));
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (signals_run)
-                log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
-            rd_kafka_topic_partition_list_destroy(ask);
-            return signals_run ? GK_EXIT_UNAVAILABLE : -1;
-        }
+    if (rc == 0 && err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("cannot read the group's committed offsets: %s", rd_kafka_err2str(err));
+        rc = GK_EXIT_UNAVAILABLE;
     }
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (p->offset >= 0) continue;
-        rd_kafka_topic_partition_t *c =
-            rd_kafka_topic_partition_list_find(ask, p->topic, p->partition);
-        p->offset = c && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0
-                        ? c->offset
-                        : consume_log_start(st, p);
+    for (int i = 0; rc == 0 && i < ask->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &ask->elems[i];
+        if (c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0)
+            rd_kafka_topic_partition_list_find(parts, c->topic, c->partition)->offset = c->offset;
     }
     rd_kafka_topic_partition_list_destroy(ask);
-    return 0;
+    return rc;
+}
+
+/* Sets every partition's start offset by the one rule (store.h): the
+ * store's next offset; for a partition it has none for, the group's
+ * committed offset only if the store keeps its offsets in Kafka; else the
+ * beginning of the log. Returns 0, an exit code, or KAFKA_WAIT_STOPPED. */
+static int consume_position(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
+    int rc = consume_store_assign(st, parts);
+    if (rc == 0 && st->store->offsets == CONSUME_OFFSETS_IN_KAFKA) rc = consume_committed(st, parts);
+    for (int i = 0; rc == 0 && i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (p->offset >= 0)
+            st->resumed = true;
+        else
+            p->offset = consume_log_start(st, p);
+        if (!signals_run) rc = KAFKA_WAIT_STOPPED;
+    }
+    return rc;
+}
+
+/* With cfg->whole_topics: checks that parts holds every partition of every
+ * topic of the subscription, as the cluster's metadata lists them. Returns
+ * 0, GK_EXIT_USAGE (logged in one line) if it does not, or
+ * KAFKA_WAIT_STOPPED. */
+static int consume_check_whole(consume_state *st, const rd_kafka_topic_partition_list_t *parts) {
+    const struct rd_kafka_metadata *md = NULL;
+    kafka_wait w;
+    kafka_wait_begin(&w, st->rk, "the topics' metadata", 0, 1);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_metadata(st->rk, 1, NULL, &md, kafka_wait_slice(&w, 2000))) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int rc = kafka_wait_again(&w, rd_kafka_err2str(err));
+        if (rc) return rc;
+    }
+    int total = 0, owned = 0;
+    char topics[512] = "", missing[1024] = "";
+    size_t tused = 0, mused = 0;
+    for (size_t t = 0; t < st->cfg->ntopics; t++) {
+        const char *name = st->cfg->topics[t];
+        const struct rd_kafka_metadata_topic *mt = NULL;
+        for (int i = 0; i < md->topic_cnt && !mt; i++)
+            if (strcmp(md->topics[i].topic, name) == 0) mt = &md->topics[i];
+        int n = tused < sizeof topics ? snprintf(topics + tused, sizeof topics - tused, "%s%s",
+                                                 t ? "," : "", name)
+                                      : 0;
+        tused += n > 0 ? (size_t)n : 0;
+        for (int i = 0; mt && i < mt->partition_cnt; i++) {
+            int32_t id = mt->partitions[i].id;
+            total++;
+            if (rd_kafka_topic_partition_list_find((rd_kafka_topic_partition_list_t *)parts, name, id)) {
+                owned++;
+            } else if (mused < sizeof missing) {
+                n = snprintf(missing + mused, sizeof missing - mused, " %s[%" PRId32 "]", name, id);
+                mused += n > 0 ? (size_t)n : 0;
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (owned == total) return 0;
+    log_error("assigned %d of the %d partitions of %s in group %s (missing:%s): another consumer "
+              "shares the group, and this service's state cannot follow partitions to it yet; "
+              "stopping before consuming any (run one instance per group)",
+              owned, total, topics, st->cfg->group_id, missing);
+    return GK_EXIT_USAGE;
 }
 
 /* Logs the assignment as "topic1[0]@42 topic1[1]@beginning ...". */
@@ -278,17 +344,18 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
     log_info("assigned %d partition(s):%s", parts->cnt, parts->cnt ? line : " none");
 }
 
+/* The assignment callback: checks it (whole_topics), positions every
+ * partition and assigns. On failure it accepts an empty assignment instead,
+ * so that the group is not left waiting for this member's answer, and
+ * stops the loop. */
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    int rc = consume_cluster_id(st);
+    int rc = st->cfg->whole_topics ? consume_check_whole(st, parts) : 0;
+    if (rc == 0) rc = consume_position(st, parts);
     if (rc != 0) {
-        /* Stopped by a signal while waiting for the broker: the loop ends
-         * cleanly (nothing assigned, nothing to store). */
-        if (signals_run) st->rc = GK_EXIT_UNAVAILABLE;
-        return;
-    }
-    rc = consume_position(st, parts);
-    if (rc != 0) {
+        /* A signal while waiting for the broker ends the loop cleanly
+         * (nothing assigned, nothing to store). */
         if (rc > 0) st->rc = rc;
+        rd_kafka_assign(st->rk, NULL);
         return;
     }
     consume_log_assignment(parts);
@@ -388,6 +455,17 @@ static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
     }
     char reason[512];
     rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(st->rk, reason, sizeof reason);
+    if (fatal == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+        /* Static membership (group.instance.id): a newer member with the
+         * same id took this one's place in the group. */
+        char id[256] = "?";
+        size_t size = sizeof id;
+        rd_kafka_conf_get(rd_kafka_conf(st->rk), "group.instance.id", id, &size);
+        log_error("fenced: a newer consumer with group.instance.id %s has taken this one's place "
+                  "in group %s; stopping (%s)",
+                  id, st->cfg->group_id, reason);
+        return GK_EXIT_UNAVAILABLE;
+    }
     if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("kafka fatal error: %s: %s", rd_kafka_err2str(fatal), reason);
         return GK_EXIT_UNAVAILABLE;
@@ -400,8 +478,9 @@ static int consume_error(consume_state *st, const rd_kafka_message_t *m) {
     return 0;
 }
 
-/* Builds and subscribes the consumer. Returns NULL after logging on failure. */
-static rd_kafka_t *consume_open(consume_state *st) {
+/* Builds the consumer. Returns NULL after logging on failure
+ * (kafka_failure_exit says why). */
+static rd_kafka_t *consume_create(consume_state *st) {
     const consume_config *cfg = st->cfg;
     static const kafka_default fixed[] = {
         {"enable.auto.commit", "false"},
@@ -429,7 +508,10 @@ static rd_kafka_t *consume_open(consume_state *st) {
     size_t nfixed = sizeof fixed / sizeof fixed[0], nextra = 0;
     while (cfg->kafka_defaults && cfg->kafka_defaults[nextra].key) nextra++;
     kafka_default *defs = calloc(nfixed + nextra + 2, sizeof *defs);
-    if (!defs) return NULL;
+    if (!defs) {
+        log_error("out of memory");
+        return NULL;
+    }
     defs[0] = (kafka_default){"group.id", cfg->group_id};
     memcpy(defs + 1, fixed, sizeof fixed);
     for (size_t i = 0; i < nextra; i++) defs[1 + nfixed + i] = cfg->kafka_defaults[i];
@@ -440,25 +522,25 @@ static rd_kafka_t *consume_open(consume_state *st) {
     rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, consume_commit_cb);
     rd_kafka_conf_set_opaque(conf, st);
-    rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER, conf);
-    if (!rk) return NULL;
+    return kafka_new(RD_KAFKA_CONSUMER, conf);
+}
 
+/* Subscribes the consumer to cfg->topics. Returns 0, or GK_EXIT_UNAVAILABLE
+ * after logging. */
+static int consume_subscribe(consume_state *st) {
     /* Route log/error events to the consumer queue, served by consumer_poll. */
-    rd_kafka_resp_err_t err = rd_kafka_poll_set_consumer(rk);
+    rd_kafka_resp_err_t err = rd_kafka_poll_set_consumer(st->rk);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_t *topics =
-            rd_kafka_topic_partition_list_new((int)cfg->ntopics);
-        for (size_t i = 0; i < cfg->ntopics; i++)
-            rd_kafka_topic_partition_list_add(topics, cfg->topics[i], RD_KAFKA_PARTITION_UA);
-        err = rd_kafka_subscribe(rk, topics);
+            rd_kafka_topic_partition_list_new((int)st->cfg->ntopics);
+        for (size_t i = 0; i < st->cfg->ntopics; i++)
+            rd_kafka_topic_partition_list_add(topics, st->cfg->topics[i], RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(st->rk, topics);
         rd_kafka_topic_partition_list_destroy(topics);
     }
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_error("kafka subscribe failed: %s", rd_kafka_err2str(err));
-        rd_kafka_destroy(rk);
-        return NULL;
-    }
-    return rk;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+    log_error("kafka subscribe failed: %s", rd_kafka_err2str(err));
+    return GK_EXIT_UNAVAILABLE;
 }
 
 static void consume_progress(const consume_state *st, int64_t start_us) {
@@ -475,11 +557,11 @@ static void consume_progress(const consume_state *st, int64_t start_us) {
  * found to have grown, or a broker not answering, is not at its end. */
 static bool consume_ends_confirmed(consume_state *st) {
     bool all = true;
-    for (int i = 0; st->assigned && i < st->assigned->cnt; i++) {
+    for (int i = 0; st->assigned && i < st->assigned->cnt && signals_run; i++) {
         rd_kafka_topic_partition_t *p = &st->assigned->elems[i];
         int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-            st->rk, p->topic, p->partition, &low, &high, CONSUME_END_CHECK_MS);
+        rd_kafka_resp_err_t err = kafka_watermarks(st->rk, p->topic, p->partition, &low, &high,
+                                                   CONSUME_END_CHECK_MS);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR && high <= p->offset) continue;
         log_debug("%s [%" PRId32 "]: not at its end after all (%s, end %" PRId64 ", seen %" PRId64 ")",
                   p->topic, p->partition, rd_kafka_err2str(err), high, p->offset);
@@ -583,11 +665,8 @@ static int consume_finish(consume_state *st, int rc) {
         int drc = st->store->drain(st->ctx);
         if (rc == 0) rc = drc;
     }
-    rd_kafka_resp_err_t err = rd_kafka_consumer_close(st->rk);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_warn("kafka consumer close: %s", rd_kafka_err2str(err));
+    kafka_consumer_close(st->rk, CONSUME_CLOSE_MS, consume_rebalance_cb, "kafka consumer");
     if (st->rc && rc == 0) rc = st->rc; /* a revoke during close may have failed */
-    rd_kafka_destroy(st->rk);
     return rc;
 }
 
@@ -611,12 +690,15 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
         consume_free_batch(&st);
         return GK_EXIT_SOFTWARE;
     }
-    st.rk = consume_open(&st);
+    st.rk = consume_create(&st);
     if (!st.rk) {
         consume_free_batch(&st);
-        return GK_EXIT_USAGE;
+        return kafka_failure_exit();
     }
-    int rc = consume_loop(&st);
+    int rc = consume_connect(&st);
+    if (rc == 0) rc = consume_subscribe(&st);
+    if (rc == 0) rc = consume_loop(&st);
+    if (rc == KAFKA_WAIT_STOPPED) rc = 0; /* a signal while waiting for the cluster */
     if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
     rc = consume_finish(&st, rc);
     progress_done();

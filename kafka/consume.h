@@ -4,10 +4,19 @@
  * offset of every partition it has processed, committed in the same
  * transaction as the results of each batch (store.h is the interface). On
  * partition assignment the loop asks the store for those offsets and starts
- * exactly there; the consumer group's committed offsets (committed to Kafka
- * after the store's commits, for monitoring tools such as Kafka UI) are only
- * used when the store has none, and the beginning of the log when neither
- * exists.
+ * exactly there; a partition the store has none for starts at the beginning
+ * of its log. The consumer group's committed offsets (committed to Kafka
+ * after the store's commits, for monitoring tools such as Kafka UI) are a
+ * copy, never a starting point - unless the store keeps its offsets in Kafka
+ * (store.h, consume_offsets_home).
+ *
+ * A consumer whose state cannot follow its partitions to another member
+ * (ack_consumer) sets whole_topics: an assignment of fewer than all the
+ * partitions of its topics then stops the loop before any is consumed.
+ *
+ * Every wait for the cluster is interruptible (kafka_wait): the cluster's
+ * first answer, bounded by connect_timeout_s, and the close, bounded by
+ * CONSUME_CLOSE_MS whatever the broker does.
  *
  * Batches are adaptive: a batch ends when no message is immediately available
  * or max_batch is reached, so latency stays low at low rates and transactions
@@ -43,6 +52,9 @@ typedef struct {
     bool produced_us; /* fill msg_view.produced_us from the gk-produced-us header
                          (it costs an allocation per message in librdkafka) */
     const char *what; /* noun for progress/log lines, e.g. "rows" */
+    long connect_timeout_s; /* give up (GK_EXIT_UNAVAILABLE) if the cluster has not answered
+                               by then; 0: wait until signalled */
+    bool whole_topics; /* this consumer must own every partition of its topics */
 } consume_config;
 
 /* Statistics kept by the loop. */
@@ -60,8 +72,10 @@ typedef struct {
  * nothing new to do), every assigned partition is at its end,
  * store->quiescent() holds and neither a message nor an assignment has come
  * for idle_exit_s seconds. Returns an exit code from exitcodes.h: GK_EXIT_OK,
- * GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal Kafka error) or
- * what assign/tick/drain returned. */
+ * GK_EXIT_USAGE (a Kafka setting refused; with whole_topics, a partial
+ * assignment), GK_EXIT_DATALOSS, GK_EXIT_IOERR, GK_EXIT_UNAVAILABLE (fatal
+ * Kafka error, or no answer within connect_timeout_s) or what
+ * assign/tick/drain returned. */
 int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
                 consume_stats *stats);
 

@@ -9,6 +9,13 @@
  * it gains and loses - so that a store (SQLite, LMDB, PostgreSQL...) is
  * written without librdkafka and tested without a broker.
  *
+ * The store is the source of truth of where each partition starts: the
+ * next offset it stored, and for a partition it has never processed, the
+ * beginning of the log. The consumer group's committed offsets are not its
+ * progress (another store may have made them, or they are only the copy the
+ * loop commits for monitoring tools), unless the store says they are
+ * (consume_offsets_home).
+ *
  * The life of a partition, as a store sees it:
  *   assign  - it is ours from now on: get ready for it (load or restore its
  *             state) and say where to start (the next offset stored for it);
@@ -62,14 +69,32 @@ typedef struct {
  * that builds batches by hand uses it too. */
 size_t consume_batch_offsets(const msg_view *msgs, size_t n, consume_partition *out);
 
+/* Where a store's offsets live, which decides where a partition it has no
+ * offset for starts (the one rule, applied by the loop). */
+typedef enum {
+    /* In the store, committed with each batch's results (SQLite, LMDB): a
+     * partition without one was never processed by this store and starts at
+     * the beginning of its log. */
+    CONSUME_OFFSETS_IN_STORE = 0,
+    /* In Kafka: the store commits them with its results in a Kafka
+     * transaction (send_offsets_to_transaction), so the group's committed
+     * offsets are its own progress; a partition without one starts at the
+     * beginning of its log. The loop then commits no copy of its own. */
+    CONSUME_OFFSETS_IN_KAFKA,
+} consume_offsets_home;
+
 /* What a store provides. ctx is the store's own, given to consume_run. */
 typedef struct {
+    /* Where this store's offsets live (default: in the store). */
+    consume_offsets_home offsets;
+
     /* Required. parts[0..n) were assigned to this consumer; cluster_id is
      * the cluster it is connected to. Before the loop hands over any
      * message of them, the store gets ready for them and sets each one's
      * offset to the next offset it stored, or -1 if it stored none (or
-     * stored it for another cluster: offsets mean nothing there). Returns
-     * 0, or an exit code (exitcodes.h) that stops the loop. */
+     * stored it for another cluster: offsets mean nothing there; or its
+     * offsets are in Kafka). Returns 0, or an exit code (exitcodes.h) that
+     * stops the loop, e.g. GK_EXIT_IOERR when its offsets cannot be read. */
     int (*assign)(void *ctx, const char *cluster_id, consume_partition *parts, size_t n);
 
     /* Optional. parts[0..n) are no longer this consumer's (offsets -1);

@@ -6,6 +6,7 @@
  * an exact account of what went out. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
+#include "common/infile.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
@@ -16,13 +17,10 @@
 #include "producer/report.h"
 #include "producer/sender.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,26 +42,41 @@ static const char producer_exit_text[] =
 static int producer_options(options *o, int argc, char **argv, int *first) {
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->level),
-        {"topic", 't', "GK_TOPIC", CLI_STRING, &o->topic, "TOPIC",
-         "send every file to TOPIC instead of its record type's topic"},
-        {"record", 'r', "GK_RECORD", CLI_STRING, &o->record, "TYPE",
-         "record type for files whose name is not sim_fileN.xlsx (sample_intake, sequencing_qc, "
-         "variant_call)"},
-        {"sheet", 0, "GK_SHEET", CLI_STRING, &o->sheet, "NAME", "worksheet to read (default: the first)"},
-        {"skip-invalid", 0, "GK_SKIP_INVALID", CLI_FLAG, &o->skip_invalid, NULL,
-         "report and skip invalid rows instead of stopping at the first"},
-        {"rate", 0, "GK_RATE", CLI_DOUBLE, &o->rate, "EVENTS_PER_S",
-         "rows per second per file (0: as fast as possible)"},
-        {"arrivals", 0, "GK_ARRIVALS", CLI_STRING, &o->arrivals, "KIND",
-         "constant or poisson inter-arrival times with --rate"},
-        {"seed", 0, "GK_SEED", CLI_INT, &o->seed, "N", "PRNG seed for poisson arrivals"},
-        {"flush-timeout", 0, "GK_FLUSH_TIMEOUT", CLI_DOUBLE, &o->flush_timeout, "SECONDS",
-         "longest wait for outstanding deliveries at the end"},
-        {"connect-timeout", 0, "GK_CONNECT_TIMEOUT", CLI_DOUBLE, &o->connect_timeout, "SECONDS",
-         "longest wait for the first metadata from the cluster (0: skip the check)"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "topic", .short_name = 't', .env = "GK_PRODUCER_TOPIC", .kind = CLI_STRING,
+         .target = &o->topic, .metavar = "TOPIC", .min = 1, .max = CLI_ANY_LEN,
+         .help = "send every file to TOPIC instead of its record type's topic (not the ack "
+                 "topic)"},
+        {.long_name = "record", .short_name = 'r', .env = "GK_PRODUCER_RECORD",
+         .kind = CLI_STRING, .target = &o->record, .metavar = "TYPE", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "record type for files whose name is not sim_fileN.xlsx (sample_intake, "
+                 "sequencing_qc, variant_call)"},
+        {.long_name = "sheet", .env = "GK_PRODUCER_SHEET", .kind = CLI_STRING,
+         .target = &o->sheet, .metavar = "NAME", .min = 1, .max = CLI_ANY_LEN,
+         .help = "worksheet to read (default: the first)"},
+        {.long_name = "skip-invalid", .env = "GK_PRODUCER_SKIP_INVALID", .kind = CLI_FLAG,
+         .target = &o->skip_invalid,
+         .help = "report and skip invalid rows instead of stopping at the first"},
+        {.long_name = "rate", .env = "GK_PRODUCER_RATE", .kind = CLI_DOUBLE, .target = &o->rate,
+         .metavar = "EVENTS_PER_S", .min = 0.001, .max = 1e7, .also = "0",
+         .help = "rows per second per file (0: as fast as possible)"},
+        {.long_name = "arrivals", .env = "GK_PRODUCER_ARRIVALS", .kind = CLI_STRING,
+         .target = &o->arrivals, .metavar = "KIND",
+         .help = "constant or poisson inter-arrival times with --rate"},
+        {.long_name = "seed", .env = "GK_PRODUCER_SEED", .kind = CLI_INT, .target = &o->seed,
+         .metavar = "N", .min = 0, .max = CLI_MAX_EXACT,
+         .help = "PRNG seed for poisson arrivals"},
+        {.long_name = "flush-timeout", .env = "GK_PRODUCER_FLUSH_TIMEOUT", .kind = CLI_DOUBLE,
+         .target = &o->flush_timeout, .metavar = "SECONDS", .min = 0, .max = 86400,
+         .help = "longest wait for outstanding deliveries at the end"},
+        {.long_name = "connect-timeout", .env = "GK_PRODUCER_CONNECT_TIMEOUT",
+         .kind = CLI_DOUBLE, .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0.001,
+         .max = 86400, .also = "0",
+         .help = "longest wait for the first metadata from the cluster (0: skip the check)"},
+        CLI_OPT_END,
     };
     const cli_program prog = {
         "producer", "[options] FILE...",
@@ -81,8 +94,9 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
         return GK_EXIT_USAGE;
     }
-    if (o->rate < 0 || o->flush_timeout < 0 || o->connect_timeout < 0) {
-        fprintf(stderr, "producer: --rate and the timeouts must not be negative\n");
+    char why[256];
+    if (o->topic && schema_topic_check(o->topic, SCHEMA_TOPIC_DATA, why, sizeof why) != 0) {
+        fprintf(stderr, "producer: --topic: %s\n", why);
         return GK_EXIT_USAGE;
     }
     if (o->record && !schema_by_name(o->record)) {
@@ -94,23 +108,6 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
         return GK_EXIT_USAGE;
     }
     return -1;
-}
-
-/* Checks that path is a readable regular file. Returns 0, or prints why. */
-static int producer_check_readable(const char *path) {
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        report_error("%s: cannot read: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    if (!S_ISREG(st.st_mode)) {
-        report_error("%s: not a regular file", path);
-        return -1;
-    }
-    return 0;
 }
 
 /* Fills files[i] for argv's paths: record type, topic, open reader. Every
@@ -139,12 +136,14 @@ static int producer_open_files(const options *o, producer_run *run, producer_fil
             continue;
         }
         f->topic = o->topic ? o->topic : f->rec->topic;
-        if (producer_check_readable(f->path) != 0) {
+        char err[1024];
+        int fd = infile_open(f->path, err, sizeof err); /* never waits on a FIFO */
+        if (fd < 0) {
+            report_error("%s", err);
             if (status < 0 || status == GK_EXIT_DATAERR) status = GK_EXIT_NOINPUT;
             continue;
         }
-        char err[1024];
-        f->xr = xlsx_open(f->path, o->sheet, err, sizeof err);
+        f->xr = xlsx_open_fd(fd, f->path, o->sheet, err, sizeof err);
         if (!f->xr) {
             report_error("%s", err);
             if (status < 0) status = GK_EXIT_DATAERR;
@@ -223,9 +222,17 @@ static int producer_run_all(const options *o, producer_run *run, producer_file *
     for (size_t i = 0; i < n && ntopics < 64; i++) topics[ntopics++] = files[i].topic;
     run->snd = sender_new(o->bootstrap, &o->kafka, files, n);
     if (!run->snd) return GK_EXIT_USAGE; /* a bad or conflicting -X setting (logged) */
-    if (o->connect_timeout > 0 && sender_probe(run->snd, topics, ntopics, o->connect_timeout) != 0) {
+    int probe = o->connect_timeout > 0 ? sender_probe(run->snd, topics, ntopics, o->connect_timeout) : 0;
+    if (probe != 0) {
         sender_destroy(run->snd);
-        return GK_EXIT_UNAVAILABLE;
+        if (probe < 0) return GK_EXIT_UNAVAILABLE;
+        /* A signal during the wait is a clean stop: nothing was sent. */
+        report_totals t = report_sum(files, n, 0);
+        char line[512];
+        report_files(stdout, files, n);
+        report_summary(&t, line, sizeof line);
+        printf("%s\n", line);
+        return GK_EXIT_OK;
     }
     int64_t t0 = time_mono_us();
     int fatal = producer_start(run, files, n) != 0;

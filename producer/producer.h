@@ -42,7 +42,7 @@ typedef struct {
     uint64_t sent;      /* rows handed to librdkafka (delivered + failed, in the end) */
     uint32_t last_sent; /* sheet row number of the last row handed over, 0 if none */
     uint32_t last_read; /* sheet row number of the last row read */
-    uint32_t bad_row;   /* the row that stopped it (FILE_BAD_ROW, FILE_READ_ERROR) */
+    uint32_t bad_row;   /* the invalid row that stopped it (FILE_BAD_ROW) */
     uint64_t skipped;   /* invalid rows skipped (--skip-invalid) */
     atomic_int finished; /* set by the reader thread as it ends */
 

@@ -162,8 +162,7 @@ void *reader_main(void *arg) {
         int rc = xlsx_next_row(f->xr, &cells, &ncells, &row);
         if (rc < 0) {
             report_error("%s", xlsx_error(f->xr));
-            f->state = FILE_READ_ERROR;
-            f->bad_row = f->last_read + 1; /* the reader names the exact row in its error */
+            f->state = FILE_READ_ERROR; /* the reader's error names the exact place */
             atomic_store(&r.run->stop, 1);
         } else if (rc == 0) {
             f->state = FILE_DONE;

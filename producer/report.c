@@ -23,19 +23,25 @@ report_totals report_sum(const producer_file *files, size_t nfiles, double secon
     return t;
 }
 
-/* Why a file's reading ended, in words. */
+/* Why a file's reading ended, in words. Every row number is one of the
+ * account's: "at row B" is the invalid row itself (not sent), "after row N"
+ * is last_row, the last row sent - never a row that was read but not sent. */
 static void report_outcome(const producer_file *f, char *buf, size_t len) {
+    const char *why = NULL;
     switch (f->state) {
     case FILE_DONE: snprintf(buf, len, "complete"); return;
     case FILE_BAD_ROW: snprintf(buf, len, "stopped at row %u: invalid row", f->bad_row); return;
-    case FILE_READ_ERROR:
-        snprintf(buf, len, "stopped after row %u: unreadable xlsx", f->last_read);
-        return;
-    case FILE_STOPPED: snprintf(buf, len, "stopped after row %u: run stopped", f->last_read); return;
-    case FILE_INTERNAL: snprintf(buf, len, "stopped after row %u: internal error", f->last_read); return;
     case FILE_PENDING: snprintf(buf, len, "not read: nothing sent"); return;
+    case FILE_READ_ERROR: why = "unreadable xlsx"; break;
+    case FILE_STOPPED: why = "run stopped"; break;
+    case FILE_INTERNAL: why = "internal error"; break;
     }
-    snprintf(buf, len, "?");
+    if (!why)
+        snprintf(buf, len, "?");
+    else if (f->last_sent)
+        snprintf(buf, len, "stopped after row %u: %s", f->last_sent, why);
+    else
+        snprintf(buf, len, "stopped before any row was sent: %s", why);
 }
 
 void report_files(FILE *out, const producer_file *files, size_t nfiles) {

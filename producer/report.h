@@ -19,7 +19,9 @@ typedef struct {
 report_totals report_sum(const producer_file *files, size_t nfiles, double seconds);
 
 /* Prints one account line per file to out:
- * "producer: FILE -> TOPIC: sent=16 delivered=16 failed=0 skipped=0 last_row=17 (stopped at row 18: invalid row)". */
+ * "producer: FILE -> TOPIC: sent=16 delivered=16 failed=0 skipped=0 last_row=17 (stopped at row 18: invalid row)";
+ * a stop that is not an invalid row reads "(stopped after row 17: run stopped)", with
+ * the same number as last_row: the last row sent. */
 void report_files(FILE *out, const producer_file *files, size_t nfiles);
 
 /* Prints to err, for each file with failed deliveries, one line naming the

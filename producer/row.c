@@ -7,8 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* Integers beyond 2^53 cannot be held exactly by the double an xlsx number is. */
-#define ROW_MAX_EXACT_INT 9007199254740992.0
+/* The largest integer an xlsx number (a double) holds exactly with all its
+ * neighbours: 2^53 - 1. From 2^53 on, the number read may not be the one
+ * written (9007199254740993 reads as 9007199254740992), so it is refused. */
+#define ROW_MAX_EXACT_INT 9007199254740991.0
 
 void row_quote(const char *s, size_t len, size_t max_chars, char *out, size_t outlen) {
     size_t o = 0, i = 0;
@@ -152,7 +154,11 @@ static void row_describe(const xlsx_cell *c, char *out, size_t outlen) {
     char q[200];
     switch (c->type) {
     case XLSX_EMPTY: snprintf(out, outlen, "an empty cell"); return;
-    case XLSX_NUMBER: snprintf(out, outlen, "number %.15g", c->number); return;
+    case XLSX_NUMBER: /* whole numbers in full: 9007199254740992, not 9.00719925474099e+15 */
+        snprintf(out, outlen, floor(c->number) == c->number && fabs(c->number) < 1e19 ? "number %.0f"
+                                                                                     : "number %.15g",
+                 c->number);
+        return;
     case XLSX_BOOL: snprintf(out, outlen, "boolean %s", c->number != 0 ? "TRUE" : "FALSE"); return;
     case XLSX_DATE: {
         char iso[ROW_SCRATCH];
@@ -237,7 +243,9 @@ static void row_type_error(const schema_column *col, size_t colidx, const xlsx_c
     const char *why = "";
     if (col->type == SCHEMA_DATETIME && c->type == XLSX_STRING) why = " (not ISO 8601)";
     else if (col->type == SCHEMA_DATETIME && c->type == XLSX_DATE) why = " (out of range)";
-    else if (col->type == SCHEMA_INT && c->type == XLSX_NUMBER) why = " (not a whole number in range)";
+    else if (col->type == SCHEMA_INT && c->type == XLSX_NUMBER && floor(c->number) == c->number)
+        why = " (beyond +-9007199254740991, where an xlsx number is no longer exact)";
+    else if (col->type == SCHEMA_INT && c->type == XLSX_NUMBER) why = " (not a whole number)";
     snprintf(err, errlen, "column %s (%s): expected %s, got %s%s", cn, col->name,
              row_expected(col->type), got, why);
 }

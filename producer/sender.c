@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/numtext.h"
 #include "common/progress.h"
+#include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
 #include "schema/message.h"
@@ -130,9 +131,20 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s) {
     const struct rd_kafka_metadata *md = NULL;
     if (s->nfiles == 0) return 0;
-    /* Every client has the same bootstrap: one asks for all. */
-    rd_kafka_resp_err_t e =
-        rd_kafka_metadata(s->clients[0].rk, 1, NULL, &md, (int)(timeout_s * 1000));
+    /* Every client has the same bootstrap: one asks for all, in attempts of
+     * at most a second so that SIGINT/SIGTERM ends the wait. */
+    int64_t deadline = time_mono_us() + (int64_t)(timeout_s * 1e6);
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        int64_t left_ms = (deadline - time_mono_us()) / 1000;
+        e = rd_kafka_metadata(s->clients[0].rk, 1, NULL, &md,
+                              left_ms > 1000 ? 1000 : left_ms < 1 ? 1 : (int)left_ms);
+        if (!e || time_mono_us() >= deadline) break;
+        if (!signals_run) {
+            log_info("signal %d while waiting for the cluster: nothing sent", signals_received());
+            return 1;
+        }
+    }
     if (e) {
         log_error("broker unusable: no metadata within %.0f s: %s", timeout_s, rd_kafka_err2str(e));
         return -1;

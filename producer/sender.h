@@ -16,7 +16,8 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
 
 /* Asks the cluster for metadata within timeout_s seconds, so an unusable
  * bootstrap is reported at once instead of after message.timeout.ms. Warns
- * about topics the cluster does not know. Returns 0, or -1 after logging. */
+ * about topics the cluster does not know. A SIGINT/SIGTERM ends the wait
+ * within a second. Returns 0, 1 if a signal ended it, or -1 after logging. */
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s);
 
 /* Queues one row as a message to f->topic: key = id in decimal, value (len

@@ -94,11 +94,15 @@ bool schema_datetime_valid(const char *s, size_t len) {
     return false;
 }
 
+bool schema_value_missing(const schema_column *col, const schema_value *v) {
+    return v->is_null || ((col->type == SCHEMA_TEXT || col->type == SCHEMA_DATETIME) && v->len == 0);
+}
+
 int schema_check_value(const schema_column *col, const schema_value *v, char *err, size_t errlen) {
-    if (v->is_null) {
+    if (schema_value_missing(col, v)) {
         if (!col->required) return 0;
-        snprintf(err, errlen, "field '%s': required %s is missing", col->name,
-                 schema_type_name(col->type));
+        snprintf(err, errlen, "field '%s': required %s is missing%s", col->name,
+                 schema_type_name(col->type), v->is_null ? "" : " (empty)");
         return -1;
     }
     switch (col->type) {

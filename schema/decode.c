@@ -71,11 +71,15 @@ static int decode_check_size(const char *buf, size_t len, char *err, size_t errl
     return 0;
 }
 
-/* Checks every value against its column (required, ranges, UTF-8...). */
-static int decode_check_values(const schema_record *rec, const schema_value *values, char *err,
+/* Checks every value against its column (required, ranges, UTF-8...); an
+ * optional value that is missing by the schema's rule ("" for text) becomes
+ * null, as the producer makes an empty cell, so that both store the same. */
+static int decode_check_values(const schema_record *rec, schema_value *values, char *err,
                                size_t errlen) {
-    for (size_t i = 0; i < rec->ncolumns; i++)
+    for (size_t i = 0; i < rec->ncolumns; i++) {
         if (schema_check_value(&rec->columns[i], &values[i], err, errlen) != 0) return -1;
+        if (schema_value_missing(&rec->columns[i], &values[i])) values[i].is_null = true;
+    }
     return 0;
 }
 

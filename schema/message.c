@@ -61,15 +61,23 @@ static int schema_message_key(schema_message *m, const void *key, size_t key_len
 
 int schema_message_map(schema_message *m, const char *topic, const void *key, size_t key_len,
                        const void *value, size_t value_len) {
+    const schema_record *rec = schema_by_topic(topic);
+    if (!rec) {
+        m->rec = NULL;
+        m->decoded = NULL;
+        m->event_id = 0;
+        snprintf(m->reason, sizeof m->reason, "no record type for topic '%.64s'", topic);
+        return -1;
+    }
+    return schema_message_map_record(m, rec, key, key_len, value, value_len);
+}
+
+int schema_message_map_record(schema_message *m, const schema_record *rec, const void *key,
+                              size_t key_len, const void *value, size_t value_len) {
     m->rec = NULL;
     m->decoded = NULL;
     m->event_id = 0;
     m->reason[0] = '\0';
-    const schema_record *rec = schema_by_topic(topic);
-    if (!rec) {
-        snprintf(m->reason, sizeof m->reason, "no record type for topic '%.64s'", topic);
-        return -1;
-    }
     json_t *root = NULL;
     if (schema_decode_json(rec, value, value_len, m->values, &root, m->reason,
                            sizeof m->reason) != 0)

@@ -39,6 +39,11 @@ typedef struct {
 int schema_message_map(schema_message *m, const char *topic, const void *key, size_t key_len,
                        const void *value, size_t value_len);
 
+/* The same rule for a message read as record type rec whatever its topic is
+ * called (ack_delay reads data topics under names of its own: --topics). */
+int schema_message_map_record(schema_message *m, const schema_record *rec, const void *key,
+                              size_t key_len, const void *value, size_t value_len);
+
 /* Releases what schema_message_map kept for m's values. */
 void schema_message_done(schema_message *m);
 

@@ -84,6 +84,22 @@ void schema_topic_list(char *out, size_t len) {
     }
 }
 
+int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen) {
+    if (!topic || !*topic) {
+        snprintf(err, errlen, "the topic name is empty");
+        return -1;
+    }
+    if (role == SCHEMA_TOPIC_DATA && strcmp(topic, SCHEMA_ACK_TOPIC) == 0) {
+        snprintf(err, errlen, "'%s' is the ack topic, not a data topic", topic);
+        return -1;
+    }
+    if (role == SCHEMA_TOPIC_ACK && schema_by_topic(topic)) {
+        snprintf(err, errlen, "'%.64s' is a data topic, not the ack topic", topic);
+        return -1;
+    }
+    return 0;
+}
+
 const schema_record *schema_by_table(const char *table) {
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++)
         if (strcmp(schema_records[i].table, table) == 0) return &schema_records[i];

@@ -47,6 +47,15 @@ typedef struct {
  * data topics are the records' own (schema_records[i].topic). */
 #define SCHEMA_ACK_TOPIC "ack"
 
+/* What a topic named on a command line is for. */
+typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;
+
+/* The one rule of which topic may play which role: a data topic is never the
+ * ack topic (SCHEMA_ACK_TOPIC) and the ack topic is never a record type's
+ * data topic; neither is empty. Returns 0, or -1 with a one-line reason
+ * ("'ack' is the ack topic, not a data topic"). */
+int schema_topic_check(const char *topic, schema_topic_role role, char *err, size_t errlen);
+
 /* One typed value of a row. */
 typedef struct {
     bool is_null;
@@ -78,9 +87,14 @@ int schema_column_index(const schema_record *rec, const char *name);
 char *schema_create_sql(const schema_record *rec);
 char *schema_upsert_sql(const schema_record *rec);
 
-/* Checks one value against its column: required, type, text length, UTF-8,
- * datetime syntax, event id > 0. Returns 0, or -1 with a one-line reason
- * naming the column in err. */
+/* The one rule of a missing value, for the producer and both consumers
+ * alike: a value is missing when it is null or when it is text (or a
+ * datetime) of zero length - an empty cell and "" mean "no value". */
+bool schema_value_missing(const schema_column *col, const schema_value *v);
+
+/* Checks one value against its column: required (schema_value_missing),
+ * type, text length, UTF-8, datetime syntax, event id > 0. Returns 0, or -1
+ * with a one-line reason naming the column in err. */
 int schema_check_value(const schema_column *col, const schema_value *v, char *err, size_t errlen);
 
 /* Encodes a full row (values[i] for columns[i]) as a compact JSON object; null

@@ -36,7 +36,7 @@ start options:
   --fresh               empty DIR first: a new cluster with new ports
   --partitions N        partitions of the created topics and of topics created
                         on first use (default 3; on a restart: as at the first
-                        start) [GK_PARTITIONS]
+                        start) [GK_KAFKA_PARTITIONS]
   --topics LIST         topics to create (default topic1,topic2,topic3,ack; "" none)
   --heap SIZE           JVM heap, -Xmx (default 512m) [GK_KAFKA_HEAP]
   --set KEY=VALUE       a server.properties setting, repeatable; kept in DIR
@@ -80,7 +80,7 @@ esac
 
 DATA=${GK_KAFKA_DATA:-$ROOT/out/kafka}
 FRESH=0
-PARTITIONS=${GK_PARTITIONS:-}
+PARTITIONS=${GK_KAFKA_PARTITIONS:-}
 TOPICS=topic1,topic2,topic3,ack
 HEAP=${GK_KAFKA_HEAP:-512m}
 SETS=()

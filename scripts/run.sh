@@ -26,8 +26,9 @@ Runs the whole pipeline on the sample data and prints a summary line.
 Options:
   --broker KIND          embedded (default: librdkafka's mock in a process of its
                          own, starts at once) or kafka (a real Apache Kafka, started
-                         with scripts/kafka.sh in OUT/kafka) [GK_BROKER]
+                         with scripts/kafka.sh in OUT/kafka) [GK_RUN_BROKER]
   --bootstrap HOST:PORT  use this running Kafka instead of starting a broker
+                         (--bootstrap-server, as the Kafka tools spell it, too)
                          (topic1..3 and ack must exist) [KAFKA_BOOTSTRAP]
   --rows N               generate N events per file into out/data/ and use them
                          instead of data/sim_file{1,2,3}.xlsx
@@ -51,7 +52,7 @@ USAGE
 }
 
 BOOTSTRAP=${KAFKA_BOOTSTRAP:-}
-BROKER=${GK_BROKER:-embedded}
+BROKER=${GK_RUN_BROKER:-embedded}
 ROWS=""
 RATE=0
 PARTITIONS=3
@@ -60,7 +61,7 @@ OUT=out
 DB=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --bootstrap) BOOTSTRAP=$2; shift 2 ;;
+    --bootstrap|--bootstrap-server) BOOTSTRAP=$2; shift 2 ;;
     --broker) BROKER=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;

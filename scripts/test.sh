@@ -107,7 +107,7 @@ if [ "$FUZZ" = 1 ]; then
   step "libFuzzer smoke runs (${FUZZ_SECONDS}s each, build-fuzz/)"
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGK_FUZZ=ON >/dev/null
   cmake --build build-fuzz -j"$JOBS" --target fuzz_targets
-  for target in build-fuzz/bin/fuzz_*; do
+  for target in build-fuzz/test-bin/fuzz_*; do
     name=$(basename "$target")
     corpus=test/fuzz/corpus_${name#fuzz_}
     work=$(mktemp -d)

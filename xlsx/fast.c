@@ -25,7 +25,7 @@
 #include <strings.h>
 
 #define XLSX_FAST_MAX_TAG (64 * 1024) /* longest tag kept whole */
-#define XLSX_FAST_MAX_DEPTH 64        /* deepest element nesting */
+#define XLSX_FAST_MAX_DEPTH XLSX_MAX_DEPTH /* deeper: libxml2 reads it, and refuses it */
 #define XLSX_FAST_MAX_NAME 256        /* longest name */
 #define XLSX_FAST_MAX_PREFIXES 64     /* namespace prefixes of the root */
 

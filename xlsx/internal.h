@@ -26,9 +26,7 @@
 
 #define XLSX_CHUNK (64 * 1024)                      /* bytes fed to libxml2 at a time */
 #define XLSX_MAX_ROW 1048576u                       /* Excel's last row */
-#define XLSX_MAX_SHARED_BYTES ((size_t)1 << 30)     /* all shared string text */
 #define XLSX_MAX_RAW_CELL (8 * XLSX_MAX_CELL_BYTES) /* text before _xHHHH_ decoding */
-#define XLSX_MAX_STYLES (1u << 20)                  /* cellXfs entries kept */
 #define XLSX_DATE1904_OFFSET 1462.0                 /* 1904 serial -> 1900 serial */
 #define XLSX_STACK 8
 #define XLSX_FAST_MAX_ATTRS 32 /* fast path: most attributes of a tag */
@@ -218,6 +216,14 @@ struct xlsx_reader {
     xlsx_rowq q;
     xlsx_fast fast;
 
+    /* The part being parsed: its element depth (bounded by XLSX_MAX_DEPTH)
+     * and the handlers its depth-counting SAX callbacks pass on to. */
+    const xlsx_stream *cur_stream;
+    int cur_is_sheet;
+    unsigned xml_depth;
+    startElementNsSAX2Func part_start;
+    endElementNsSAX2Func part_end;
+
     /* Errors. */
     int failed;
     xmlParserCtxtPtr cur_ctxt; /* the parser running now */
@@ -250,9 +256,13 @@ const xmlChar *xlsx_attr(const xmlChar **attrs, int n, const char *name, int pre
 char *xlsx_attr_dup(const xmlChar **attrs, int n, const char *name, int prefixed);
 
 /* A SAX2 handler with only the given element callbacks and the reader's
- * error hooks (no DTD, first error kept). end and chars may be NULL. */
-void xlsx_sax_init(xmlSAXHandler *sax, startElementNsSAX2Func start, endElementNsSAX2Func end,
-                   charactersSAXFunc chars);
+ * error hooks (no DTD, first error kept). end and chars may be NULL. Every
+ * part is parsed through it, so the element nesting of every part is counted
+ * here and an element deeper than XLSX_MAX_DEPTH is an error: libxml2's own
+ * stacks grow with the nesting (a 77 KB sheet of ten million nested elements
+ * took 362 MB). */
+void xlsx_sax_init(xlsx_reader *r, xmlSAXHandler *sax, startElementNsSAX2Func start,
+                   endElementNsSAX2Func end, charactersSAXFunc chars);
 
 /* Opens a zip entry for streaming. Returns 0, 1 if the entry does not exist,
  * -1 on error (recorded). */

@@ -70,6 +70,7 @@ static void xlsx_no_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, cons
 
 int xlsx_stream_open(xlsx_reader *r, xlsx_stream *st, const char *name) {
     memset(st, 0, sizeof *st);
+    r->xml_depth = 0; /* a part starts at the top */
     st->name = name;
     st->zf = zip_fopen(r->zip, name, 0);
     if (st->zf) return 0;
@@ -130,8 +131,11 @@ static int xlsx_stream_feed_chunk(xlsx_reader *r, xlsx_stream *st, xmlSAXHandler
     }
     int terminate = n == 0;
     r->cur_ctxt = st->ctxt;
+    r->cur_stream = st;
+    r->cur_is_sheet = sheet;
     int rc = xmlParseChunk(st->ctxt, data, len, terminate);
     r->cur_ctxt = NULL;
+    r->cur_stream = NULL;
     if (r->failed) return -1;
     if (r->xml_err[0] || rc != 0 || !st->ctxt->wellFormed) {
         char what[320];
@@ -178,14 +182,41 @@ static void xlsx_ignore_chars(void *ctx, const xmlChar *s, int len) {
     (void)ctx, (void)s, (void)len;
 }
 
-void xlsx_sax_init(xmlSAXHandler *sax, startElementNsSAX2Func start, endElementNsSAX2Func end,
-                   charactersSAXFunc chars) {
+/* Counts the element's depth, refuses one deeper than XLSX_MAX_DEPTH, and
+ * passes it on to the part's own handler. */
+static void xlsx_depth_start(void *ctx, const xmlChar *name, const xmlChar *prefix,
+                             const xmlChar *uri, int nns, const xmlChar **ns, int nattrs,
+                             int ndef, const xmlChar **attrs) {
+    xlsx_reader *r = ctx;
+    if (r->failed) return;
+    if (++r->xml_depth > XLSX_MAX_DEPTH) {
+        const char *part = r->cur_stream ? r->cur_stream->name : "?";
+        if (r->cur_is_sheet)
+            xlsx_fail(r, "elements nested deeper than %d (%s)", XLSX_MAX_DEPTH, part);
+        else
+            xlsx_fail_file(r, "%s: elements nested deeper than %d", part, XLSX_MAX_DEPTH);
+        return;
+    }
+    r->part_start(ctx, name, prefix, uri, nns, ns, nattrs, ndef, attrs);
+}
+
+static void xlsx_depth_end(void *ctx, const xmlChar *name, const xmlChar *prefix,
+                           const xmlChar *uri) {
+    xlsx_reader *r = ctx;
+    if (r->xml_depth) r->xml_depth--;
+    r->part_end(ctx, name, prefix, uri);
+}
+
+void xlsx_sax_init(xlsx_reader *r, xmlSAXHandler *sax, startElementNsSAX2Func start,
+                   endElementNsSAX2Func end, charactersSAXFunc chars) {
     if (!end) end = xlsx_ignore_end;
     if (!chars) chars = xlsx_ignore_chars;
+    r->part_start = start;
+    r->part_end = end;
     memset(sax, 0, sizeof *sax);
     sax->initialized = XML_SAX2_MAGIC;
-    sax->startElementNs = start;
-    sax->endElementNs = end;
+    sax->startElementNs = xlsx_depth_start;
+    sax->endElementNs = xlsx_depth_end;
     sax->characters = chars;
     sax->ignorableWhitespace = chars;
     sax->cdataBlock = chars;

@@ -8,9 +8,12 @@
  * bounded (xlsx.h, internal.h) against hostile files. */
 #include "xlsx/internal.h"
 
+#include "common/infile.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 /* ----------------------------------------------------------------- errors */
 
@@ -65,10 +68,17 @@ static void xlsx_init(void) {
 }
 
 xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t errlen) {
+    int fd = infile_open(path, err, errlen);
+    return fd < 0 ? NULL : xlsx_open_fd(fd, path, sheet, err, errlen);
+}
+
+xlsx_reader *xlsx_open_fd(int fd, const char *path, const char *sheet, char *err,
+                          size_t errlen) {
     pthread_once(&xlsx_init_once, xlsx_init);
     xlsx_reader *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "%s: out of memory", path);
+        close(fd);
         return NULL;
     }
     r->path = strdup(path);
@@ -76,12 +86,14 @@ xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t er
     r->wb.want = sheet;
     if (!r->path || !r->chunk) {
         snprintf(err, errlen, "%s: out of memory", path);
+        close(fd);
         xlsx_close(r);
         return NULL;
     }
     int zerr = 0;
-    r->zip = zip_open(path, ZIP_RDONLY, &zerr);
+    r->zip = zip_fdopen(fd, 0, &zerr); /* owns fd from now on, unless it fails */
     if (!r->zip) {
+        close(fd);
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
         const char *why = zerr == ZIP_ER_NOZIP    ? "not an xlsx (zip) file"

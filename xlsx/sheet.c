@@ -479,7 +479,7 @@ int xlsx_next_row(xlsx_reader *r, const xlsx_cell **cells, size_t *ncells, unsig
                 xlsx_sheet_fallback(r);
         } else {
             xmlSAXHandler sax;
-            xlsx_sax_init(&sax, xlsx_sheet_start, xlsx_sheet_end, xlsx_sheet_chars);
+            xlsx_sax_init(r, &sax, xlsx_sheet_start, xlsx_sheet_end, xlsx_sheet_chars);
             xlsx_stream_feed(r, &r->sh.ss, &sax, 1);
         }
     }

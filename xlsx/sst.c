@@ -81,7 +81,7 @@ static void xlsx_sst_chars(void *ctx, const xmlChar *s, int len) {
 
 int xlsx_sst_load(xlsx_reader *r) {
     xmlSAXHandler sax;
-    xlsx_sax_init(&sax, xlsx_sst_start, xlsx_sst_end, xlsx_sst_chars);
+    xlsx_sax_init(r, &sax, xlsx_sst_start, xlsx_sst_end, xlsx_sst_chars);
     int rc = xlsx_parse_part(r, "xl/sharedStrings.xml", &sax);
     return rc < 0 ? -1 : 0;
 }

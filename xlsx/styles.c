@@ -1,7 +1,9 @@
 /* styles.c - which cell styles show dates, from xl/styles.xml: a number in
  * such a cell is a date serial (see internal.h). Excel's built-in date
  * formats are numFmtId 14-22 and 45-47; a custom format is a date if its
- * code has a date or time letter outside quoted text. */
+ * code has a date or time letter outside quoted text. Cell formats and
+ * number formats are bounded (XLSX_MAX_STYLES, XLSX_MAX_NUMFMTS): past
+ * them the file is refused, not partly read. */
 #include "xlsx/internal.h"
 
 /* True if a number format code shows a date or time: it contains d, m, y, h or
@@ -39,24 +41,37 @@ static void xlsx_styles_start(void *ctx, const xmlChar *name, const xmlChar *pre
     xlsx_reader *r = ctx;
     size_t len;
     unsigned id = 0;
+    if (r->failed) return;
     if (xlsx_is(name, "cellXfs")) {
         r->styles.in_cellxfs = 1;
     } else if (xlsx_is(name, "numFmts")) {
         r->styles.in_numfmts = 1;
     } else if (r->styles.in_numfmts && xlsx_is(name, "numFmt")) {
+        if (r->styles.ndate_fmts + r->styles.nplain_fmts >= XLSX_MAX_NUMFMTS) {
+            xlsx_fail_file(r, "xl/styles.xml: more than %u number formats", XLSX_MAX_NUMFMTS);
+            return;
+        }
         const xmlChar *v = xlsx_attr(attrs, nattrs, "numFmtId", 0, &len);
         char *code = xlsx_attr_dup(attrs, nattrs, "formatCode", 0);
+        int bad = 0;
         if (v && code && xlsx_parse_uint(v, len, &id) == 0) {
             if (xlsx_format_is_date(code))
-                xlsx_push_uint(&r->styles.date_fmts, &r->styles.ndate_fmts, &r->styles.date_fmts_cap, id);
+                bad = xlsx_push_uint(&r->styles.date_fmts, &r->styles.ndate_fmts, &r->styles.date_fmts_cap, id);
             else
-                xlsx_push_uint(&r->styles.plain_fmts, &r->styles.nplain_fmts, &r->styles.plain_fmts_cap, id);
+                bad = xlsx_push_uint(&r->styles.plain_fmts, &r->styles.nplain_fmts, &r->styles.plain_fmts_cap, id);
         }
         free(code);
-    } else if (r->styles.in_cellxfs && xlsx_is(name, "xf") && r->styles.nxf < XLSX_MAX_STYLES) {
+        if (bad) xlsx_fail_file(r, "xl/styles.xml: out of memory");
+    } else if (r->styles.in_cellxfs && xlsx_is(name, "xf")) {
+        /* Dropping the rest would read their dates as plain numbers: an error. */
+        if (r->styles.nxf >= XLSX_MAX_STYLES) {
+            xlsx_fail_file(r, "xl/styles.xml: more than %u cell formats", XLSX_MAX_STYLES);
+            return;
+        }
         const xmlChar *v = xlsx_attr(attrs, nattrs, "numFmtId", 0, &len);
         if (!v || xlsx_parse_uint(v, len, &id) != 0) id = 0;
-        xlsx_push_uint(&r->styles.xf_fmt, &r->styles.nxf, &r->styles.xf_cap, id);
+        if (xlsx_push_uint(&r->styles.xf_fmt, &r->styles.nxf, &r->styles.xf_cap, id) != 0)
+            xlsx_fail_file(r, "xl/styles.xml: out of memory");
     }
 }
 
@@ -76,9 +91,9 @@ static int xlsx_in(const unsigned *arr, size_t n, unsigned v) {
 
 int xlsx_styles_load(xlsx_reader *r) {
     xmlSAXHandler sax;
-    xlsx_sax_init(&sax, xlsx_styles_start, xlsx_styles_end, NULL);
+    xlsx_sax_init(r, &sax, xlsx_styles_start, xlsx_styles_end, NULL);
     int rc = xlsx_parse_part(r, "xl/styles.xml", &sax);
-    if (rc < 0) return -1;
+    if (rc < 0 || r->failed) return -1;
     if (r->styles.nxf == 0) return 0;
     r->styles.xf_date = malloc(r->styles.nxf);
     if (!r->styles.xf_date) return -1;

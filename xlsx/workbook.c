@@ -84,7 +84,7 @@ static char *xlsx_resolve_target(const char *target) {
 
 int xlsx_workbook_locate(xlsx_reader *r) {
     xmlSAXHandler sax;
-    xlsx_sax_init(&sax, xlsx_wb_start, NULL, NULL);
+    xlsx_sax_init(r, &sax, xlsx_wb_start, NULL, NULL);
     int rc = xlsx_parse_part(r, "xl/workbook.xml", &sax);
     if (rc > 0) xlsx_fail_file(r, "no xl/workbook.xml: not an xlsx workbook");
     if (rc != 0) return -1;
@@ -96,7 +96,7 @@ int xlsx_workbook_locate(xlsx_reader *r) {
             xlsx_fail_file(r, "the workbook has no sheets");
         return -1;
     }
-    xlsx_sax_init(&sax, xlsx_rels_start, NULL, NULL);
+    xlsx_sax_init(r, &sax, xlsx_rels_start, NULL, NULL);
     rc = xlsx_parse_part(r, "xl/_rels/workbook.xml.rels", &sax);
     if (rc < 0) return -1;
     if (rc > 0) {

@@ -28,9 +28,17 @@ typedef struct {
 typedef struct xlsx_reader xlsx_reader;
 
 /* Opens path and prepares to stream the named sheet (NULL: the first sheet).
- * Returns NULL and writes a one-line reason naming the file into err on
- * failure (missing file, not a zip, no workbook, no such sheet...). */
+ * The file is opened with infile_open (common/infile.h): a FIFO, device or
+ * directory is refused at once rather than waited on. Returns NULL and writes
+ * a one-line reason naming the file into err on failure (missing file, not a
+ * regular file, not a zip, no workbook, no such sheet...). */
 xlsx_reader *xlsx_open(const char *path, const char *sheet, char *err, size_t errlen);
+
+/* The same on a descriptor of a regular file that infile_open returned,
+ * which it takes over (closed when the reader is, or on failure); path names
+ * the file in messages. For callers that tell a file they cannot open from
+ * one that is not a workbook. */
+xlsx_reader *xlsx_open_fd(int fd, const char *path, const char *sheet, char *err, size_t errlen);
 
 /* Reads the next row that has at least one cell element. *cells points to an
  * array of *ncells cells indexed by column (A = 0; gaps are XLSX_EMPTY), valid
@@ -56,9 +64,17 @@ void xlsx_column_name(size_t col, char *buf, size_t len);
  * Returns 0, or -1 if the serial is out of range (before 1900 or after 9999). */
 int xlsx_date_to_iso(double serial, char *buf, size_t len);
 
-/* Limits that protect the reader against hostile files. */
+/* Limits that protect the reader against hostile files: each is a bound on
+ * what one file can make the reader hold, and going past it is an error
+ * naming the file (and sheet, row and column where there is one). libxml2
+ * adds its own: 10 MB for any one token (a tag, a text run it must look
+ * ahead over) and 50,000 bytes for a name. */
+#define XLSX_MAX_DEPTH 64           /* element nesting in any part (a sheet needs 7) */
 #define XLSX_MAX_COLUMNS 256        /* cells beyond column IV are an error */
 #define XLSX_MAX_CELL_BYTES 32767   /* Excel's own limit for one cell's text */
-#define XLSX_MAX_SHARED_STRINGS (16u * 1024 * 1024)
+#define XLSX_MAX_SHARED_STRINGS (16u * 1024 * 1024)  /* strings in sharedStrings.xml */
+#define XLSX_MAX_SHARED_BYTES ((size_t)256 << 20)   /* all shared string text */
+#define XLSX_MAX_STYLES 65536u      /* cell formats (cellXfs); Excel allows 64,000 */
+#define XLSX_MAX_NUMFMTS 4096u      /* custom number formats; Excel allows about 250 */
 
 #endif

@@ -45,38 +45,31 @@ static int admin_parse(admin_options_t *o, int argc, char **argv, int *first) {
         "other partitions or configs, 130 interrupted by SIGINT/SIGTERM.\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
+        CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
         CLI_OPT_KAFKA_CONFIG(&o->kafka),
         CLI_OPT_LOG_LEVEL(&o->log_level),
-        {"partitions", 'p', "GK_PARTITIONS", CLI_INT, &o->partitions, "N",
-         "create: partitions of each topic"},
-        {"replication-factor", 0, "GK_REPLICATION_FACTOR", CLI_INT, &o->replication, "N",
-         "create: replicas of each partition (-1: the broker's default.replication.factor)"},
-        {"topic-config", 'c', "GK_TOPIC_CONFIG", CLI_KV, &o->topic_config, "KEY=VALUE",
-         "create: topic config, repeatable, e.g. retention.bytes=1048576 (env: ';'-separated)"},
-        {"timeout", 0, "GK_TIMEOUT", CLI_INT, &o->timeout, "SECONDS",
-         "give up (exit 69) if the command has not finished by then"},
-        {NULL, 0, NULL, 0, NULL, NULL, NULL},
+        {.long_name = "partitions", .short_name = 'p', .env = "GK_KAFKA_ADMIN_PARTITIONS",
+         .kind = CLI_INT, .target = &o->partitions, .metavar = "N", .min = 1,
+         .max = ADMIN_MAX_PARTITIONS, .help = "create: partitions of each topic"},
+        {.long_name = "replication-factor", .env = "GK_KAFKA_ADMIN_REPLICATION_FACTOR",
+         .kind = CLI_INT, .target = &o->replication, .metavar = "N", .min = 1, .max = 100,
+         .also = "-1",
+         .help = "create: replicas of each partition (-1: the broker's "
+                 "default.replication.factor)"},
+        {.long_name = "topic-config", .short_name = 'c', .env = "GK_KAFKA_ADMIN_TOPIC_CONFIG",
+         .kind = CLI_KV, .target = &o->topic_config, .metavar = "KEY=VALUE",
+         .help = "create: topic config, repeatable, e.g. retention.bytes=1048576 (env: "
+                 "';'-separated)"},
+        {.long_name = "timeout", .env = "GK_KAFKA_ADMIN_TIMEOUT", .kind = CLI_INT,
+         .target = &o->timeout, .metavar = "SECONDS", .min = 1, .max = ADMIN_MAX_TIMEOUT_S,
+         .help = "give up (exit 69) if the command has not finished by then"},
+        CLI_OPT_END,
     };
     int rc = cli_parse(&prog, opts, argc, argv, first);
     if (rc != 0) return rc;
     if (cli_log_init("kafka_admin", o->log_level) != 0) return -1;
     if (*first >= argc) {
         fprintf(stderr, "kafka_admin: no command (wait, create or describe; try --help)\n");
-        return -1;
-    }
-    if (o->partitions < 1 || o->partitions > ADMIN_MAX_PARTITIONS) {
-        fprintf(stderr, "kafka_admin: --partitions: expected 1..%d, got %ld\n",
-                ADMIN_MAX_PARTITIONS, o->partitions);
-        return -1;
-    }
-    if (o->replication == 0 || o->replication < -1 || o->replication > 100) {
-        fprintf(stderr, "kafka_admin: --replication-factor: expected -1 or 1..100, got %ld\n",
-                o->replication);
-        return -1;
-    }
-    if (o->timeout < 1 || o->timeout > ADMIN_MAX_TIMEOUT_S) {
-        fprintf(stderr, "kafka_admin: --timeout: expected 1..%d seconds, got %ld\n",
-                ADMIN_MAX_TIMEOUT_S, o->timeout);
         return -1;
     }
     return 0;

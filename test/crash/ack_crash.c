@@ -1,7 +1,7 @@
 /* ack_crash.c - the crash points of the test build ack_consumer_crash (see
  * ack_consumer/main.c, ACKC_CRASH_POINT).
  *
- * GK_ACK_TEST_KILL=POINT:N makes the process SIGKILL itself - a crash - the
+ * GK_ACK_CONSUMER_CRASH_KILL=POINT:N makes the process SIGKILL itself - a crash - the
  * first time POINT is passed with at least N acks: "decided" (committed as
  * pending, none produced), "produced" (handed to librdkafka, delivery
  * unknown), "delivered" (reported delivered, not yet recorded).
@@ -20,12 +20,12 @@ void ack_crash_point(const char *point, uint64_t acks) {
     static const char *spec;
     static bool init;
     if (!init) {
-        spec = getenv("GK_ACK_TEST_KILL");
+        spec = getenv("GK_ACK_CONSUMER_CRASH_KILL");
         init = true;
     }
     size_t len = strlen(point);
     if (!spec || strncmp(spec, point, len) != 0 || spec[len] != ':') return;
     if (acks < strtoull(spec + len + 1, NULL, 10)) return;
-    log_warn("GK_ACK_TEST_KILL=%s: crashing on purpose", spec);
+    log_warn("GK_ACK_CONSUMER_CRASH_KILL=%s: crashing on purpose", spec);
     raise(SIGKILL);
 }

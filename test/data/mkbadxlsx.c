@@ -7,7 +7,10 @@
  * oversized cells, error cells, a missing part); a few are cut or are not zips
  * at all. The expected outcomes are kept by hand in bad_xlsx/EXPECTED.
  *
- * Usage: mkbadxlsx OUTDIR */
+ * Usage: mkbadxlsx OUTDIR (--help, --version: cli.h). */
+#include "common/cli.h"
+#include "common/exitcodes.h"
+
 #include <xlsxwriter.h>
 #include <zip.h>
 
@@ -234,6 +237,23 @@ static void bad_marker_notes(lxw_worksheet *ws, lxw_row_t r, int id) {
     (void)id;
     worksheet_write_string(ws, r, 7, "BADMARK", NULL);
 }
+static void bad_marker_id(lxw_worksheet *ws, lxw_row_t r, int id) {
+    (void)id;
+    worksheet_write_number(ws, r, 0, 777777, NULL); /* patched into a bigger number */
+}
+
+/* "<x><x>...</x></x>": depth nested elements, malloc'd (the caller frees). */
+static char *mk_nested(size_t depth, const char *before, const char *after, size_t *len) {
+    size_t bl = strlen(before), al = strlen(after);
+    *len = bl + depth * 7 + al;
+    char *s = malloc(*len + 1), *p = s;
+    if (!s) mk_die("nesting", "out of memory");
+    memcpy(p, before, bl), p += bl;
+    for (size_t i = 0; i < depth; i++) memcpy(p, "<x>", 3), p += 3;
+    for (size_t i = 0; i < depth; i++) memcpy(p, "</x>", 4), p += 4;
+    memcpy(p, after, al);
+    return s;
+}
 
 /* ---- whole files ------------------------------------------------------------ */
 
@@ -329,11 +349,19 @@ static void mk_not_a_zip(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mkbadxlsx OUTDIR\n");
-        return 64;
+    static const cli_option opts[] = {CLI_OPT_END};
+    static const cli_program prog = {
+        "mkbadxlsx", "OUTDIR",
+        "Writes the bad (and good) xlsx corpus that test_bad_xlsx.sh feeds to the producer\n"
+        "into OUTDIR (created if missing); the expected outcomes are in test/data/bad_xlsx/EXPECTED.",
+        "Exit status: 0 written, 1 a file could not be written, 64 usage.\n"};
+    int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
+    if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
+    if (argc - first != 1) {
+        fprintf(stderr, "mkbadxlsx: expected one argument, the output directory (try --help)\n");
+        return GK_EXIT_USAGE;
     }
-    mk_dir = argv[1];
+    mk_dir = argv[first];
     if (mkdir(mk_dir, 0755) != 0 && errno != EEXIST) mk_die(mk_dir, strerror(errno));
     static const char *const missing_col[] = {"event_id", "sample_id", "patient_id", "specimen_type",
                                               "volume_ml", "consent_research", "notes"};
@@ -382,6 +410,25 @@ int main(int argc, char **argv) {
     mk_patch("invalid_utf8.xlsx", "xl/worksheets/sheet1.xml", "BADMARK", "bad \xff\xfe bytes", 13);
     mk_one_bad("invalid_utf8_shared_string.xlsx", 7, 7, bad_marker_notes, 0);
     mk_patch("invalid_utf8_shared_string.xlsx", "xl/sharedStrings.xml", "BADMARK", "bad \xc3\x28 text", 12);
+    /* An event id no xlsx number holds exactly: 2^53 + 1 reads as 2^53. */
+    mk_one_bad("event_id_beyond_2p53.xlsx", 4, 0, bad_marker_id, 0);
+    mk_patch("event_id_beyond_2p53.xlsx", "xl/worksheets/sheet1.xml", "<v>777777</v>",
+             "<v>9007199254740993</v>", strlen("<v>9007199254740993</v>"));
+    /* 100,000 nested elements: before <sheetData>, inside a cell, and in the
+     * shared strings (each would grow libxml2's stacks without a bound). */
+    {
+        size_t n;
+        char *deep = mk_nested(100000, "", "<sheetData>", &n);
+        mk_good_file("deep_nesting_sheet.xlsx", MK_ROWS, NULL);
+        mk_patch("deep_nesting_sheet.xlsx", "xl/worksheets/sheet1.xml", "<sheetData>", deep, n);
+        free(deep);
+        deep = mk_nested(100000, "x</t>", "<t>", &n);
+        mk_one_bad("deep_nesting_cell.xlsx", 6, 7, bad_marker_notes, 1);
+        mk_patch("deep_nesting_cell.xlsx", "xl/worksheets/sheet1.xml", "BADMARK", deep, n);
+        mk_one_bad("deep_nesting_sst.xlsx", 6, 7, bad_marker_notes, 0);
+        mk_patch("deep_nesting_sst.xlsx", "xl/sharedStrings.xml", "BADMARK", deep, n);
+        free(deep);
+    }
     mk_one_bad("huge_cell.xlsx", 6, 7, bad_marker_notes, 1);
     {
         size_t n = 40000;

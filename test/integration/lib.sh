@@ -10,6 +10,7 @@
 set -euo pipefail
 
 GK_BIN=${GK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
+GK_TEST_BIN=${GK_TEST_BIN:-$(dirname "$GK_BIN")/test-bin}  # test helpers (ack_consumer_crash, ...)
 GK_SOURCE=${GK_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 GK_TEST_BROKER=${GK_TEST_BROKER:-embedded}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gk-test.XXXXXX")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_ack_restart.sh - ack_consumer killed with SIGKILL again and again:
-# on purpose in each crash window (GK_ACK_TEST_KILL: ack decided but not
+# on purpose in each crash window (GK_ACK_CONSUMER_CRASH_KILL: ack decided but not
 # produced, produced but not confirmed, confirmed but not recorded) and at
 # random moments while it works. After the restarts the ack topic must hold
 # exactly one ack per complete event: N messages, N distinct keys, 1..N.
@@ -62,11 +62,11 @@ printf '900001\tnot json\n900002\t%s\n' "$(gen 2 900003 900003 | cut -f2)" |
   kcat -P -b "$B" -t topic2 -K $'\t' || it_fail "poison produce failed"
 
 # crash_round NAME POINT [CHUNK]: one run that kills itself at POINT
-# (GK_ACK_TEST_KILL, in the test build ack_consumer_crash), after producing
+# (GK_ACK_CONSUMER_CRASH_KILL, in the test build ack_consumer_crash), after producing
 # chunk CHUNK if given.
 crash_round() {
   [ -n "${3:-}" ] && chunk "$3"
-  it_start "$1" env GK_ACK_TEST_KILL="$2" "$GK_BIN/ack_consumer_crash" "${ACK[@]:1}"
+  it_start "$1" env GK_ACK_CONSUMER_CRASH_KILL="$2" "$GK_TEST_BIN/ack_consumer_crash" "${ACK[@]:1}"
   local pid_var="PID_$1"
   it_wait_exit "${!pid_var}" 90
   it_expect "$1 ($2) killed itself" "$IT_RC" 137

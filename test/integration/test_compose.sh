@@ -33,10 +33,11 @@ it_log "ok: Dockerfile packages known to apt: $(echo $pkgs | wc -w)"
 
 # Turn each service into "NAME<TAB>env assignments<TAB>argv" lines. Container
 # paths are mapped into the work directory; binaries come from the build.
-python3 - "$WORK/compose.yaml" "$WORK" "$GK_SOURCE/data" >"$WORK/services.sh" <<'PY'
+python3 - "$WORK/compose.yaml" "$WORK" "$GK_SOURCE/data" "$WORK/service-env.txt" >"$WORK/services.sh" <<'PY'
 import shlex, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 work, data = sys.argv[2], sys.argv[3]
+names = open(sys.argv[4], "w")
 def local(v):
     v = str(v)
     return v.replace("/var/lib/genetika", work + "/vol").replace("/app/data", data)
@@ -45,6 +46,8 @@ for name in ("db_consumer", "ack_consumer", "producer", "db_consumer_postgres"):
     env = svc.get("environment", {})
     if isinstance(env, list):
         env = dict(e.split("=", 1) for e in env)
+    for k in env:
+        names.write("%s %s\n" % (svc["command"][0], k))
     env = {k: local(v) for k, v in env.items() if k != "KAFKA_BOOTSTRAP"}
     # The postgres service's address, to the test's server ($PG_PORT when called).
     env = {k: v.replace("@postgres:5432/", "@127.0.0.1:$PG_PORT/") for k, v in env.items()}
@@ -59,6 +62,13 @@ for name in ("db_consumer", "ack_consumer", "producer", "db_consumer_postgres"):
         name, " ".join(assigns), argv[0], " ".join(shlex.quote(a) for a in argv[1:])))
 PY
 cat "$WORK/services.sh" >&2
+# Every variable compose sets is one its program reads (a misspelt or renamed
+# one would be ignored without a word).
+while read -r prog var; do
+  "$GK_BIN/$prog" --help-markdown | grep -qF "| \`$var\` |" ||
+    it_fail "compose sets $var for $prog, which $prog does not read"
+done <"$WORK/service-env.txt"
+it_log "ok: every variable compose sets is read by its program ($(wc -l <"$WORK/service-env.txt"))"
 . "$WORK/services.sh"
 mkdir -p "$WORK/vol/db" "$WORK/vol/cache"
 
@@ -123,8 +133,8 @@ it_start db svc_db_consumer
 it_start ack svc_ack_consumer
 (svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
 
-DB=$(sed -n 's/.*GK_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
-[ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB"
+DB=$(sed -n 's/.*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
+[ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB_CONSUMER_DB"
 for _ in $(seq 300); do
   n=$(it_sql "$DB" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
   a=$(it_ack_keys 2>/dev/null | sort -u | wc -l)

@@ -3,7 +3,7 @@
 # errors a database brings, each a one-line error with its own exit code
 # (wrong or missing password 77, no such database 68, a table that
 # disagrees with the schema 78, a malformed conninfo 64, a server that does
-# not answer 69 - the last only with GK_TEST_SCALE=full, as it waits 30 s),
+# not answer within --connect-timeout 69),
 # a signal ending the wait for a server at once; and the password's ways in:
 # PGPASSWORD, a password file (PGPASSFILE or passfile=), a service file, and
 # never into a log. No broker is needed: the database comes first.
@@ -118,8 +118,7 @@ grep -q "Connection refused.*retrying" "$WORK/unreachable_term.log" || it_fail "
 kill -TERM "$pid"
 it_wait_exit "$pid" 3
 it_expect "unreachable_term: exit status after SIGTERM" "$IT_RC" 0
-if [ "${GK_TEST_SCALE:-short}" = full ]; then
-  run unreachable -- --db "postgresql://genetika@127.0.0.1:$dead/genetika"
-  expect_error unreachable 69 "still unreachable after 3"
-fi
+# Without a signal, --connect-timeout bounds that wait.
+run unreachable -- --connect-timeout 3 --db "postgresql://genetika@127.0.0.1:$dead/genetika"
+expect_error unreachable 69 "still unreachable after 3 s"
 it_log "PASS"

@@ -24,6 +24,8 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
       7) printf '102\t{"event_id":102,"sample_id":"S","patient_id":"P","specimen_type":"blood","collected_at":"2024-03-01T08:00:00","consent_research":"yes"}\n' ;;
       11) printf '107\t\n' ;; # empty value
       15) printf '110\t{"event_id":110,"sample_id":"S","patient_id":"P","specimen_type":"blood","collected_at":"yesterday","consent_research":true}\n' ;;
+      # A required text that is empty: missing, as the producer says of an empty cell.
+      17) printf '112\t{"event_id":112,"sample_id":"","patient_id":"P","specimen_type":"blood","collected_at":"2024-03-01T08:00:00","consent_research":true}\n' ;;
     esac
   done
 } | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic1 -K $'\t' 2>"$WORK/kcat.log" || it_fail "kcat topic1"
@@ -48,7 +50,7 @@ big=$(head -c 70000 /dev/zero | tr '\0' 'x')
     esac
   done
 } | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic3 -K $'\t' 2>>"$WORK/kcat.log" || it_fail "kcat topic3"
-BAD=11
+BAD=12
 
 DB=$WORK/genetika.db
 harness_env_cmd "$GK_BIN/db_consumer" --db "$DB" --idle-exit 2
@@ -87,6 +89,7 @@ expect_reason 101 topic1 "not valid JSON"
 expect_reason 102 topic1 "field 'consent_research': expected true or false, got a string"
 expect_reason 107 topic1 "empty message value"
 expect_reason 110 topic1 "field 'collected_at': 'yesterday' is not an ISO 8601 datetime"
+expect_reason 112 topic1 "field 'sample_id': required text is missing (empty)"
 expect_reason 103 topic2 "field 'lane': required integer is missing"
 expect_reason 999 topic2 "key '999' does not match event_id 104"
 expect_reason 108 topic2 "message of 700"

@@ -25,6 +25,10 @@ for n in 1 2 3; do
   sent=$(echo "$line" | grep -o 'sent=[0-9]*' | cut -d= -f2)
   [[ "$line" == *"delivered=$sent failed=0"* ]] || it_fail "file $n not all delivered: $line"
   [[ "$line" == *"run stopped"* ]] || it_fail "file $n not marked stopped: $line"
+  # One numbering: the row the stop is "after" is last_row, the last row sent.
+  last=$(echo "$line" | grep -o 'last_row=[0-9]*' | cut -d= -f2)
+  [[ "$line" == *"(stopped after row $last: run stopped)"* ]] ||
+    it_fail "file $n: the stop names another row than last_row=$last: $line"
   # --rate 500 for ~1.5 s: well short of 2000 rows (unpaced, all would be out
   # in a blink). A thread starved by a loaded machine may have sent few.
   [ "$sent" -gt 0 ] && [ "$sent" -lt 1000 ] || it_fail "file $n sent $sent: not paced or not stopped"
@@ -80,4 +84,14 @@ rc=0; "$GK_BIN/producer" -X no.such.setting=1 --record sample_intake "$WORK/ref.
 it_expect "exit with a bad -X" "$rc" 64
 rc=0; KAFKA_CONFIG="acks=1" "$GK_BIN/producer" --record sample_intake "$WORK/ref.xlsx" >/dev/null 2>&1 || rc=$?
 it_expect "exit with acks=1 against idempotence" "$rc" 64
+
+# 5. SIGTERM while waiting for an unreachable cluster ends the wait at once
+#    (a clean stop, nothing sent), not after --connect-timeout.
+it_start unreachable "$GK_BIN/producer" -b 127.0.0.1:1 --connect-timeout 60 --record sample_intake "$WORK/ref.xlsx"
+sleep 1
+kill -TERM "$PID_unreachable"
+it_wait_exit "$PID_unreachable" 3
+it_expect "exit after SIGTERM during the connect wait" "$IT_RC" 0
+grep -q "sent=0 delivered=0 failed=0 .*not read: nothing sent" "$WORK/unreachable.log" ||
+  it_fail "no account after the interrupted wait: $(grep -v librdkafka "$WORK/unreachable.log")"
 it_log "PASS"

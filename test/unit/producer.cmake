@@ -4,4 +4,4 @@ gk_unit_test(test_producer_row SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_producer_r
 gk_unit_test(test_producer_util SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_producer_util.c LIBS gk_producer_core Threads::Threads)
 
 add_executable(mkbadxlsx ${CMAKE_CURRENT_LIST_DIR}/../data/mkbadxlsx.c)
-target_link_libraries(mkbadxlsx PRIVATE PkgConfig::XLSXWRITER PkgConfig::LIBZIP)
+target_link_libraries(mkbadxlsx PRIVATE gk_common PkgConfig::XLSXWRITER PkgConfig::LIBZIP)

@@ -1,16 +1,22 @@
 /* test_ack_state.c - ack_consumer's state (rules.c over store_lmdb.c)
  * without Kafka: one ack per completed event, none on re-delivery, dead
- * letters, confirmations, restart (close + reopen), cluster change, and
- * all-or-nothing batches. */
+ * letters, confirmations, restart (close + reopen), cluster change,
+ * all-or-nothing batches, and the integrity check that refuses a damaged
+ * cache at open. */
 #include "ack_consumer/rules.h"
 #include "ack_consumer/store_lmdb.h"
+#include "common/exitcodes.h"
+#include "common/log.h"
 #include "test/unit/runner.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <lmdb.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -44,6 +50,26 @@ static ack_store *open_state(size_t map_bytes, bool keep) {
     ack_store *s = NULL;
     ck_assert_msg(ack_store_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
     return s;
+}
+
+/* The reads, asserted to succeed. */
+static int64_t stored(ack_store *s, const char *cluster, const char *topic, int32_t part) {
+    int64_t next = -2;
+    ck_assert_msg(ack_store_stored_offset(s, cluster, topic, part, &next, err, sizeof err) == 0,
+                  "stored offset: %s", err);
+    return next;
+}
+
+static int get_event(ack_store *s, uint64_t id, ack_event *ev) {
+    int found = ack_store_get_event(s, id, ev, err, sizeof err);
+    ck_assert_msg(found >= 0, "get event: %s", err);
+    return found;
+}
+
+static int64_t scan_from(ack_store *s, int32_t part) {
+    int64_t from = -2;
+    ck_assert_msg(ack_store_scan_from(s, part, &from, err, sizeof err) == 0, "scan_from: %s", err);
+    return from;
 }
 
 /* Storage for messages built by the tests. */
@@ -121,7 +147,7 @@ static ack_batch_result apply(ack_store *s, const char *cluster, size_t n,
 
 static ack_store_counts counts(ack_store *s) {
     ack_store_counts c;
-    ck_assert_int_eq(ack_store_count(s, &c), 0);
+    ck_assert_msg(ack_store_count(s, &c, err, sizeof err) == 0, "count: %s", err);
     return c;
 }
 
@@ -153,9 +179,9 @@ START_TEST(third_topic_makes_one_ack) {
     ck_assert_int_eq(ev->topics[2].ts_ms, 1700000000000 + 9);
     ck_assert_int_eq(ev->topics[2].produced_us, 1700000000000000 + 9);
     ck_assert_uint_eq(counts(s).pending, 1);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 6);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 2), 10);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 0), -1);
+    ck_assert_int_eq(stored(s, "C1", "topic1", 0), 6);
+    ck_assert_int_eq(stored(s, "C1", "topic3", 2), 10);
+    ck_assert_int_eq(stored(s, "C1", "topic3", 0), -1);
     ack_ready_list_free(&ready);
     ack_store_close(s);
 }
@@ -176,7 +202,7 @@ START_TEST(redelivery_makes_no_second_ack) {
     ck_assert_uint_eq(apply(s, "C1", 3, NULL, 0, &ready).completed, 0);
     ck_assert_uint_eq(ready.n, 1);
     ack_event ev;
-    ck_assert_int_eq(ack_store_get_event(s, 42, &ev), 1);
+    ck_assert_int_eq(get_event(s, 42, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_ACKED);
     ck_assert_uint_eq(ev.seen, ACK_SEEN_ALL);
     ck_assert_int_eq(ev.topics[0].offset, -1); /* stored compact: the topics are dropped */
@@ -194,13 +220,13 @@ START_TEST(two_topics_are_not_complete) {
     ck_assert_uint_eq(apply(s, "C1", 3, NULL, 0, &ready).completed, 0);
     ck_assert_uint_eq(ready.n, 0);
     ack_event ev;
-    ck_assert_int_eq(ack_store_get_event(s, 8, &ev), 1);
+    ck_assert_int_eq(get_event(s, 8, &ev), 1);
     ck_assert_uint_eq(ev.seen, 0x3);
     ck_assert_uint_eq(ev.state, ACK_OPEN);
     ck_assert_int_eq(ev.topics[0].offset, 1); /* the first sighting is kept */
     ck_assert_int_eq(ev.topics[2].offset, -1);
     ck_assert_uint_eq(counts(s).pending, 0);
-    ck_assert_int_eq(ack_store_get_event(s, 9, &ev), 0);
+    ck_assert_int_eq(get_event(s, 9, &ev), 0);
     ack_ready_list_free(&ready);
     ack_store_close(s);
 }
@@ -264,12 +290,12 @@ START_TEST(poison_messages_become_dead_letters) {
     ck_assert_uint_eq(r.dead_letters, 8);
     ck_assert_uint_eq(r.completed, 1); /* the good ones in the same batch count */
     ck_assert_uint_eq(ready.items[0].event_id, 5);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic2", 1), 11);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic3", 1), 12);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic9", 0), 7);
+    ck_assert_int_eq(stored(s, "C1", "topic2", 1), 11);
+    ck_assert_int_eq(stored(s, "C1", "topic3", 1), 12);
+    ck_assert_int_eq(stored(s, "C1", "topic9", 0), 7);
 
     dl_seen d = {0};
-    ck_assert_int_eq(ack_store_dead_letters(s, collect, &d), 8);
+    ck_assert_int_eq(ack_store_dead_letters(s, collect, &d, err, sizeof err), 8);
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 2), "not valid JSON"));
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 3), "event_id"));
     ck_assert_ptr_nonnull(strstr(find_reason(&d, 4), "key '5' does not match event_id 6"));
@@ -300,11 +326,11 @@ START_TEST(state_survives_reopen) {
     ack_store_close(s);
 
     s = open_state(64u << 20, false);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 41);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic2", 0), 42);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C2", "topic1", 0), -1); /* other cluster */
+    ck_assert_int_eq(stored(s, "C1", "topic1", 0), 41);
+    ck_assert_int_eq(stored(s, "C1", "topic2", 0), 42);
+    ck_assert_int_eq(stored(s, "C2", "topic1", 0), -1); /* other cluster */
     ack_event ev;
-    ck_assert_int_eq(ack_store_get_event(s, 3, &ev), 1);
+    ck_assert_int_eq(get_event(s, 3, &ev), 1);
     ck_assert_uint_eq(ev.seen, 0x3);
     good_msg(0, 3, 3, 0, 42);
     ck_assert_uint_eq(apply(s, "C1", 1, NULL, 0, &ready).completed, 1);
@@ -320,7 +346,7 @@ START_TEST(confirm_acks_and_records_scan_from) {
     for (int t = 1; t <= 3; t++) good_msg((size_t)t + 2, t, 12, 0, t + 3);
     apply(s, "C1", 6, NULL, 0, &ready);
     ck_assert_uint_eq(ready.n, 2);
-    ck_assert_int_eq(ack_store_scan_from(s, 2), -1);
+    ck_assert_int_eq(scan_from(s, 2), -1);
 
     ack_confirm c[] = {{11, 2, 30}, {999, 2, 31}}; /* 999: unknown, ignored */
     ack_part_offset sf = {2, 32};
@@ -328,12 +354,12 @@ START_TEST(confirm_acks_and_records_scan_from) {
     ack_batch_result r;
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 1);
-    ck_assert_int_eq(ack_store_scan_from(s, 2), 32);
+    ck_assert_int_eq(scan_from(s, 2), 32);
     ck_assert_uint_eq(counts(s).pending, 1);
     ack_event ev;
-    ck_assert_int_eq(ack_store_get_event(s, 11, &ev), 1);
+    ck_assert_int_eq(get_event(s, 11, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_ACKED);
-    ck_assert_int_eq(ack_store_get_event(s, 12, &ev), 1);
+    ck_assert_int_eq(get_event(s, 12, &ev), 1);
     ck_assert_uint_eq(ev.state, ACK_PENDING);
     /* A confirmation repeated (e.g. found again by reconciliation) changes nothing. */
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
@@ -386,7 +412,7 @@ START_TEST(cluster_change_clears_state) {
     ck_assert(cleared);
     ack_store_counts c = counts(s);
     ck_assert_uint_eq(c.events + c.pending + c.dead_letters + c.offsets, 0);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C2", "topic1", 0), -1);
+    ck_assert_int_eq(stored(s, "C2", "topic1", 0), -1);
     /* The event is acked again on the new cluster: its old state meant nothing there. */
     ck_assert_uint_eq(apply(s, "C2", 3, NULL, 0, &ready).completed, 1);
     /* A batch from yet another cluster clears in the same transaction. */
@@ -447,16 +473,16 @@ START_TEST(failed_batch_leaves_nothing) {
     ack_store_counts after = counts(s);
     ck_assert_uint_eq(after.events, before.events);
     ck_assert_uint_eq(after.pending, before.pending);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(stored(s, "C1", "topic1", 0), 2);
     ack_event ev;
-    ck_assert_int_eq(ack_store_get_event(s, 100, &ev), 0);
+    ck_assert_int_eq(get_event(s, 100, &ev), 0);
 
     /* The state stays usable, also after a restart. */
     good_msg(0, 1, 2, 0, 10);
     apply(s, "C1", 1, NULL, 0, &ready);
     ack_store_close(s);
     s = open_state(1u << 20, false);
-    ck_assert_int_eq(ack_store_stored_offset(s, "C1", "topic1", 0), 11);
+    ck_assert_int_eq(stored(s, "C1", "topic1", 0), 11);
     ck_assert_uint_eq(counts(s).events, 2);
     ack_ready_list_free(&ready);
     ack_store_close(s);
@@ -467,7 +493,7 @@ START_TEST(cache_is_locked) {
     ack_store *s = open_state(64u << 20, false);
     ack_store_options o = {dir, ACK_SYNC_FULL, 64u << 20, false, false};
     ack_store *t = NULL;
-    ck_assert_int_eq(ack_store_open(&o, &t, err, sizeof err), -1);
+    ck_assert_int_eq(ack_store_open(&o, &t, err, sizeof err), GK_EXIT_CANTCREAT);
     ck_assert_ptr_nonnull(strstr(err, "in use"));
     /* Read-only (--dump-dead-letters) works beside a running consumer. */
     o.read_only = true;
@@ -481,7 +507,168 @@ START_TEST(cache_is_locked) {
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* Damaged caches                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* A closed cache with events - all ACKED but event 1, PENDING (its ack
+ * never confirmed), and the last, OPEN (its topic3 never came) - and dead
+ * letters whose value is the text "poison-<i>": enough of each for several
+ * pages. */
+static void fill_cache(int events, int poison) {
+    teardown(); /* afresh in a new directory */
+    setup();
+    ack_store *s = open_state(64u << 20, false);
+    ack_ready_list ready = {0};
+    for (int id = 1; id <= events; id += 8) {
+        size_t n = 0;
+        for (int e = id; e < id + 8 && e <= events; e++)
+            for (int t = 1; t <= (e == events ? 2 : 3); t++) good_msg(n++, t, (uint64_t)e, 0, e * 3 + t);
+        apply(s, "C1", n, NULL, 0, &ready);
+        ack_confirm conf[8];
+        size_t nconf = 0;
+        for (size_t i = 0; i < ready.n; i++)
+            if (ready.items[i].event_id != 1)
+                conf[nconf++] = (ack_confirm){ready.items[i].event_id, 0, 0};
+        ready.n = 0;
+        apply(s, "C1", 0, conf, nconf, &ready);
+    }
+    for (int i = 0; i < poison; i += 16) {
+        size_t n = 0;
+        for (int j = i; j < i + 16 && j < poison; j++) {
+            char v[32];
+            snprintf(v, sizeof v, "poison-%d", j);
+            raw_msg(n++, "topic1", 1, j, "x", v);
+        }
+        apply(s, "C1", n, NULL, 0, &ready);
+    }
+    ack_ready_list_free(&ready);
+    ack_store_close(s);
+}
+
+/* Opening the cache must fail with GK_EXIT_IOERR and a message holding
+ * every one of want[] (NULL-terminated); read-only (--dump-dead-letters)
+ * too. */
+static void assert_refused(const char *const *want) {
+    for (int ro = 0; ro < 2; ro++) {
+        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false};
+        ack_store *s = NULL;
+        err[0] = '\0';
+        int rc = ack_store_open(&o, &s, err, sizeof err);
+        if (s) ack_store_close(s);
+        ck_assert_msg(rc == GK_EXIT_IOERR, "open (read-only %d) returned %d: %s", ro, rc, err);
+        for (const char *const *w = want; *w; w++)
+            ck_assert_msg(strstr(err, *w), "'%s' not in: %s", *w, err);
+        ck_assert_ptr_null(strchr(err, '\n'));
+    }
+}
+
+static void data_path(char *out, size_t len) { snprintf(out, len, "%s/data.mdb", dir); }
+
+START_TEST(truncated_cache_is_refused) {
+    fill_cache(2000, 0);
+    char path[128];
+    data_path(path, sizeof path);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size / 2), 0);
+    assert_refused((const char *const[]){path, "truncated", NULL});
+}
+END_TEST
+
+/* A page of dead letters zeroed: LMDB's cursor meets MDB_CORRUPTED there,
+ * which the old loop took for the end of the database. */
+START_TEST(zeroed_page_is_refused) {
+    fill_cache(10, 400);
+    char path[128];
+    data_path(path, sizeof path);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    char *buf = malloc((size_t)st.st_size);
+    ck_assert_int_eq(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+    const char *hit = NULL;
+    for (off_t i = 0; !hit && i + 10 <= st.st_size; i++)
+        if (memcmp(buf + i, "poison-200", 10) == 0) hit = buf + i;
+    ck_assert_ptr_nonnull(hit);
+    off_t page = (hit - buf) / 4096 * 4096;
+    char zero[4096] = {0};
+    ck_assert_int_eq(pwrite(fd, zero, sizeof zero, page), (ssize_t)sizeof zero);
+    close(fd);
+    free(buf);
+    assert_refused((const char *const[]){"database 'dead_letters'", "damaged", NULL});
+}
+END_TEST
+
+/* Writes one raw record (value len bytes of fill) into database name,
+ * beside the store's own, as damage or another version would. */
+static void raw_put(const char *name, const void *key, size_t klen, size_t len, int fill) {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+    ck_assert_int_eq(mdb_env_set_mapsize(env, 64u << 20), 0);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    char val[256];
+    memset(val, fill, sizeof val);
+    MDB_val k = {klen, (void *)key}, v = {len, val};
+    if (len == (size_t)-1)
+        ck_assert_int_eq(mdb_del(txn, dbi, &k, NULL), 0);
+    else
+        ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+START_TEST(malformed_records_are_refused) {
+    static const unsigned char id7[8] = {0, 0, 0, 0, 0, 0, 0, 7}, id1[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    fill_cache(10, 3);
+    raw_put("events", id7, 8, 50, 1); /* neither 104 nor 8 bytes */
+    assert_refused((const char *const[]){"database 'events'", "event 7", "50 bytes", NULL});
+
+    fill_cache(10, 3);
+    raw_put("events", id1, 8, (size_t)-1, 0); /* a pending event without its record */
+    assert_refused((const char *const[]){"database 'pending'", "event 1)", "missing", NULL});
+
+    fill_cache(10, 3);
+    raw_put("dead_letters", "topic1/1/1", 10, 20, 0); /* header says 0+0+0, value 20 bytes */
+    assert_refused((const char *const[]){"database 'dead_letters'", "topic1/1/1", NULL});
+
+    fill_cache(10, 3);
+    raw_put("meta", "future", 6, 8, 0);
+    assert_refused((const char *const[]){"database 'meta'", "future", "does not write", NULL});
+
+    fill_cache(10, 3);
+    raw_put("offsets", "topic1/0", 8, 4, 0);
+    assert_refused((const char *const[]){"database 'offsets'", "topic1/0", "4 bytes", NULL});
+}
+END_TEST
+
+/* The check refuses damage, not data: a cache of real work opens, read-only
+ * too, and every dead letter reads back. */
+START_TEST(intact_cache_opens) {
+    fill_cache(500, 100);
+    for (int ro = 0; ro < 2; ro++) {
+        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false};
+        ack_store *s = NULL;
+        ck_assert_msg(ack_store_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
+        dl_seen d = {0};
+        ck_assert_int_eq(ack_store_dead_letters(s, collect, &d, err, sizeof err), 100);
+        ack_store_counts c = counts(s);
+        ck_assert_uint_eq(c.events, 500);
+        ck_assert_uint_eq(c.pending, 1);
+        ack_store_close(s);
+    }
+}
+END_TEST
+
 static Suite *suite(void) {
+    log_init("test_ack_state", LOG_ERROR); /* the dead letters' warnings are expected */
     Suite *s = suite_create("ack_store");
     TCase *tc = tcase_create("state");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -496,6 +683,10 @@ static Suite *suite(void) {
     tcase_add_test(tc, cluster_change_keeps_events_when_asked);
     tcase_add_test(tc, failed_batch_leaves_nothing);
     tcase_add_test(tc, cache_is_locked);
+    tcase_add_test(tc, truncated_cache_is_refused);
+    tcase_add_test(tc, zeroed_page_is_refused);
+    tcase_add_test(tc, malformed_records_are_refused);
+    tcase_add_test(tc, intact_cache_opens);
     suite_add_tcase(s, tc);
     return s;
 }

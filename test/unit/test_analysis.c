@@ -106,56 +106,117 @@ END_TEST
 
 /* ---- record ---- */
 
+/* A data message of topic1 (sample_intake) that the consumers accept. */
+#define GOOD1(id)                                                                              \
+    "{\"event_id\":" #id ",\"sample_id\":\"S\",\"patient_id\":\"P\",\"specimen_type\":\"b\"," \
+    "\"collected_at\":\"2026-03-01\",\"consent_research\":true}"
+#define T0_MS 1700000000123LL /* a Kafka timestamp */
+
+/* record_decode on hand-made fields; hdr NULL: no gk-produced-us header. */
+static record_outcome decode(int slot, const char *key, const char *value, int64_t ts_ms,
+                             const char *hdr, join_record *r, int *bad_header, char *err) {
+    record_msg m = {slot, key, key ? strlen(key) : 0, value, value ? strlen(value) : 0, ts_ms,
+                    hdr, hdr ? strlen(hdr) : 0, 2, 40};
+    return record_decode(&m, r, bad_header, err, 512);
+}
+
 START_TEST(test_record_decode) {
     join_record r;
-    char err[256];
-    const char *v = "{\"event_id\":17,\"name\":\"x\"}";
-    ck_assert_int_eq(record_decode(1, "17", 2, v, strlen(v), 1700000000123, 1700000000123456, 2,
-                                   40, &r, err, sizeof err), 0);
-    ck_assert_int_eq(r.slot, 1);
+    char err[512];
+    int bh;
+    ck_assert_int_eq(decode(0, "17", GOOD1(17), T0_MS, "1700000000123456", &r, &bh, err), RECORD_OK);
+    ck_assert_int_eq(bh, 0);
+    ck_assert_int_eq(r.slot, 0);
     ck_assert_int_eq(r.event_id, 17);
     ck_assert_int_eq(r.us, 1700000000123456);
-    ck_assert_int_eq(r.ts_ms, 1700000000123);
+    ck_assert_int_eq(r.ts_ms, T0_MS);
     ck_assert_int_eq(r.partition, 2);
     ck_assert_int_eq(r.offset, 40);
 
     /* ack without header: acked_us from the value */
     const char *a = "{\"event_id\":17,\"acked_us\":1700000000200000,\"topics\":{}}";
-    ck_assert_int_eq(record_decode(JOIN_ACK, "17", 2, a, strlen(a), 1700000000200, -1, 0, 0, &r,
-                                   err, sizeof err), 0);
+    ck_assert_int_eq(decode(JOIN_ACK, "17", a, 1700000000200, NULL, &r, &bh, err), RECORD_OK);
     ck_assert_int_eq(r.us, 1700000000200000);
     /* the header wins over acked_us */
-    ck_assert_int_eq(record_decode(JOIN_ACK, "17", 2, a, strlen(a), -1, 5, 0, 0, &r, err,
-                                   sizeof err), 0);
-    ck_assert_int_eq(r.us, 5);
+    ck_assert_int_eq(decode(JOIN_ACK, "17", a, -1, "1700000000300000", &r, &bh, err), RECORD_OK);
+    ck_assert_int_eq(r.us, 1700000000300000);
     /* no header, no acked_us on a data topic: Kafka time only */
-    ck_assert_int_eq(record_decode(0, "17", 2, v, strlen(v), 99, -1, 0, 0, &r, err, sizeof err), 0);
+    ck_assert_int_eq(decode(0, "17", GOOD1(17), 99, NULL, &r, &bh, err), RECORD_OK);
     ck_assert_int_eq(r.us, -1);
     ck_assert_int_eq(r.ts_ms, 99);
 }
 END_TEST
 
+/* A data message the consumers refuse is a dead letter, not an event's
+ * message: its event id is kept to mark the event. */
+START_TEST(test_record_dead_letters) {
+    join_record r;
+    char err[512];
+    int bh;
+    const char *poison = "{\"event_id\":17,\"sample_id\":\"S\",\"patient_id\":\"P\","
+                         "\"specimen_type\":\"b\",\"collected_at\":\"2026-03-01\","
+                         "\"consent_research\":\"yes\"}";
+    ck_assert_int_eq(decode(0, "17", poison, T0_MS, NULL, &r, &bh, err), RECORD_DEAD_LETTER);
+    ck_assert_int_eq(r.event_id, 17);
+    ck_assert_int_eq(r.slot, 0);
+    ck_assert_ptr_nonnull(strstr(err, "dead letter: field 'consent_research'"));
+    ck_assert_int_eq(decode(0, "18", GOOD1(17), T0_MS, NULL, &r, &bh, err), RECORD_DEAD_LETTER);
+    ck_assert_ptr_nonnull(strstr(err, "key '18' does not match event_id 17"));
+    ck_assert_int_eq(decode(1, "x7", GOOD1(17), T0_MS, NULL, &r, &bh, err), RECORD_DEAD_LETTER);
+    ck_assert_int_eq(r.event_id, 0); /* the key names no event */
+    ck_assert_int_eq(decode(0, NULL, GOOD1(17), T0_MS, NULL, &r, &bh, err), RECORD_DEAD_LETTER);
+    ck_assert_int_eq(decode(0, "17", "{\"event_id\":", T0_MS, NULL, &r, &bh, err),
+                     RECORD_DEAD_LETTER);
+    ck_assert_int_eq(decode(0, "17", "", T0_MS, NULL, &r, &bh, err), RECORD_DEAD_LETTER);
+}
+END_TEST
+
 START_TEST(test_record_bad) {
     join_record r;
-    char err[256];
-    const char *v = "{\"event_id\":17}";
-    ck_assert_int_eq(record_decode(0, "18", 2, v, strlen(v), 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "key says event 18 but value says event_id 17"));
-    ck_assert_int_eq(record_decode(0, "x7", 2, v, strlen(v), 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "key 'x7'"));
-    ck_assert_int_eq(record_decode(0, NULL, 0, v, strlen(v), 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_int_eq(record_decode(0, "0", 1, v, 1, 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_int_eq(record_decode(0, "17", 2, "{\"event_id\":", 12, 1, -1, 0, 0, &r, err,
-                                   sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "not JSON"));
-    ck_assert_int_eq(record_decode(0, "17", 2, "[17]", 4, 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_int_eq(record_decode(0, "17", 2, "{}", 2, 1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_int_eq(record_decode(0, "17", 2, v, strlen(v), -1, -1, 0, 0, &r, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "no gk-produced-us header and no Kafka timestamp"));
+    char err[512];
+    int bh;
+    ck_assert_int_eq(decode(0, "17", GOOD1(17), -1, NULL, &r, &bh, err), RECORD_BAD);
+    ck_assert_ptr_nonnull(strstr(err, "no valid gk-produced-us header and no Kafka timestamp"));
     const char *a = "{\"event_id\":17,\"acked_us\":\"soon\"}";
-    ck_assert_int_eq(record_decode(JOIN_ACK, "17", 2, a, strlen(a), 1, -1, 0, 0, &r, err,
-                                   sizeof err), -1);
+    ck_assert_int_eq(decode(JOIN_ACK, "17", a, T0_MS, NULL, &r, &bh, err), RECORD_BAD);
+    ck_assert_int_eq(decode(JOIN_ACK, "x", "{\"event_id\":17}", T0_MS, NULL, &r, &bh, err),
+                     RECORD_BAD);
+    ck_assert_int_eq(decode(JOIN_ACK, "18", "{\"event_id\":17}", T0_MS, NULL, &r, &bh, err),
+                     RECORD_BAD);
+    ck_assert_ptr_nonnull(strstr(err, "key says event 18 but value says event_id 17"));
+    ck_assert_int_eq(decode(JOIN_ACK, "17", "[17]", T0_MS, NULL, &r, &bh, err), RECORD_BAD);
+    /* acked_us is input too: a time far from the Kafka timestamp is refused */
+    const char *far = "{\"event_id\":17,\"acked_us\":-9223372036854775807}";
+    ck_assert_int_eq(decode(JOIN_ACK, "17", far, T0_MS, NULL, &r, &bh, err), RECORD_BAD);
+    ck_assert_ptr_nonnull(strstr(err, "\"acked_us\" (-9223372036854775807) is not a time"));
     /* The event-id key parser's own cases are in test_schema (event_id_keys). */
+}
+END_TEST
+
+/* A gk-produced-us header is input: one that is not plain decimal
+ * microseconds near the Kafka timestamp is counted and not used (on main, a
+ * garbage header made min_ms=-9.2e15). */
+START_TEST(test_record_bad_headers) {
+    join_record r;
+    char err[512];
+    int bh;
+    static const char *const bad[] = {"-9223372036854775808", "9223372036854775807", "abc",
+                                      "+1700000000123456", " 1700000000123456", "",
+                                      "1700000000123456x", "1", "1700007200123456"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(decode(0, "17", GOOD1(17), T0_MS, bad[i], &r, &bh, err), RECORD_OK);
+        ck_assert_msg(bh == 1, "header '%s' was used", bad[i]);
+        ck_assert_int_eq(r.us, -1); /* the Kafka timestamp stands in */
+        ck_assert_ptr_nonnull(strstr(err, "gk-produced-us header"));
+    }
+    /* Within the hour of the Kafka timestamp: used. */
+    ck_assert_int_eq(decode(0, "17", GOOD1(17), T0_MS, "1700000003000000", &r, &bh, err), RECORD_OK);
+    ck_assert_int_eq(bh, 0);
+    ck_assert_int_eq(r.us, 1700000003000000);
+    int64_t us;
+    ck_assert_int_eq(record_header_us("1700000000123456", 16, -1, &us, err, sizeof err), 0);
+    ck_assert_int_eq(record_header_us("123", 3, -1, &us, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "not a time between 2000 and 2100"));
 }
 END_TEST
 
@@ -329,6 +390,84 @@ START_TEST(test_join_violations) {
 }
 END_TEST
 
+/* A dead letter on a data topic leaves its event incomplete: no missing ack
+ * (ack_consumer rightly sent none); an ack despite it is named with it. */
+START_TEST(test_join_dead_letters) {
+    join *j = join_new();
+    char err[256];
+    add(j, 0, 1, 1000000, 1000, 0);
+    add(j, 2, 1, 1000020, 1000, 0);
+    ck_assert_int_eq(join_add_dead(j, 1, 1, err, sizeof err), 0); /* topic2's was poison */
+    ck_assert_int_eq(join_add_dead(j, 1, 2, err, sizeof err), 0);  /* acked despite it */
+    add(j, 0, 2, 2000000, 2000, 0);
+    add(j, 2, 2, 2000020, 2000, 0);
+    add(j, JOIN_ACK, 2, 2000500, 2000, 0);
+    ck_assert_int_eq(join_add_dead(j, 0, 9, err, sizeof err), 0); /* names nothing else */
+    ck_assert_int_eq(join_add_dead(j, 0, 0, err, sizeof err), 0); /* no event id at all */
+    join_finish(j, INT64_MIN, INT64_MAX);
+    vlist l = {0};
+    join_summary s;
+    join_check(j, &s, collect, &l);
+    ck_assert_uint_eq(s.events, 2);
+    ck_assert_uint_eq(s.incomplete, 2);
+    ck_assert_uint_eq(s.dead_letter_events, 4); /* 1, 2, 9 and the keyless one */
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(l.kind[0], JOIN_V_ACK_INCOMPLETE_EVENT);
+    ck_assert_str_eq(l.text[0], "event 2: ack for incomplete event: ack p0, but never seen on "
+                                "topic2 (a dead letter there)");
+    join_free(j);
+}
+END_TEST
+
+/* A cut log (retention) hides messages: verdicts that rest on them are not
+ * given. On main, 834 complete events whose acks the embedded broker had
+ * deleted were each reported as missing_ack. */
+START_TEST(test_join_cut_log) {
+    join *j = join_new();
+    add_complete(j, 1, 1000000); /* its ack was before the ack topic's cut */
+    add_complete(j, 2, 5000000); /* after the cut: a real missing ack */
+    add(j, JOIN_ACK, 3, 2000000, 2000, 0); /* its data before topic1..3's cuts */
+    add(j, JOIN_ACK, 4, 9000000, 9000, 0); /* long after the cuts: a real unknown event */
+    add(j, 0, 5, 2500000, 2500, 0);        /* topic2 and topic3 cut, topic1 not */
+    add(j, JOIN_ACK, 5, 2600000, 2600, 0);
+    join_finish(j, INT64_MIN, INT64_MAX);
+    join_cut cut = {{3000000, 3000000, JOIN_NO_CUT, 3000000}, 1000000};
+    join_set_cut(j, &cut);
+    vlist l = {0};
+    join_summary s;
+    join_check(j, &s, collect, &l);
+    ck_assert_uint_eq(s.not_judged, 1 + 0); /* event 1 */
+    /* event 3 misses topic3, which was not cut: a real violation; event 5
+     * misses topic3 as well. */
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_int_eq(l.kind[0], JOIN_V_MISSING_ACK);
+    ck_assert_int_eq(l.id[0], 2);
+    ck_assert_int_eq(l.kind[1], JOIN_V_ACK_UNKNOWN_EVENT);
+    ck_assert_int_eq(l.id[1], 3);
+    ck_assert_int_eq(l.id[2], 4);
+    ck_assert_int_eq(l.id[3], 5);
+
+    /* Every data topic cut: events 3 and 5 are not judged; 4 still is. */
+    cut.cut_us[2] = 3000000;
+    join_set_cut(j, &cut);
+    l.n = 0;
+    join_check(j, &s, collect, &l);
+    ck_assert_uint_eq(s.not_judged, 3);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_int_eq(l.id[0], 2);
+    ck_assert_int_eq(l.id[1], 4);
+    /* A partition that lost everything: nothing resting on that topic is judged. */
+    cut.cut_us[JOIN_ACK] = INT64_MAX;
+    join_set_cut(j, &cut);
+    l.n = 0;
+    join_check(j, &s, collect, &l);
+    ck_assert_uint_eq(s.not_judged, 4);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(l.id[0], 4);
+    join_free(j);
+}
+END_TEST
+
 START_TEST(test_join_window_and_errors) {
     join *j = join_new();
     char err[256];
@@ -496,11 +635,14 @@ START_TEST(test_summary_line) {
     js.source_us = 50;
     stats_summary st = {50, 0.412, 2.5, 1.0, 0.873, 1.2, 2.4, 2.5};
     char buf[512];
-    report_summary_line(buf, sizeof buf, &js, &st, 0);
+    js.not_judged = 4;
+    report_reading rd = {0, 2, 1, 3};
+    report_summary_line(buf, sizeof buf, &js, &st, &rd);
     ck_assert_str_eq(buf, "ack_delay: events=50 complete=50 acks=50 distinct_acks=50 violations=0 "
                           "min_ms=0.412 p50_ms=0.873 p90_ms=1.200 p99_ms=2.400 p999_ms=2.500 "
                           "max_ms=2.500 time_source=us incomplete=0 topic_duplicates=0 "
-                          "bad_messages=0 mean_ms=1.000");
+                          "bad_messages=0 mean_ms=1.000 dead_letters=2 bad_headers=1 "
+                          "cut_partitions=3 not_judged=4");
 }
 END_TEST
 
@@ -575,6 +717,108 @@ START_TEST(test_plot_pngs) {
 }
 END_TEST
 
+/* Runs plot_write through a gnuplot that keeps a copy of its script
+ * (tee), so that what the charts show can be checked as text. Returns the
+ * script, malloc'd. */
+static char *plot_script_of(const join_event *ev, size_t n, const char *dir) {
+    char fake[512], script[512], err[512];
+    snprintf(fake, sizeof fake, "%s/gnuplot-tee", dir);
+    snprintf(script, sizeof script, "%s/script.gp", dir);
+    FILE *f = fopen(fake, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "#!/bin/sh\ntee '%s' | gnuplot\n", script);
+    fclose(f);
+    chmod(fake, 0700);
+    ck_assert_msg(plot_write(dir, ev, n, NULL, fake, err, sizeof err) == 0, "%s", err);
+    f = fopen(script, "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1, 1 << 24);
+    size_t len = fread(text, 1, (1 << 24) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* The number after the first occurrence of key at or after from, or NAN. */
+static double script_number(const char *from, const char *key) {
+    const char *p = from ? strstr(from, key) : NULL;
+    return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+/* What the charts show (issue 12 item 14): each event's messages relative to
+ * its first one, not a diagonal of run time; an outlier cuts the axis at
+ * p99.9 and the chart says so; the p99 line stays inside the frame; the keys
+ * sit outside the data; a run of a few milliseconds is drawn in ms. */
+START_TEST(test_plot_shows) {
+    char dir[] = "/tmp/gk-analysis-plotshows.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    /* 3,000 events 3.3 ms apart (a 10 s run), messages within 0.6 ms of
+     * the first, acks 1-3 ms later; one ack 10 s late. */
+    join *j = join_new();
+    for (int64_t id = 1; id <= 3000; id++) {
+        int64_t base = 1700000000000000 + id * 3333;
+        add(j, 0, id, base, -1, 0);
+        add(j, 1, id, base + 200, -1, 0);
+        add(j, 2, id, base + 600, -1, 0);
+        add(j, JOIN_ACK, id, base + 1600 + (id % 20) * 100 + (id == 1500 ? 10000000 : 0), -1, 0);
+    }
+    join_finish(j, INT64_MIN, INT64_MAX);
+    size_t n;
+    const join_event *ev = join_events(j, &n);
+    char *gp = plot_script_of(ev, n, dir);
+
+    /* timestamps.png: offsets within the event, all below 20 ms but the late ack. */
+    const char *times = strstr(gp, "$TIMES << EOD\n");
+    ck_assert_ptr_nonnull(times);
+    double worst = 0;
+    for (const char *p = strchr(times, '\n') + 1; strncmp(p, "EOD", 3) != 0; p = strchr(p, '\n') + 1) {
+        double v[5];
+        ck_assert_int_eq(sscanf(p, "%lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4]), 5);
+        for (int k = 1; k < 5; k++) worst = v[k] > worst ? v[k] : worst;
+    }
+    ck_assert_msg(worst < 20, "timestamps.png plots %.1f ms: run time, not the event's own", worst);
+
+    /* delay.png: the CDF's axis ends just past p99.9, and says so. */
+    const char *delay = strstr(gp, "delay.png'");
+    ck_assert_ptr_nonnull(delay);
+    double end = script_number(delay, "set xrange [0:");
+    ck_assert_msg(end > 2.9 && end < 4, "the CDF axis ends at %g ms (the outlier: 10,000)", end);
+    ck_assert_ptr_nonnull(strstr(delay, "axis cut at 1.1 x p99.9"));
+    ck_assert_ptr_nonnull(strstr(delay, "1 delay beyond it, up to 10001.000 ms"));
+    /* p99 inside the frame, the key outside the data. */
+    double p99 = script_number(delay, "set arrow 2 from ");
+    ck_assert_msg(p99 < end, "p99 %g ms at or beyond the axis end %g", p99, end);
+    ck_assert_ptr_nonnull(strstr(delay, "set key outside right"));
+    ck_assert_ptr_null(strstr(gp, "set key top left"));
+    ck_assert_ptr_nonnull(strstr(delay, "time since the first message (s)"));
+    free(gp);
+
+    /* 50 events within 2 ms: time in ms, and p99 (here the largest) inside. */
+    join_free(j);
+    j = join_new();
+    for (int64_t id = 1; id <= 50; id++) {
+        int64_t base = 1700000000000000 + id * 30;
+        add_complete(j, id, base);
+        add(j, JOIN_ACK, id, base + 5000 + id * 10, -1, 0);
+    }
+    join_finish(j, INT64_MIN, INT64_MAX);
+    ev = join_events(j, &n);
+    gp = plot_script_of(ev, n, dir);
+    delay = strstr(gp, "delay.png'");
+    ck_assert_ptr_nonnull(strstr(delay, "time since the first message (ms)"));
+    ck_assert_ptr_nonnull(strstr(gp, "time since the first message (ms)"));
+    ck_assert_ptr_null(strstr(gp, "(s)'"));
+    end = script_number(delay, "set xrange [0:");
+    p99 = script_number(delay, "set arrow 2 from ");
+    ck_assert_msg(p99 < end, "p99 %g ms on the frame (axis end %g)", p99, end);
+    free(gp);
+    join_free(j);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *analysis_suite(void) {
     Suite *s = suite_create("analysis");
     TCase *tc = tcase_create("core");
@@ -584,6 +828,10 @@ static Suite *analysis_suite(void) {
     tcase_add_test(tc, test_idindex_many);
     tcase_add_test(tc, test_record_decode);
     tcase_add_test(tc, test_record_bad);
+    tcase_add_test(tc, test_record_dead_letters);
+    tcase_add_test(tc, test_record_bad_headers);
+    tcase_add_test(tc, test_join_dead_letters);
+    tcase_add_test(tc, test_join_cut_log);
     tcase_add_test(tc, test_join_delays);
     tcase_add_test(tc, test_join_violations);
     tcase_add_test(tc, test_join_window_and_errors);
@@ -595,6 +843,7 @@ static Suite *analysis_suite(void) {
     TCase *tp = tcase_create("plot");
     tcase_set_timeout(tp, 60);
     tcase_add_test(tp, test_plot_pngs);
+    tcase_add_test(tp, test_plot_shows);
     suite_add_tcase(s, tp);
     return s;
 }

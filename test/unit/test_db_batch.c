@@ -182,9 +182,9 @@ START_TEST(bad_conninfo) {
     ck_assert_ptr_null(pg_conn_new("host=h nosuchoption=1", NULL, NULL, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "not a valid PostgreSQL connection string"));
     ck_assert_ptr_nonnull(strstr(err, "nosuchoption"));
-    int code = 0;
-    ck_assert_ptr_null(db_store_open("x=1.db", DB_SYNC_FULL, err, sizeof err, &code));
-    ck_assert_int_eq(code, 64);
+    db_store *s = NULL;
+    ck_assert_int_eq(db_store_open("x=1.db", DB_SYNC_FULL, 1, &s, err, sizeof err), 64);
+    ck_assert_ptr_null(s);
 }
 END_TEST
 

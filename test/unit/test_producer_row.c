@@ -123,13 +123,21 @@ START_TEST(header_errors) {
 END_TEST
 
 START_TEST(int_column) {
-    row[0] = NUM(9007199254740992.0);
+    row[0] = NUM(9007199254740991.0); /* 2^53 - 1: the largest exact one */
     convert_ok();
-    ck_assert_int_eq(vals[0].i, 9007199254740992LL);
+    ck_assert_int_eq(vals[0].i, 9007199254740991LL);
+    /* 2^53 is what 9007199254740993 reads as: refused, not rounded. */
+    row[0] = NUM(9007199254740992.0);
+    convert_err("column A (event_id): expected an integer, got number 9007199254740992 (beyond "
+                "+-9007199254740991, where an xlsx number is no longer exact)");
     row[0] = NUM(3.5);
-    convert_err("column A (event_id): expected an integer, got number 3.5 (not a whole number in range)");
+    convert_err("column A (event_id): expected an integer, got number 3.5 (not a whole number)");
     row[0] = NUM(1e19);
-    convert_err("column A (event_id): expected an integer, got number 1e+19 (not a whole number in range)");
+    convert_err("column A (event_id): expected an integer, got number 1e+19 (beyond "
+                "+-9007199254740991, where an xlsx number is no longer exact)");
+    row[0] = NUM(1e300);
+    convert_err("column A (event_id): expected an integer, got number 1e+300 (beyond "
+                "+-9007199254740991, where an xlsx number is no longer exact)");
     row[0] = STR("17");
     convert_err("column A (event_id): expected an integer, got text '17'");
     row[0] = BOOLC(1);

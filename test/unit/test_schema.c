@@ -403,6 +403,52 @@ START_TEST(check_value_rules) {
 }
 END_TEST
 
+/* One rule of a missing value for the producer and both consumers: "" in a
+ * required text field is refused as missing (the producer refuses an empty
+ * cell there); in an optional one it becomes null, as an empty cell does. */
+START_TEST(empty_text_is_missing) {
+    const schema_record *r = &schema_records[0];
+    char buf[512];
+    schema_value v[SCHEMA_MAX_COLUMNS];
+    json_t *root = NULL;
+    snprintf(buf, sizeof buf, "{\"event_id\":1,\"sample_id\":\"\",\"patient_id\":\"P\","
+                              "\"specimen_type\":\"b\",\"collected_at\":\"2026-03-01\","
+                              "\"consent_research\":true}");
+    ck_assert_int_eq(schema_decode_json(r, buf, strlen(buf), v, &root, err, sizeof err), -1);
+    ck_assert_str_eq(err, "field 'sample_id': required text is missing (empty)");
+    decode_both(r, buf, -1); /* the fast path and jansson agree */
+    snprintf(buf, sizeof buf, "{\"event_id\":1,\"sample_id\":\"S\",\"patient_id\":\"P\","
+                              "\"specimen_type\":\"b\",\"collected_at\":\"\","
+                              "\"consent_research\":true}");
+    ck_assert_int_eq(schema_decode_json(r, buf, strlen(buf), v, &root, err, sizeof err), -1);
+    ck_assert_str_eq(err, "field 'collected_at': required datetime is missing (empty)");
+    snprintf(buf, sizeof buf, "{\"event_id\":1,\"sample_id\":\"S\",\"patient_id\":\"P\","
+                              "\"specimen_type\":\"b\",\"collected_at\":\"2026-03-01\","
+                              "\"consent_research\":true,\"notes\":\"\"}");
+    ck_assert_int_eq(schema_decode_json(r, buf, strlen(buf), v, &root, err, sizeof err), 0);
+    ck_assert(v[schema_column_index(r, "notes")].is_null);
+    json_decref(root);
+    decode_both(r, buf, 0);
+    /* The same rule through schema_check_value, which the producer uses. */
+    schema_value empty = {.s = "", .len = 0};
+    ck_assert_int_eq(schema_check_value(&r->columns[1], &empty, err, sizeof err), -1);
+    ck_assert(schema_value_missing(&r->columns[1], &empty));
+}
+END_TEST
+
+/* A data topic is never the ack topic, and the ack topic never a data topic. */
+START_TEST(topic_roles) {
+    ck_assert_int_eq(schema_topic_check("topic1", SCHEMA_TOPIC_DATA, err, sizeof err), 0);
+    ck_assert_int_eq(schema_topic_check("mine", SCHEMA_TOPIC_DATA, err, sizeof err), 0);
+    ck_assert_int_eq(schema_topic_check(SCHEMA_ACK_TOPIC, SCHEMA_TOPIC_DATA, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'ack' is the ack topic, not a data topic");
+    ck_assert_int_eq(schema_topic_check("topic2", SCHEMA_TOPIC_ACK, err, sizeof err), -1);
+    ck_assert_str_eq(err, "'topic2' is a data topic, not the ack topic");
+    ck_assert_int_eq(schema_topic_check("acks2", SCHEMA_TOPIC_ACK, err, sizeof err), 0);
+    ck_assert_int_eq(schema_topic_check("", SCHEMA_TOPIC_ACK, err, sizeof err), -1);
+}
+END_TEST
+
 /* The event-id key: one printer, one parser (canonical decimal, 1..INT64_MAX). */
 START_TEST(event_id_keys) {
     char key[SCHEMA_EVENT_KEY_MAX];
@@ -502,6 +548,8 @@ static Suite *schema_suite(void) {
     tcase_add_test(tc, json_fast_path_agrees);
     tcase_add_test(tc, check_value_rules);
     tcase_add_test(tc, event_id_keys);
+    tcase_add_test(tc, empty_text_is_missing);
+    tcase_add_test(tc, topic_roles);
     tcase_add_test(tc, message_rule);
     suite_add_tcase(s, tc);
     return s;

@@ -91,9 +91,9 @@ static const char *q_text(const char *sql, char *buf, size_t len) {
 
 static db_store *open_store(void) {
     char err[1024] = "";
-    int code = -1;
-    db_store *st = db_store_open(uri, DB_SYNC_FULL, err, sizeof err, &code);
-    ck_assert_msg(st != NULL, "open: %s (exit %d)", err, code);
+    db_store *st = NULL;
+    int code = db_store_open(uri, DB_SYNC_FULL, 30, &st, err, sizeof err);
+    ck_assert_msg(code == 0 && st != NULL, "open: %s (exit %d)", err, code);
     return st;
 }
 
@@ -391,8 +391,8 @@ END_TEST
  * contain want and not the password. */
 static void expect_open_fails(const char *conninfo, int code, const char *want) {
     char err[1024] = "";
-    int got = -1;
-    db_store *st = db_store_open(conninfo, DB_SYNC_FULL, err, sizeof err, &got);
+    db_store *st = NULL;
+    int got = db_store_open(conninfo, DB_SYNC_FULL, 30, &st, err, sizeof err);
     ck_assert_msg(st == NULL, "%s opened", conninfo);
     ck_assert_msg(got == code, "%s: exit %d, want %d (%s)", conninfo, got, code, err);
     ck_assert_msg(strstr(err, want), "%s: '%s' lacks '%s'", conninfo, err, want);

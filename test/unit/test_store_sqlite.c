@@ -2,7 +2,9 @@
  * (db_consumer/store_sqlite.c), driven as the consumer loop drives it:
  * tables from the schema, idempotent batches, dead letters with their
  * reasons, offsets per cluster id, two writers of one partition (batch.h),
- * and rollback of a failed batch. */
+ * rollback of a failed batch, and the integrity check that refuses a
+ * damaged database at open. */
+#include "common/exitcodes.h"
 #include "common/log.h"
 #include "db_consumer/store.h"
 #include "test/unit/runner.h"
@@ -41,8 +43,8 @@ static void setup(void) {
     ck_assert_ptr_nonnull(mkdtemp(tdir));
     snprintf(dbpath, sizeof dbpath, "%s/t.db", tdir);
     char err[512] = "";
-    s = db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, err, sizeof err);
-    ck_assert_msg(s != NULL, "db_store_sqlite_open: %s", err);
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, &s, err, sizeof err) == 0,
+                  "db_store_sqlite_open: %s", err);
 }
 
 static void teardown(void) {
@@ -148,15 +150,17 @@ START_TEST(test_tables_created) {
     ck_assert_str_eq(q_text("PRAGMA journal_mode", buf, sizeof buf), "wal");
     /* Opening again is fine (tables exist). */
     char err[256];
-    db_store *s2 = db_store_sqlite_open(dbpath, DB_SYNC_FULL, err, sizeof err);
-    ck_assert_msg(s2 != NULL, "%s", err);
+    db_store *s2 = NULL;
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_FULL, &s2, err, sizeof err) == 0, "%s", err);
     db_store_close(s2);
 }
 END_TEST
 
 START_TEST(test_open_fails) {
     char err[256] = "";
-    db_store *bad = db_store_sqlite_open("/nonexistent-dir/x/t.db", DB_SYNC_FULL, err, sizeof err);
+    db_store *bad = NULL;
+    ck_assert_int_eq(db_store_sqlite_open("/nonexistent-dir/x/t.db", DB_SYNC_FULL, &bad, err, sizeof err),
+                     GK_EXIT_CANTCREAT);
     ck_assert_ptr_null(bad);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x/t.db"));
 }
@@ -224,8 +228,9 @@ static msg_view tagged(msgbuf *b, int64_t offset, const char *who) {
  * back. Both are real connections to the same file. */
 START_TEST(test_two_writers_one_partition) {
     char err[256];
-    db_store *old = db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, err, sizeof err);
-    ck_assert_msg(old != NULL, "%s", err);
+    db_store *old = NULL;
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, &old, err, sizeof err) == 0, "%s",
+                  err);
     msgbuf b[16];
     msg_view m[16];
     db_stats st = {0};
@@ -399,8 +404,7 @@ START_TEST(test_offsets_per_cluster) {
     /* Survives a reopen. */
     db_store_close(s);
     char err[256];
-    s = db_store_sqlite_open(dbpath, DB_SYNC_FULL, err, sizeof err);
-    ck_assert_msg(s != NULL, "%s", err);
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_FULL, &s, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(stored_offset(s, "cluster-A", "topic1", 0), 7);
 
     /* Another cluster takes the partition over. */
@@ -433,6 +437,66 @@ START_TEST(test_failure_rolls_back) {
 }
 END_TEST
 
+
+/* Damages page `page` of the closed database with 4096 bytes of fill. */
+static void damage_page(long page, int fill) {
+    FILE *f = fopen(dbpath, "r+b");
+    ck_assert_ptr_nonnull(f);
+    char buf[4096];
+    memset(buf, fill, sizeof buf);
+    ck_assert_int_eq(fseek(f, page * 4096, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(buf, 1, sizeof buf, f), sizeof buf);
+    fclose(f);
+}
+
+/* A database with pages of rows, closed (its WAL checkpointed). */
+static void fill_rows(int n) {
+    msgbuf b[60];
+    msg_view m[60];
+    db_stats st = {0};
+    for (int i = 0; i < n; i += 60) {
+        for (int j = 0; j < 60; j++) m[j] = good(&b[j], j % 3, 0, i + j, i + j + 1);
+        ck_assert_int_eq(write_batch(s, "C1", m, 60, &st), 0);
+    }
+    db_store_close(s);
+    s = NULL;
+}
+
+/* Opening must fail with GK_EXIT_IOERR and one line naming the file and
+ * the damage. */
+static void assert_refused(void) {
+    char err[512] = "";
+    db_store *bad = NULL;
+    ck_assert_int_eq(db_store_sqlite_open(dbpath, DB_SYNC_FULL, &bad, err, sizeof err), GK_EXIT_IOERR);
+    ck_assert_ptr_null(bad);
+    ck_assert_msg(strstr(err, dbpath) && strstr(err, "corrupt database"), "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+}
+
+START_TEST(test_damaged_page_is_refused) {
+    fill_rows(3000);
+    ck_assert_int_gt(q_int("PRAGMA page_count"), 20);
+    damage_page(q_int("PRAGMA page_count") / 2, 0xa5);
+    assert_refused();
+}
+END_TEST
+
+START_TEST(test_not_a_database_is_refused) {
+    fill_rows(60);
+    damage_page(0, 0x5a); /* the header: no longer "SQLite format 3" */
+    assert_refused();
+}
+END_TEST
+
+/* The check refuses damage, not data: the database of real work opens. */
+START_TEST(test_intact_database_opens) {
+    fill_rows(3000);
+    char err[512];
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_FULL, &s, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 1000);
+}
+END_TEST
+
 static Suite *store_sqlite_suite(void) {
     Suite *su = suite_create("store_sqlite");
     TCase *tc = tcase_create("core");
@@ -445,6 +509,9 @@ static Suite *store_sqlite_suite(void) {
     tcase_add_test(tc, test_two_writers_one_partition);
     tcase_add_test(tc, test_loop_went_back);
     tcase_add_test(tc, test_failure_rolls_back);
+    tcase_add_test(tc, test_damaged_page_is_refused);
+    tcase_add_test(tc, test_not_a_database_is_refused);
+    tcase_add_test(tc, test_intact_database_opens);
     suite_add_tcase(su, tc);
     return su;
 }

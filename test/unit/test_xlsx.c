@@ -177,6 +177,17 @@ static const char *read_error(const char *path, unsigned *rows) {
     return msg;
 }
 
+/* Opens a workbook that must open and reads its first row (cells, count, row number);
+ * the caller closes the reader returned. */
+static xlsx_reader *open_first_row(const char *path, const xlsx_cell **c, size_t *n,
+                                   unsigned *row) {
+    char err[512];
+    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    ck_assert_int_eq(xlsx_next_row(r, c, n, row), 1);
+    return r;
+}
+
 #define ck_assert_has(hay, needle)                                                                 \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' does not contain '%s'", (hay), (needle))
 
@@ -338,13 +349,11 @@ START_TEST(test_date1904_and_no_rels) {
                   {"xl/worksheets/sheet1.xml", sheet, 0}};
     const char *path = tpath("norels.xlsx");
     write_zip(path, e, 3);
-    char err[512], iso[32];
-    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
+    char iso[32];
     const xlsx_cell *c;
     size_t n;
     unsigned row;
-    ck_assert_int_eq(xlsx_next_row(r, &c, &n, &row), 1);
+    xlsx_reader *r = open_first_row(path, &c, &n, &row);
     ck_assert_uint_eq(row, 3);
     ck_assert_int_eq(c[1].type, XLSX_DATE);
     ck_assert_int_eq(xlsx_date_to_iso(c[1].number, iso, sizeof iso), 0);
@@ -597,6 +606,122 @@ START_TEST(test_hostile_parts) {
         ck_assert_has(msgs[i], cases[i].reason);
         ck_assert_uint_eq(got[i], cases[i].good);
     }
+}
+END_TEST
+
+/* "<x><x>...</x></x>" nested depth deep around inner, malloc'd. */
+static char *nested(int depth, const char *inner) {
+    size_t il = strlen(inner);
+    char *s = malloc((size_t)depth * 7 + il + 1), *p = s;
+    ck_assert_ptr_nonnull(s);
+    for (int i = 0; i < depth; i++) memcpy(p, "<x>", 3), p += 3;
+    memcpy(p, inner, il), p += il;
+    for (int i = 0; i < depth; i++) memcpy(p, "</x>", 4), p += 4;
+    *p = '\0';
+    return s;
+}
+
+/* Opens path expecting failure; returns the error text. */
+static const char *open_error(const char *path) {
+    static char err[512];
+    xlsx_reader *r = xlsx_open(path, NULL, err, sizeof err);
+    if (r) {
+        unsigned rows;
+        int rc = read_all(r, &rows);
+        snprintf(err, sizeof err, "%s", rc < 0 ? xlsx_error(r) : "");
+        xlsx_close(r);
+    }
+    return err;
+}
+
+/* Element nesting is bounded in every part, whichever parser reads it:
+ * exactly XLSX_MAX_DEPTH levels read, one more is an error naming the part.
+ * (Unbounded, a 77 KB sheet of ten million nested elements took 362 MB.) */
+START_TEST(test_nesting_depth) {
+    /* The sheet: worksheet and sheetData are 2 levels, a row 1 more. */
+    char *ok = nested(XLSX_MAX_DEPTH - 3, "");
+    char *sheet_ok = malloc(strlen(ok) + 64);
+    sprintf(sheet_ok, "<row r=\"1\">%s<c r=\"A1\"><v>1</v></c></row>", ok);
+    unsigned rows = 0;
+    ck_assert_str_eq(read_error(make_book("deep_ok.xlsx", sheet_ok, NULL, NULL), &rows), "");
+    ck_assert_uint_eq(rows, 1);
+    char *bad = nested(XLSX_MAX_DEPTH - 2, "");
+    sprintf(sheet_ok, "<row r=\"1\">%s<c r=\"A1\"><v>1</v></c></row>", bad);
+    const char *msg = read_error(make_book("deep_row.xlsx", sheet_ok, NULL, NULL), &rows);
+    ck_assert_has(msg, "sheet 'S' row 1: elements nested deeper than 64 (xl/worksheets/data.xml)");
+    free(ok);
+    free(bad);
+    free(sheet_ok);
+
+    /* A million levels in each of the other parts. */
+    char *deep = nested(1000000, "");
+    size_t dl = strlen(deep);
+    char *styles = malloc(dl + 256), *sst = malloc(dl + 256), *wb = malloc(dl + 512);
+    sprintf(styles, "<styleSheet xmlns=\"" NS_MAIN "\">%s</styleSheet>", deep);
+    sprintf(sst, "<sst xmlns=\"" NS_MAIN "\"><si><t>a</t>%s</si></sst>", deep);
+    sprintf(wb, "<workbook xmlns=\"" NS_MAIN "\" xmlns:r=\"" NS_REL "\">%s<sheets>"
+                "<sheet name=\"S\" sheetId=\"1\" r:id=\"rId7\"/></sheets></workbook>", deep);
+    ck_assert_has(open_error(make_book("deep_styles.xlsx", "", styles, NULL)),
+                  "xl/styles.xml: elements nested deeper than 64");
+    ck_assert_has(open_error(make_book("deep_sst.xlsx", "", NULL, sst)),
+                  "xl/sharedStrings.xml: elements nested deeper than 64");
+    zentry e[] = {{"xl/workbook.xml", wb, 0},
+                  {"xl/_rels/workbook.xml.rels", RELS, 0},
+                  {"xl/worksheets/data.xml", "<worksheet/>", 0}};
+    write_zip(tpath("deep_wb.xlsx"), e, 3);
+    ck_assert_has(open_error(tpath("deep_wb.xlsx")), "xl/workbook.xml: elements nested deeper than 64");
+    free(deep);
+    free(styles);
+    free(sst);
+    free(wb);
+}
+END_TEST
+
+/* Cell formats and number formats are bounded: past the bound the file is
+ * refused (dropping the formats beyond it would read dates as numbers). */
+START_TEST(test_style_bounds) {
+    size_t n = XLSX_MAX_STYLES + 1, cap = n * 24 + 256;
+    char *styles = malloc(cap), *p = styles;
+    p += sprintf(p, "<styleSheet xmlns=\"" NS_MAIN "\"><cellXfs>");
+    for (size_t i = 0; i < n; i++) p += sprintf(p, "<xf numFmtId=\"14\"/>");
+    sprintf(p, "</cellXfs></styleSheet>");
+    ck_assert_has(open_error(make_book("many_xf.xlsx", "", styles, NULL)),
+                  "xl/styles.xml: more than 65536 cell formats");
+    n = XLSX_MAX_NUMFMTS + 1;
+    p = styles;
+    p += sprintf(p, "<styleSheet xmlns=\"" NS_MAIN "\"><numFmts>");
+    for (size_t i = 0; i < n; i++) p += sprintf(p, "<numFmt numFmtId=\"%zu\" formatCode=\"0.0\"/>", 200 + i);
+    sprintf(p, "</numFmts></styleSheet>");
+    ck_assert_has(open_error(make_book("many_numfmt.xlsx", "", styles, NULL)),
+                  "xl/styles.xml: more than 4096 number formats");
+    free(styles);
+}
+END_TEST
+
+/* A FIFO is refused at once; the open would block forever otherwise (and
+ * this test would fail by its timeout). */
+START_TEST(test_fifo_refused) {
+    const char *path = tpath("fifo.xlsx");
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    char err[512];
+    ck_assert_ptr_null(xlsx_open(path, NULL, err, sizeof err));
+    ck_assert_has(err, "fifo.xlsx: not a regular file (a FIFO)");
+    unlink(path);
+}
+END_TEST
+
+/* A number cell past 2^53 reads as the double it is: 9007199254740993 is
+ * 9007199254740992 (the producer refuses such event ids, see row.c). */
+START_TEST(test_number_beyond_2p53) {
+    const char *path = make_book(
+        "big_number.xlsx", "<row r=\"1\"><c r=\"A1\"><v>9007199254740993</v></c></row>", NULL, NULL);
+    const xlsx_cell *c;
+    size_t n;
+    unsigned row;
+    xlsx_reader *r = open_first_row(path, &c, &n, &row);
+    ck_assert_int_eq(c[0].type, XLSX_NUMBER);
+    ck_assert(c[0].number == 9007199254740992.0);
+    xlsx_close(r);
 }
 END_TEST
 
@@ -973,6 +1098,10 @@ static Suite *xlsx_suite(void) {
     tcase_add_test(tc, test_truncated_sheet);
     tcase_add_test(tc, test_hostile_parts);
     tcase_add_test(tc, test_corrupt_zip_data);
+    tcase_add_test(tc, test_nesting_depth);
+    tcase_add_test(tc, test_style_bounds);
+    tcase_add_test(tc, test_fifo_refused);
+    tcase_add_test(tc, test_number_beyond_2p53);
     tcase_add_test(tc, test_column_name);
     tcase_add_test(tc, test_date_to_iso);
     suite_add_tcase(s, tc);

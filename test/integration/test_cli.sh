@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_cli.sh - every program's command line and environment, without a
+# broker: --help and --version; numbers out of range, NaN and infinities
+# refused (exit 64 with the range); an empty KAFKA_BOOTSTRAP refused instead
+# of meaning localhost:9092; --bootstrap-server accepted as --bootstrap; a
+# properties file (-F / KAFKA_CONFIG_FILE) reaching librdkafka; and inputs
+# that are not regular files (a FIFO) refused at once instead of blocking.
+# brokers: none
+. "$(dirname "$0")/lib.sh"
+
+KAFKA_PROGRAMS="producer db_consumer ack_consumer ack_delay kafka_admin"
+unset KAFKA_BOOTSTRAP KAFKA_CONFIG KAFKA_CONFIG_FILE
+
+# run NAME WANT_RC CMD... : runs CMD (bounded), checks its exit status and
+# that stderr is one line; the stderr is left in $WORK/NAME.err.
+run() {
+  local name=$1 want=$2 rc=0
+  shift 2
+  timeout 20 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+  [ "$rc" = "$want" ] || it_fail "$name: exit $rc, want $want; stderr: $(cat "$WORK/$name.err")"
+  if [ "$want" = 64 ]; then
+    [ "$(grep -c . "$WORK/$name.err")" = 1 ] || it_fail "$name: not one line: $(cat "$WORK/$name.err")"
+  fi
+}
+
+for p in $KAFKA_PROGRAMS broker datagen; do
+  run "$p-help" 0 "$GK_BIN/$p" --help
+  run "$p-version" 0 "$GK_BIN/$p" --version
+  grep -q "^$p (Genetika+) [0-9]" "$WORK/$p-version.out" || it_fail "$p --version: $(cat "$WORK/$p-version.out")"
+done
+it_log "ok: --help and --version everywhere"
+
+# An empty bootstrap is an error in every program that talks to Kafka.
+for p in $KAFKA_PROGRAMS; do
+  run "$p-empty-bootstrap" 64 env KAFKA_BOOTSTRAP= "$GK_BIN/$p" wait
+  grep -q "KAFKA_BOOTSTRAP: must not be empty" "$WORK/$p-empty-bootstrap.err" ||
+    it_fail "$p: $(cat "$WORK/$p-empty-bootstrap.err")"
+  run "$p-empty-bootstrap-arg" 64 "$GK_BIN/$p" --bootstrap "" wait
+  # The Kafka tools' spelling is accepted (then --help ends the run).
+  run "$p-bootstrap-server" 0 "$GK_BIN/$p" --bootstrap-server 127.0.0.1:1 --help
+done
+it_log "ok: empty bootstrap refused, --bootstrap-server accepted"
+
+# Numbers: out of range, NaN, infinity, overflow - each refused with the range.
+X=$WORK/x.xlsx
+cp "$GK_SOURCE/data/sim_file1.xlsx" "$X"
+run connect-timeout-overflow 64 "$GK_BIN/producer" --record sample_intake --connect-timeout 2147484 "$X"
+grep -q "out of range (expected 0 or 0.001..86400)" "$WORK/connect-timeout-overflow.err" ||
+  it_fail "$(cat "$WORK/connect-timeout-overflow.err")"
+for v in nan inf -inf -1 1e400 1e-9; do
+  run "rate-$v" 64 "$GK_BIN/producer" --record sample_intake --rate "$v" "$X"
+done
+run rate-env 64 env GK_PRODUCER_RATE=nan "$GK_BIN/producer" --record sample_intake "$X"
+run batch-overflow 64 "$GK_BIN/db_consumer" --batch 99999999999999999999
+run map-size 64 "$GK_BIN/ack_consumer" --map-size 0
+run timeout-range 64 "$GK_BIN/ack_delay" --timeout 86401
+run partitions-range 64 "$GK_BIN/broker" --partitions 0
+run replication-zero 64 "$GK_BIN/kafka_admin" --replication-factor 0 wait
+run rows-range 64 "$GK_BIN/datagen" --rows -1
+it_log "ok: numbers out of range refused"
+
+# The ack topic is not a data topic, and a data topic not the ack topic.
+run topic-ack 64 "$GK_BIN/producer" -t ack --record sample_intake "$X"
+grep -q "'ack' is the ack topic, not a data topic" "$WORK/topic-ack.err" || it_fail "$(cat "$WORK/topic-ack.err")"
+run ack-topic-data 64 "$GK_BIN/ack_consumer" --ack-topic topic2
+run delay-topics-ack 64 "$GK_BIN/ack_delay" --topics topic1,topic2,ack
+it_log "ok: topic roles"
+
+# A properties file reaches librdkafka: its unknown key is refused by name.
+printf '# client settings\nsasl.password=p;a=ss\nno.such.property=1\n' >"$WORK/client.properties"
+run properties 64 "$GK_BIN/kafka_admin" -b 127.0.0.1:1 -F "$WORK/client.properties" --timeout 1 wait
+grep -q "no.such.property" "$WORK/properties.err" || it_fail "properties: $(cat "$WORK/properties.err")"
+grep -q "p;a=ss" "$WORK/properties.err" && it_fail "a properties value was echoed: $(cat "$WORK/properties.err")"
+run properties-env 64 env KAFKA_CONFIG_FILE="$WORK/client.properties" "$GK_BIN/kafka_admin" \
+  -b 127.0.0.1:1 --timeout 1 wait
+printf 'no equals sign\n' >"$WORK/bad.properties"
+run properties-bad 64 "$GK_BIN/producer" -F "$WORK/bad.properties" "$X"
+grep -q "bad.properties line 1: expected key=value" "$WORK/properties-bad.err" ||
+  it_fail "$(cat "$WORK/properties-bad.err")"
+it_log "ok: properties files"
+
+# Inputs that are not regular files are refused at once, never waited on.
+mkfifo "$WORK/fifo.xlsx"
+run fifo 66 "$GK_BIN/producer" --bootstrap 127.0.0.1:1 --record sample_intake "$WORK/fifo.xlsx"
+grep -q "fifo.xlsx: not a regular file (a FIFO)" "$WORK/fifo.err" || it_fail "fifo: $(cat "$WORK/fifo.err")"
+run fifo-properties 64 "$GK_BIN/producer" -F "$WORK/fifo.xlsx" "$X"
+run dir-input 66 "$GK_BIN/producer" --bootstrap 127.0.0.1:1 --record sample_intake "$WORK"
+it_log "ok: a FIFO or directory as input is refused at once"
+it_log "PASS"
