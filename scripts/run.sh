@@ -41,6 +41,8 @@ Options:
                          OUT/genetika.db) or a PostgreSQL URI or key=value
                          string, e.g. the one scripts/postgres.sh start prints
                          (give a password in PGPASSWORD or a password file)
+  --bin DIR              use the programs already built in DIR instead of
+                         building into build/ [GK_RUN_BIN]
   -h, --help             show this help
 
 Outputs: OUT/genetika.db (SQLite, without --db), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
@@ -59,6 +61,7 @@ PARTITIONS=3
 TIMEOUT=120
 OUT=out
 DB=""
+RUN_BIN=${GK_RUN_BIN:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --bootstrap|--bootstrap-server) BOOTSTRAP=$2; shift 2 ;;
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --db) DB=$2; shift 2 ;;
+    --bin) RUN_BIN=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
   esac
@@ -97,15 +101,19 @@ fi
 
 mkdir -p "$OUT/logs"
 LOGS=$OUT/logs
-say "building (build/, log in $LOGS/build.log)"
-if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >"$LOGS/build.log" 2>&1 ||
-    { tail -n 40 "$LOGS/build.log" >&2; die "cmake failed"; }
+if [ -n "$RUN_BIN" ]; then
+  BIN=$(cd "$RUN_BIN" && pwd) || die "--bin $RUN_BIN: no such directory"
+else
+  say "building (build/, log in $LOGS/build.log)"
+  if [ ! -f build/CMakeCache.txt ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >"$LOGS/build.log" 2>&1 ||
+      { tail -n 40 "$LOGS/build.log" >&2; die "cmake failed"; }
+  fi
+  cmake --build build -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
+    { tail -n 40 "$LOGS/build.log" >&2; die "build failed (see $LOGS/build.log)"; }
+  BIN=$ROOT/build/bin
 fi
-cmake --build build -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
-  { tail -n 40 "$LOGS/build.log" >&2; die "build failed (see $LOGS/build.log)"; }
-BIN=build/bin
-HARNESS_BIN=$ROOT/build/bin
+HARNESS_BIN=$BIN
 DATA=data
 if [ -n "$ROWS" ]; then
   DATA=$OUT/data

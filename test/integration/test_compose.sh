@@ -26,9 +26,12 @@ it_log "ok: docker-compose config validates $COMPOSE"
 pkgs=$(sed -n '/apt-get install/,/rm -rf/p' "$GK_SOURCE/Dockerfile" | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|rf|y|no|recommends|DEBIAN_FRONTEND|noninteractive|useradd|mkdir|chown)$' | sort -u)
 [ -n "$pkgs" ] || it_fail "no packages found in the Dockerfile"
-for p in $pkgs; do
-  apt-cache show "$p" >/dev/null 2>&1 || it_fail "Dockerfile installs '$p', which apt-cache does not know"
-done
+# One apt-cache call for all (each call reads the whole cache: seconds); it
+# skips an unknown name silently, so the names it describes are compared.
+# shellcheck disable=SC2086 # a list of packages
+known=$(apt-cache show --no-all-versions $pkgs 2>/dev/null | sed -n 's/^Package: //p' | sort -u)
+unknown=$(comm -23 <(tr ' ' '\n' <<<"$pkgs" | sort -u) <(printf '%s\n' "$known"))
+[ -z "$unknown" ] || it_fail "Dockerfile installs '$(echo $unknown)', which apt-cache does not know"
 it_log "ok: Dockerfile packages known to apt: $(echo $pkgs | wc -w)"
 
 # Turn each service into "NAME<TAB>env assignments<TAB>argv" lines. Container
@@ -65,6 +68,8 @@ cat "$WORK/services.sh" >&2
 # Every variable compose sets is one its program reads (a misspelt or renamed
 # one would be ignored without a word).
 while read -r prog var; do
+  # PG* variables (PGPASSWORD) are libpq's own, read by the library.
+  [[ $var != PG* ]] || continue
   "$GK_BIN/$prog" --help-markdown | grep -qF "| \`$var\` |" ||
     it_fail "compose sets $var for $prog, which $prog does not read"
 done <"$WORK/service-env.txt"
@@ -133,7 +138,7 @@ it_start db svc_db_consumer
 it_start ack svc_ack_consumer
 (svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
 
-DB=$(sed -n 's/.*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
+DB=$(sed -n 's/^svc_db_consumer().*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB_CONSUMER_DB"
 for _ in $(seq 300); do
   n=$(it_sql "$DB" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
@@ -165,11 +170,19 @@ env = pg["environment"]
 print("PG_IMAGE=%s" % shlex.quote(pg["image"]))
 print("PG_PROFILES=%s" % shlex.quote(",".join(pg.get("profiles", []))))
 print("PG_HEALTH=%s" % shlex.quote(pg["healthcheck"]["test"][-1]))
+db = doc["services"]["db_consumer_postgres"]
+# --scale needs a service without a fixed container name or host port.
+print("PG_SCALABLE=%s" % ("no" if "container_name" in db or "ports" in db else "yes"))
+print("PG_DB_PROFILES=%s" % shlex.quote(",".join(db.get("profiles", []))))
+print("PG_DEPENDS=%s" % shlex.quote(str(db.get("depends_on", {}).get("postgres", {}).get("condition"))))
 for k in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"):
     print("%s=%s" % (k, shlex.quote(str(env[k]))))
 PY
 . "$WORK/compose-pg.sh"
 it_expect "postgres service's profile" "$PG_PROFILES" postgres
+it_expect "db_consumer_postgres's profile" "$PG_DB_PROFILES" postgres
+it_expect "db_consumer_postgres can be scaled" "$PG_SCALABLE" yes
+it_expect "db_consumer_postgres waits for" "$PG_DEPENDS" service_healthy
 [[ $PG_IMAGE == postgres:$(ls /usr/lib/postgresql | sort -n | tail -n 1)-* ]] ||
   it_fail "postgres image $PG_IMAGE is not the major version of Debian's server the test runs"
 printf '%s\n' "$POSTGRES_PASSWORD" >"$WORK/compose-pg.pw"
@@ -179,13 +192,16 @@ IT_PG_DATA=$WORK/compose-pg
   --password-file "$WORK/compose-pg.pw" --stop-with $$ >"$WORK/compose-pg.uri" 2>"$WORK/postgres.log" ||
   it_fail "postgres.sh start: $(grep 'error:' "$WORK/postgres.log" | tail -n 1)"
 PG_PORT=$(sed -n 's/^port=//p' "$IT_PG_DATA/settings")
-# The healthcheck, as the container runs it (its socket, here the server's port).
-PGHOST=$IT_PG_DATA/run PGPORT=$PG_PORT bash -c "$PG_HEALTH" >"$WORK/pg_isready.out" 2>&1 ||
+# The healthcheck, as the container runs it: over TCP on 127.0.0.1, here
+# the server's port instead of 5432.
+[[ $PG_HEALTH == *"-h 127.0.0.1 -p 5432 "* ]] || it_fail "healthcheck '$PG_HEALTH' does not ask 127.0.0.1:5432"
+env -u PGHOST -u PGPORT bash -c "${PG_HEALTH/-p 5432 /-p $PG_PORT }" >"$WORK/pg_isready.out" 2>&1 ||
   it_fail "healthcheck '$PG_HEALTH' fails: $(cat "$WORK/pg_isready.out")"
 it_log "ok: healthcheck: $(cat "$WORK/pg_isready.out")"
 for i in 1 2 3; do it_start "dbpg$i" svc_db_consumer_postgres; done
 it_wait_assigned dbpg1 dbpg2 dbpg3
-PG_URI="postgresql://$POSTGRES_USER:$POSTGRES_PASSWORD@127.0.0.1:$PG_PORT/$POSTGRES_DB"
+PG_URI="postgresql://$POSTGRES_USER@127.0.0.1:$PG_PORT/$POSTGRES_DB"
+export PGPASSWORD=$POSTGRES_PASSWORD
 for _ in $(seq 600); do
   n=$(psql "$PG_URI" -XAtq -c "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
   [ "$n" = 150 ] && break
