@@ -15,7 +15,7 @@
 # figures include its CPU on the same cores.
 
 # pg_stage_psql SQL: runs SQL on the stage's database.
-pg_stage_psql() { psql "$PG_URI" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+pg_stage_psql() { PGOPTIONS="-c client_min_messages=warning" psql "$PG_URI" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 
 # pg_stage_run TAG K: K db_consumers in group bench-pg-TAG until idle; checks
 # every table holds BENCH_PREFILL rows; sets PG_RATE (rows/s, outside).
@@ -94,7 +94,7 @@ stage_pg() {
     "${one[*]}" "$k" "psql COPY, same rows" "" ""
   bench_row db_consumer_pg "rows/s committed, 3 instances in one group" "rows/s" "$m3" \
     "${three[*]}" "$k" "psql COPY, same rows" "" ""
-  bench_row db_consumer_pg "CPU seconds of db_consumer, 1 / 3 instances (psql's beside)" "s" \
+  bench_row db_consumer_pg "CPU seconds, user + system, 1 instance (lower is better)" "s" \
     "$(bench_median "${cpu1[@]}")" "${cpu1[*]}" "$(bench_median "${lcpu[@]}")" "psql COPY" "" ""
   bench_detail db_consumer_pg cpu_s_three_instances "$(bench_median "${cpu3[@]}")"
   bench_detail db_consumer_pg copy_rows_per_s_reps "${lrate[*]}"

@@ -4,7 +4,7 @@
  * the consumer loop drives a store: tables and types from the schema,
  * batches (bulk, duplicates in a batch, re-sent events), dead letters kept
  * byte for byte, offsets per cluster, two writers of one partition - one
- * blocked on the other's lock -, a value the table refuses, a connection
+ * blocked on the other's lock -, a deadlock retried, a value the table refuses, a connection
  * killed between batches, and the start-up errors with their exit codes. */
 #include "common/exitcodes.h"
 #include "common/log.h"
@@ -346,6 +346,56 @@ START_TEST(test_two_writers_lock) {
 }
 END_TEST
 
+/* A deadlock (40P01) aborts the store's transaction: the batch is written
+ * again and stored once. The test's connection holds data1's row for event
+ * 700; the store's batch locks topic1 [0]'s offset row, then waits on that
+ * row; the test's connection then asks for the offset row: a cycle. Only
+ * the store's backend looks for it (the test's own session, as the
+ * superuser postgres.sh makes, checks after a minute), so the store's
+ * transaction is the one aborted - which the test sees as its own lock
+ * being granted while the batch is unfinished. */
+START_TEST(test_deadlock_retried) {
+    msgbuf b[2];
+    msg_view m[2] = {good(&b[0], 0, 0, 0, 700, "first"), good(&b[1], 0, 0, 1, 700, "again")};
+    db_stats st = {0};
+    ck_assert_int_eq(write_batch(s, "C1", m, 1, &st), 0);
+    exec_sql("SET deadlock_timeout = '60s'");
+    exec_sql("BEGIN");
+    exec_sql("UPDATE data1 SET sample_id = 'test' WHERE event_id = 700");
+    writer w = {s, m + 1, 1, {0}, -1};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, writer_run, &w), 0);
+    PGconn *watch = PQconnectdb(uri);
+    ck_assert_msg(PQstatus(watch) == CONNECTION_OK, "%s", PQerrorMessage(watch));
+    bool waiting = false;
+    for (int i = 0; i < 300 && !waiting; i++) {
+        PGresult *r = PQexec(watch, "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                                    "= 'db_consumer' AND wait_event_type = 'Lock'");
+        waiting = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == 1;
+        PQclear(r);
+        if (!waiting) usleep(20000);
+    }
+    PQfinish(watch);
+    ck_assert_msg(waiting, "the store's batch never waited on the row lock");
+    PGresult *r = PQexec(admin, "SELECT next_offset FROM kafka_offsets WHERE topic = 'topic1' AND "
+                                "partition = 0 FOR UPDATE");
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "the test's side lost the deadlock, not the store: %s", PQerrorMessage(admin));
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "1"); /* the store's batch was rolled back */
+    PQclear(r);
+    exec_sql("ROLLBACK");
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(w.rc, 0);
+    ck_assert_int_eq(w.st.rows, 1);
+    char buf[64];
+    ck_assert_str_eq(q_text("SELECT sample_id FROM data1 WHERE event_id = 700", buf, sizeof buf),
+                     "again");
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 1);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(s->exit_code, 0);
+}
+END_TEST
+
 /* A value the schema lets through but the table refuses (a CHECK added by
  * hand): the batch is written row by row, the row becomes a dead letter,
  * the rest is stored. */
@@ -447,6 +497,7 @@ static Suite *store_pg_suite(void) {
     tcase_add_test(tc, test_dead_letters);
     tcase_add_test(tc, test_offsets_per_cluster);
     tcase_add_test(tc, test_two_writers_lock);
+    tcase_add_test(tc, test_deadlock_retried);
     tcase_add_test(tc, test_refused_value);
     tcase_add_test(tc, test_connection_killed);
     tcase_add_test(tc, test_open_errors);
