@@ -42,9 +42,12 @@ typedef struct db_store db_store;
 /* What every database's store does. */
 typedef struct {
     /* Sets each of parts[0..n) to the next offset stored for it, or -1 if
-     * there is none or it was stored for another cluster id. Returns 0, or
-     * GK_EXIT_IOERR after logging a database error (a failed lookup is never
-     * taken for "none": the partition would be read again from the start). */
+     * there is none or it was stored for another cluster id. Returns 0; an
+     * exit code (GK_EXIT_IOERR, or the one the database's failure means,
+     * e.g. GK_EXIT_NOPERM) after logging a database error - a failed lookup
+     * is never taken for "none": the partition would be read again from the
+     * start -; or -1 when a signal ended a wait for the database (nothing
+     * read; the loop stops as for any signal). */
     int (*positions)(db_store *s, const char *cluster_id, consume_partition *parts, size_t n);
 
     /* Writes a batch in one transaction: each message becomes an upsert into

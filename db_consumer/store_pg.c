@@ -617,9 +617,13 @@ static int pgs_positions(db_store *base, const char *cluster_id, consume_partiti
             if (!pg_conn_pg(s->conn)) {
                 char err[1024];
                 int orc = pg_conn_open(s->conn, 0, err, sizeof err);
+                if (orc < 0) {
+                    log_info("%s: the stored offsets were not read", err);
+                    return -1;
+                }
                 if (orc != 0) {
                     log_error("%s: cannot read the stored offsets", err);
-                    return orc < 0 ? GK_EXIT_IOERR : orc;
+                    return orc;
                 }
             }
             char partition[16];
@@ -651,7 +655,7 @@ static int pgs_positions(db_store *base, const char *cluster_id, consume_partiti
             log_warn("PostgreSQL %s: connection lost (%s): reconnecting", pg_conn_name(s->conn),
                      s->err);
             pg_conn_drop(s->conn);
-            if (attempt > 0 && pg_conn_backoff(attempt - 1) != 0) return GK_EXIT_IOERR;
+            if (attempt > 0 && pg_conn_backoff(attempt - 1) != 0) return -1; /* a signal */
         }
         if (db_batch_told_set(&s->told, parts[i].topic, parts[i].partition, parts[i].offset) != 0)
             log_warn("out of memory noting the start of %s [%" PRId32 "]", parts[i].topic,
