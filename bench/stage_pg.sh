@@ -47,9 +47,13 @@ stage_pg() {
   local n=$BENCH_PREFILL total=$((3 * BENCH_PREFILL)) r t wall d=$BENCH_STAGE_DIR
   local one=() three=() lrate=() cpu1=() cpu3=() lcpu=()
   command -v psql >/dev/null || bench_fail "psql is not installed (Debian: postgresql)"
-  [ "$(id -u)" -ne 0 ] || chmod 711 "$d" # the server's user passes through
-  PG_URI=$("$ROOT/scripts/postgres.sh" start --fresh --data "$d/pg" --stop-with $$ 2>"$d/postgres.log" |
-    head -n 1) || true
+  # The server's directory in a temporary one of its own: as root the
+  # server runs as another user, who must be able to reach it (the work
+  # directory may sit in a home or a test's private directory).
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gk-bench-pg.XXXXXX") || bench_fail "mktemp failed"
+  [ "$(id -u)" -ne 0 ] || chmod 711 "$PG_DIR"
+  PG_URI=$("$ROOT/scripts/postgres.sh" start --fresh --data "$PG_DIR/pg" --stop-with $$ \
+    2>"$d/postgres.log" | head -n 1) || true
   [ -n "$PG_URI" ] || bench_fail "postgres.sh start: $(grep 'error:' "$d/postgres.log" | tail -n 1)"
   bench_prefill "$n"
   for r in $(seq "$BENCH_REPS"); do
@@ -86,8 +90,8 @@ stage_pg() {
     bench_log "PostgreSQL rep $r: one db_consumer ${one[-1]} rows/s, three ${three[-1]} rows/s; psql COPY ${lrate[-1]} rows/s"
   done
   bench_broker_stop
-  "$ROOT/scripts/postgres.sh" stop --data "$d/pg" 2>>"$d/postgres.log" || true
-  rm -rf "$d"/data[123].csv "$d/pg"
+  "$ROOT/scripts/postgres.sh" stop --data "$PG_DIR/pg" 2>>"$d/postgres.log" || true
+  rm -rf "$d"/data[123].csv "$PG_DIR"
   local m1 m3 k
   m1=$(bench_median "${one[@]}"); m3=$(bench_median "${three[@]}"); k=$(bench_median "${lrate[@]}")
   bench_row db_consumer_pg "rows/s committed, 1 instance ($n events x 3, pre-filled)" "rows/s" "$m1" \

@@ -12,12 +12,12 @@ BENCH=$GK_SOURCE/bench/bench.sh
 grep -q '^Usage: ./bench/bench.sh' <<<"$("$GK_SOURCE/scripts/bench.sh" --help)" || it_fail "scripts/bench.sh does not forward"
 start=$(date +%s)
 set +e
-timeout 170 "$BENCH" --quick --bin "$GK_BIN" --work "$WORK/bench" --out "$WORK/results" \
+timeout 240 "$BENCH" --quick --bin "$GK_BIN" --work "$WORK/bench" --out "$WORK/results" \
   >"$WORK/table.txt" 2>"$WORK/bench.log"
 rc=$?
 set -e
 elapsed=$(($(date +%s) - start))
-it_log "bench.sh --quick took ${elapsed}s (design budget: 60 s on an idle machine)"
+it_log "bench.sh --quick took ${elapsed}s (design budget: 60 s on an idle machine, plus about 20 s for the PostgreSQL stage)"
 [ "$rc" = 0 ] || { tail -n 30 "$WORK/bench.log" >&2; cat "$WORK/table.txt" >&2; it_fail "bench.sh --quick exited $rc"; }
 
 JSON=$WORK/results/latest.json
