@@ -7,7 +7,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check \
+      cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev liblmdb-dev check \
       libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -20,8 +20,8 @@ RUN rm -rf build* \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librdkafka1 libsqlite3-0 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 libmicrohttpd12 \
-      sqlite3 gnuplot-nox ca-certificates \
+      librdkafka1 libsqlite3-0 libpq5 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 libmicrohttpd12 \
+      sqlite3 postgresql-client gnuplot-nox ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \
  && mkdir -p /var/lib/genetika/db /var/lib/genetika/cache /var/lib/genetika/out \

@@ -19,19 +19,20 @@ usage() {
   cat <<USAGE
 Usage: ./bench/bench.sh [options]   (./scripts/bench.sh forwards here)
 
-Benchmarks producer, db_consumer, ack_consumer, the whole pipeline, ack
-latency and memory against their limits; prints the table and writes JSON.
+Benchmarks producer, db_consumer (SQLite, and PostgreSQL with one and three
+instances), ack_consumer, the whole pipeline, ack latency and memory against
+their limits; prints the table and writes JSON.
 
 Options:
   --rows N                events per file for the producer, end-to-end and
                           memory stages (default 1000000)
   --reps N                repetitions per figure; the median is reported (default 3)
-  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory
-                          (or 1..6; default all)
+  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory,pg
+                          (or 1..7; default all)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
                           about a minute; the figures mean nothing)
   --partitions N          partitions per topic of every broker (default 16)
-  --prefill N             events pre-filled for the db and ack stages (default 200000;
+  --prefill N             events pre-filled for the db, ack and pg stages (default 200000;
                           must fit the broker's 5 MiB per partition)
   --latency-seconds S     duration of each paced latency run (default 30)
   --latency-rates LIST    paced rates in events/s (default 1000,10000)
@@ -54,7 +55,7 @@ USAGE
 
 BENCH_ROWS=1000000
 BENCH_REPS=3
-STAGES=producer,db,ack,e2e,latency,memory
+STAGES=producer,db,ack,e2e,latency,memory,pg
 QUICK=0
 BENCH_PARTITIONS=16
 BENCH_PREFILL=200000
@@ -123,6 +124,7 @@ for s in ${STAGES//,/ }; do
     4|e2e|end_to_end) RUN_STAGES+=(e2e) ;;
     5|latency) RUN_STAGES+=(latency) ;;
     6|memory) RUN_STAGES+=(memory) ;;
+    7|pg|postgresql) RUN_STAGES+=(pg) ;;
     *) echo "bench.sh: --stages: unknown stage '$s'" >&2; exit 64 ;;
   esac
 done
@@ -165,7 +167,7 @@ mkdir -p "$BENCH_RUN"
 for f in rows stages details rss machine settings; do : >"$BENCH_RUN/$f.tsv"; done
 export BENCH_BIN BENCH_RUN BENCH_WORK BENCH_SEED
 
-for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory report; do
+for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory stage_pg report; do
   # shellcheck source=/dev/null
   . "$ROOT/bench/$f.sh"
 done
@@ -192,6 +194,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
   kv librdkafka "$(pkg-config --modversion rdkafka 2>/dev/null || echo unknown)"
   kv sqlite "$(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)"
   kv sqlite3_cli "$(sqlite3 --version | cut -d' ' -f1)"
+  kv postgresql "$(psql --version 2>/dev/null | awk '{ print $NF }')"
   kv kcat "$(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\).*/\1/p' | head -n 1)"
   kv load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$BENCH_RUN/machine.tsv"

@@ -1,8 +1,9 @@
-/* main.c - db_consumer: writes topic1..3 into SQLite tables data1..3 exactly
- * once (rows, dead letters and offsets in one transaction per batch).
+/* main.c - db_consumer: writes topic1..3 into tables data1..3 of SQLite or
+ * PostgreSQL exactly once (rows, dead letters and offsets in one transaction
+ * per batch).
  *
  * The Kafka loop is kafka/consume.c; the database side is a store (store.h;
- * SQLite's is store_sqlite.c). This file holds the options, the store's
+ * store_sqlite.c, store_pg.c). This file holds the options, the store's
  * place in the loop and the summary line. */
 #include "common/cli.h"
 #include "common/exitcodes.h"
@@ -81,12 +82,15 @@ typedef struct {
 static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
     static const cli_program prog = {
         "db_consumer", "[options]",
-        "Consumes topic1..3 and writes each record into its SQLite table (data1..3) exactly\n"
-        "once: rows, dead letters and Kafka offsets are committed in one transaction per batch.",
+        "Consumes topic1..3 and writes each record into its table (data1..3) of SQLite or\n"
+        "PostgreSQL exactly once: rows, dead letters and Kafka offsets are committed in one\n"
+        "transaction per batch. Several instances may share a PostgreSQL database.",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
-        "refuses), 69 fatal Kafka error or no answer within --connect-timeout, 73 cannot create\n"
-        "the database, 74 storage error (also a database that fails its integrity check at\n"
-        "start-up, or a full disk), 76 data lost upstream (retention).\n"};
+        "refuses, or a malformed PostgreSQL conninfo), 68 no such PostgreSQL database, 69 fatal\n"
+        "Kafka error, or no answer from the cluster or PostgreSQL within --connect-timeout,\n"
+        "73 cannot create the database, 74 storage error (also a database that fails its\n"
+        "integrity check at start-up, or a full disk), 76 data lost upstream (retention),\n"
+        "77 PostgreSQL refused the login or a privilege, 78 a table disagrees with the schema.\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
@@ -94,7 +98,9 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         CLI_OPT_LOG_LEVEL(&o->log_level),
         CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         {.long_name = "db", .env = "GK_DB_CONSUMER_DB", .kind = CLI_STRING, .target = &o->db,
-         .metavar = "PATH", .help = "SQLite database file", .min = 1, .max = CLI_ANY_LEN},
+         .metavar = "PATH_OR_URI", .min = 1, .max = CLI_ANY_LEN,
+         .help = "SQLite database file, or a PostgreSQL URI (postgresql://...) or key=value "
+                 "string (password: PGPASSWORD, PGPASSFILE or a service file)"},
         {.long_name = "group", .env = "GK_DB_CONSUMER_GROUP", .kind = CLI_STRING,
          .target = &o->group, .metavar = "ID", .help = "Kafka consumer group", .min = 1,
          .max = CLI_ANY_LEN},
@@ -117,8 +123,8 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
         {.long_name = "connect-timeout", .env = "GK_DB_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
          .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
          .max = DBC_MAX_CONNECT_TIMEOUT_S,
-         .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
-                 "until signalled)"},
+         .help = "give up (exit 69) if the cluster, or PostgreSQL at start-up, has not answered "
+                 "by then (0: keep trying until signalled)"},
         METRICS_CLI_OPT("GK_DB_CONSUMER_METRICS_ADDR", &o->metrics_addr),
         CLI_OPT_END,
     };
@@ -179,17 +185,18 @@ int main(int argc, char **argv) {
         return rc;
     }
 
-    char err[1024];
+    char err[1024], shown[512];
     dbc_ctx ctx = {0};
-    rc = db_store_sqlite_open(o.db, sync, &ctx.store, err, sizeof err);
-    if (rc != 0) {
-        log_error("%s", err);
+    rc = db_store_open(o.db, sync, (int)o.connect_timeout, &ctx.store, err, sizeof err);
+    if (!ctx.store) {
+        if (rc == GK_EXIT_OK) log_info("%s", err); else log_error("%s", err);
         metrics_stop();
         free(topic_list);
         cli_kv_free(&o.kafka);
         return rc;
     }
-    log_info("database %s (synchronous=%s), group %s, topics %s", o.db, o.sync, o.group, o.topics);
+    db_store_describe(o.db, shown, sizeof shown);
+    log_info("database %s (sync %s), group %s, topics %s", shown, o.sync, o.group, o.topics);
 
     consume_config cfg = {
         .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
@@ -201,6 +208,7 @@ int main(int argc, char **argv) {
     consume_stats cs;
     int64_t start = time_mono_us();
     rc = consume_run(&cfg, &store, &ctx, &cs);
+    if (rc == GK_EXIT_IOERR && ctx.store->exit_code) rc = ctx.store->exit_code; /* e.g. 77 */
     dbc_summary(&ctx, &cs, (double)(time_mono_us() - start) / 1e6);
 
     metrics_stop();

@@ -2,11 +2,15 @@
  *
  * One transaction per batch holds the rows, the dead letters and the offsets,
  * so the database is always "everything up to offset N of each partition, and
- * nothing after": a crash anywhere loses no message and duplicates none. */
+ * nothing after": a crash anywhere loses no message and duplicates none.
+ * BEGIN IMMEDIATE takes the database's write lock first, so instances sharing
+ * the file take turns, and each applies batch.h's rule to the offsets it
+ * then reads. */
 #include "db_consumer/store.h"
 
 #include "common/exitcodes.h"
 #include "common/log.h"
+#include "db_consumer/batch.h"
 #include "schema/message.h"
 
 #include <inttypes.h>
@@ -46,6 +50,8 @@ typedef struct {
     sqlite3_stmt *upsert[SCHEMA_N_RECORDS]; /* schema_records order */
     sqlite3_stmt *offset_upsert, *offset_select, *dead_letter;
     sqlite3_stmt *begin, *commit, *rollback;
+    db_batch_told told; /* what the loop was told at assignment */
+    db_stats add;       /* the open batch's counts, added to the totals at commit */
 } sq_store;
 
 /* ------------------------------------------------------------------------ */
@@ -171,6 +177,7 @@ static void sq_close(db_store *base) {
     sqlite3_finalize(s->rollback);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_error("%s: close: %s", s->path, sqlite3_errmsg(s->db));
+    db_batch_told_free(&s->told);
     free(s->path);
     free(s);
 }
@@ -207,10 +214,10 @@ static void sq_bind_value(sqlite3_stmt *st, int idx, const schema_column *c,
     }
 }
 
-/* Stores a message that cannot become a row. Returns 0 or -1 (SQLite error). */
-static int sq_dead_letter(sq_store *s, const msg_view *m, const char *reason, db_stats *add) {
-    log_warn("%s [%" PRId32 "] offset %" PRId64 ": dead letter: %s", m->topic, m->partition,
-             m->offset, reason);
+/* db_batch_sink.dead_letter: stores a message that cannot become a row.
+ * Returns 0 or -1 (SQLite error). */
+static int sq_dead_letter(void *ctx, const msg_view *m, const char *reason) {
+    sq_store *s = ctx;
     sqlite3_stmt *st = s->dead_letter;
     sqlite3_bind_text(st, 1, m->topic, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, m->partition);
@@ -225,50 +232,44 @@ static int sq_dead_letter(sq_store *s, const msg_view *m, const char *reason, db
         sqlite3_bind_null(st, 5);
     sqlite3_bind_text(st, 6, reason, -1, SQLITE_TRANSIENT);
     if (sq_step(st) != SQLITE_DONE) return sq_fail(s, "storing a dead letter");
-    add->dead_letters += (uint64_t)sqlite3_changes(s->db);
-    add->dead_by_class[schema_reason_class(reason)] += (uint64_t)sqlite3_changes(s->db);
+    s->add.dead_letters += (uint64_t)sqlite3_changes(s->db);
+    s->add.dead_by_class[schema_reason_class(reason)] += (uint64_t)sqlite3_changes(s->db);
     return 0;
 }
 
-/* Upserts one row. A constraint the JSON check let through is the row's
- * fault, not the store's: it becomes a dead letter rather than stopping the
- * service forever on the same message. Returns 0 or -1 (SQLite error). */
-static int sq_upsert(sq_store *s, const msg_view *m, const schema_record *rec,
-                     const schema_value *values, db_stats *add) {
+/* db_batch_sink.row: upserts one row. A constraint the JSON check let
+ * through is the row's fault, not the store's: it becomes a dead letter
+ * rather than stopping the service forever on the same message. Returns 0
+ * or -1 (SQLite error). */
+static int sq_upsert(void *ctx, const msg_view *m, const schema_message *sm) {
+    sq_store *s = ctx;
+    const schema_record *rec = sm->rec;
     size_t r = (size_t)(rec - schema_records);
     sqlite3_stmt *st = s->upsert[r];
     for (size_t i = 0; i < rec->ncolumns; i++)
-        sq_bind_value(st, (int)i + 1, &rec->columns[i], &values[i]);
+        sq_bind_value(st, (int)i + 1, &rec->columns[i], &sm->values[i]);
     int rc = sq_step(st);
     if (rc == SQLITE_DONE) {
-        add->rows++;
-        add->table_rows[r]++;
+        s->add.rows++;
+        s->add.table_rows[r]++;
         return 0;
     }
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         char reason[512];
         snprintf(reason, sizeof reason, "rejected by table %s: %s", rec->table,
                  sqlite3_errmsg(s->db));
-        return sq_dead_letter(s, m, reason, add);
+        db_batch_log_dead_letter(m, reason);
+        return sq_dead_letter(s, m, reason);
     }
     return sq_fail(s, "upsert");
 }
 
-/* Maps (schema/message.h) and writes one message: a row or a dead letter.
- * Returns 0 or -1. */
-static int sq_write_one(sq_store *s, const msg_view *m, db_stats *add) {
-    schema_message sm;
-    if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0)
-        return sq_dead_letter(s, m, sm.reason, add);
-    int rc = sq_upsert(s, m, sm.rec, sm.values, add);
-    schema_message_done(&sm); /* after the step: text values may borrow from it */
-    return rc;
-}
-
-/* Stores the batch's next offsets under its cluster id. Returns 0 or -1. */
-static int sq_store_offsets(sq_store *s, const consume_batch *b) {
+/* Stores the next offsets of the batch's partitions that plan says to, under
+ * its cluster id. Returns 0 or -1. */
+static int sq_store_offsets(sq_store *s, const consume_batch *b, const db_batch_part *plan) {
     sqlite3_stmt *st = s->offset_upsert;
     for (size_t i = 0; i < b->nnext; i++) {
+        if (!plan[i].store_offset) continue;
         sqlite3_bind_text(st, 1, b->cluster_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, b->next[i].topic, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, b->next[i].partition);
@@ -278,27 +279,38 @@ static int sq_store_offsets(sq_store *s, const consume_batch *b) {
     return 0;
 }
 
-static void db_stats_add(db_stats *to, const db_stats *add) {
-    to->rows += add->rows;
-    to->dead_letters += add->dead_letters;
-    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) to->table_rows[i] += add->table_rows[i];
-    for (size_t i = 0; i < SCHEMA_REASON_CLASSES; i++) to->dead_by_class[i] += add->dead_by_class[i];
-}
+static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
+                            int32_t partition, bool quiet, int64_t *next);
 
-/* The body of the transaction. Returns 0 or -1. */
-static int sq_write_all(sq_store *s, const consume_batch *b, db_stats *add) {
-    for (size_t i = 0; i < b->nmsgs; i++)
-        if (sq_write_one(s, &b->msgs[i], add) != 0) return -1;
-    return sq_store_offsets(s, b);
+/* The body of the transaction: the stored offsets of the batch's partitions
+ * (the write lock is ours), batch.h's rule, rows and dead letters, offsets.
+ * Returns 0 or -1. */
+static int sq_write_all(sq_store *s, const consume_batch *b) {
+    int64_t *stored = calloc(b->nnext ? b->nnext : 1, sizeof *stored);
+    db_batch_part *plan = calloc(b->nnext ? b->nnext : 1, sizeof *plan);
+    int rc = stored && plan ? 0 : -1;
+    if (rc != 0) log_error("%s: out of memory for a batch of %zu partitions", s->path, b->nnext);
+    for (size_t i = 0; rc == 0 && i < b->nnext; i++)
+        rc = sq_stored_offset(s, b->cluster_id, b->next[i].topic, b->next[i].partition, true,
+                              &stored[i]);
+    if (rc == 0) {
+        s->add.skipped += db_batch_plan(&s->told, b, stored, plan);
+        static const db_batch_sink sink = {sq_upsert, sq_dead_letter};
+        rc = db_batch_walk(b, plan, &sink, s);
+    }
+    if (rc == 0) rc = sq_store_offsets(s, b, plan);
+    free(stored);
+    free(plan);
+    return rc;
 }
 
 static int sq_write_batch(db_store *base, const consume_batch *b, db_stats *stats) {
     sq_store *s = (sq_store *)base;
-    db_stats add = {0};
+    s->add = (db_stats){0};
     int rc;
     if (sq_step(s->begin) != SQLITE_DONE)
         rc = sq_fail(s, "begin transaction");
-    else if (sq_write_all(s, b, &add) != 0)
+    else if (sq_write_all(s, b) != 0)
         rc = -1;
     else if (sq_step(s->commit) != SQLITE_DONE)
         rc = sq_fail(s, "commit");
@@ -307,15 +319,18 @@ static int sq_write_batch(db_store *base, const consume_batch *b, db_stats *stat
     /* A failed COMMIT (e.g. busy) leaves the transaction open: end it. */
     if (rc != 0 && !sqlite3_get_autocommit(s->db) && sq_step(s->rollback) != SQLITE_DONE)
         sq_fail(s, "rollback");
-    if (rc == 0) db_stats_add(stats, &add);
+    if (rc == 0) {
+        db_stats_add(stats, &s->add);
+        db_batch_committed(&s->told, b);
+    }
     return rc;
 }
 
 /* The next offset stored for topic/partition (see db_store_ops.positions):
- * returns 0 and sets *next (-1: none, or another cluster's), or -1 after
- * logging the database error. */
+ * returns 0 and sets *next (-1: none, or another cluster's; logged unless
+ * quiet), or -1 after logging the database error. */
 static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *topic,
-                            int32_t partition, int64_t *next) {
+                            int32_t partition, bool quiet, int64_t *next) {
     sqlite3_stmt *st = s->offset_select;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, partition);
@@ -325,7 +340,7 @@ static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *top
         const char *stored_cluster = (const char *)sqlite3_column_text(st, 0);
         if (stored_cluster && strcmp(stored_cluster, cluster_id) == 0)
             *next = sqlite3_column_int64(st, 1);
-        else
+        else if (!quiet)
             log_warn("%s [%" PRId32 "]: stored offset belongs to cluster '%s', not '%s'; ignored",
                      topic, partition, stored_cluster ? stored_cluster : "", cluster_id);
     } else if (rc != SQLITE_DONE) {
@@ -337,10 +352,15 @@ static int sq_stored_offset(sq_store *s, const char *cluster_id, const char *top
 
 static int sq_positions(db_store *base, const char *cluster_id, consume_partition *parts,
                         size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (sq_stored_offset((sq_store *)base, cluster_id, parts[i].topic, parts[i].partition,
+    sq_store *s = (sq_store *)base;
+    for (size_t i = 0; i < n; i++) {
+        if (sq_stored_offset(s, cluster_id, parts[i].topic, parts[i].partition, false,
                              &parts[i].offset) != 0)
             return GK_EXIT_IOERR;
+        if (db_batch_told_set(&s->told, parts[i].topic, parts[i].partition, parts[i].offset) != 0)
+            log_warn("out of memory noting the start of %s [%" PRId32 "]", parts[i].topic,
+                     parts[i].partition);
+    }
     return 0;
 }
 

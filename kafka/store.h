@@ -94,7 +94,9 @@ typedef struct {
      * offset to the next offset it stored, or -1 if it stored none (or
      * stored it for another cluster: offsets mean nothing there; or its
      * offsets are in Kafka). Returns 0, or an exit code (exitcodes.h) that
-     * stops the loop, e.g. GK_EXIT_IOERR when its offsets cannot be read. */
+     * stops the loop, e.g. GK_EXIT_IOERR when its offsets cannot be read,
+     * or KAFKA_WAIT_STOPPED (-1) when a signal ended the store's own wait
+     * (the loop then stops as for any signal). */
     int (*assign)(void *ctx, const char *cluster_id, consume_partition *parts, size_t n);
 
     /* Optional. parts[0..n) are no longer this consumer's (offsets -1);

@@ -105,10 +105,8 @@ const schema_record *schema_by_name(const char *name); /* "sample_intake" */
 /* Index of a column by name, or -1. */
 int schema_column_index(const schema_record *rec, const char *name);
 
-/* SQL text (malloc'd, caller frees): CREATE TABLE IF NOT EXISTS with the event
- * id as INTEGER PRIMARY KEY and NOT NULL on required columns; and the upsert
- * "INSERT INTO t(cols) VALUES(?...) ON CONFLICT(event_id) DO UPDATE SET ..."
- * whose parameters are bound in column order. */
+/* SQLite's CREATE TABLE and upsert of a record (schema_sql_create and
+ * schema_sql_upsert of sql.h, which has every dialect's SQL). */
 char *schema_create_sql(const schema_record *rec);
 char *schema_upsert_sql(const schema_record *rec);
 

@@ -5,15 +5,21 @@
 # exact apt-get command to run and returns 1.
 
 # Building and running the pipeline.
-DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev liblmdb-dev check
+DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev liblmdb-dev check
   libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev sqlite3
   gnuplot-nox"
-# Tests: coverage, kcat to inject raw messages, clang for the fuzzers, and
-# docker-compose only to validate docker-compose.yaml (no Docker engine is used),
-# curl and prometheus to scrape the services' metrics (test_metrics.sh).
-DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose curl prometheus"
-# Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS.
-DEPS_BENCH="kcat time"
+# Tests: coverage, kcat to inject raw messages, clang for the fuzzers,
+# docker-compose only to validate docker-compose.yaml (no Docker engine is
+# used), curl and prometheus to scrape the services' metrics
+# (test_metrics_scrape, test_prometheus), and PostgreSQL's server and psql
+# for the tests of db_consumer's PostgreSQL store (each starts a private
+# server: scripts/postgres.sh).
+DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose curl prometheus postgresql"
+# Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS,
+# PostgreSQL for the PostgreSQL sink stage.
+DEPS_BENCH="kcat time postgresql"
+# A local PostgreSQL (scripts/postgres.sh) and psql (run.sh --db postgresql://).
+DEPS_POSTGRES="postgresql"
 # A real Kafka (scripts/kafka.sh): a Java 17 runtime, and Maven to fetch the
 # broker's jars from Maven Central once.
 DEPS_KAFKA="openjdk-17-jre-headless maven"
@@ -34,6 +40,7 @@ deps_ensure() {
       test) want+=($DEPS_TEST) ;;
       bench) want+=($DEPS_BENCH) ;;
       kafka) want+=($DEPS_KAFKA) ;;
+      postgres) want+=($DEPS_POSTGRES) ;;
     esac
   done
   local missing

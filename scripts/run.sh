@@ -37,15 +37,20 @@ Options:
                          (default: as fast as possible)
   --timeout SECONDS      give up waiting for the consumers after this long (default 120)
   --out DIR              output directory (default out)
+  --db DB                db_consumer's database: a SQLite file (default
+                         OUT/genetika.db) or a PostgreSQL URI or key=value
+                         string, e.g. the one scripts/postgres.sh start prints
+                         (give a password in PGPASSWORD or a password file)
+  --bin DIR              use the programs already built in DIR instead of
+                         building into build/ [GK_RUN_BIN]
   -h, --help             show this help
 
-Outputs: OUT/genetika.db (SQLite), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
+Outputs: OUT/genetika.db (SQLite, without --db), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
 OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log; with --broker kafka the
 broker's data and logs in OUT/kafka (emptied at every run, like the embedded
 broker's memory: each run is a new cluster) and kafka.sh's in OUT/kafka.log.
 Exit status: 0 when every event of this run is in every table of the database
 (which may hold earlier runs' too) and acknowledged, with no new dead letter.
-Environment: GK_BIN=DIR runs the programs in DIR instead of building build/.
 USAGE
 }
 
@@ -56,6 +61,8 @@ RATE=0
 PARTITIONS=3
 TIMEOUT=120
 OUT=out
+DB=""
+RUN_BIN=${GK_RUN_BIN:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --bootstrap|--bootstrap-server) BOOTSTRAP=$2; shift 2 ;;
@@ -65,6 +72,8 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --db) DB=$2; shift 2 ;;
+    --bin) RUN_BIN=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
   esac
@@ -79,16 +88,23 @@ say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
 deps_ensure run || exit 1
+# The one rule of what --db names is db_consumer's (db_consumer/store.h):
+# a postgresql:// or postgres:// URI, or a key=value string.
+DB=${DB:-$OUT/genetika.db}
+PG=0
+if [[ $DB == postgresql://* || $DB == postgres://* || $DB =~ ^[A-Za-z_]+\ *= ]]; then
+  PG=1
+  command -v psql >/dev/null || deps_ensure postgres || exit 1
+fi
 if [ "$BROKER" = kafka ] && [ -z "$BOOTSTRAP" ]; then
   deps_kafka_ready || deps_ensure kafka || exit 1
 fi
 
 mkdir -p "$OUT/logs"
 LOGS=$OUT/logs
-BIN=${GK_BIN:-build/bin}
-if [ -n "${GK_BIN:-}" ]; then
-  # A build made elsewhere (the tests' own): used as it is.
-  say "using the programs in $BIN (GK_BIN): not building"
+if [ -n "$RUN_BIN" ]; then
+  BIN=$(cd "$RUN_BIN" && pwd) || die "--bin $RUN_BIN: no such directory"
+  say "using the programs in $BIN (--bin): not building"
 else
   say "building (build/, log in $LOGS/build.log)"
   if [ ! -f build/CMakeCache.txt ]; then
@@ -97,8 +113,9 @@ else
   fi
   cmake --build build -j"$(nproc)" >>"$LOGS/build.log" 2>&1 ||
     { tail -n 40 "$LOGS/build.log" >&2; die "build failed (see $LOGS/build.log)"; }
+  BIN=$ROOT/build/bin
 fi
-HARNESS_BIN=$(cd "$BIN" && pwd)
+HARNESS_BIN=$BIN
 DATA=data
 if [ -n "$ROWS" ]; then
   DATA=$OUT/data
@@ -143,7 +160,7 @@ RUN_START=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 # would find the last run's line and let the producer start at once.
 rm -f "$LOGS/db_consumer.log" "$LOGS/ack_consumer.log"
 
-harness_env_cmd "$BIN/db_consumer" --db "$OUT/genetika.db" --idle-exit 3
+harness_env_cmd "$BIN/db_consumer" --db "$DB" --idle-exit 3
 "${HARNESS_CMD[@]}" >"$OUT/db_consumer.summary" 2>"$LOGS/db_consumer.log" &
 DB_PID=$!
 PIDS+=($DB_PID)
@@ -204,15 +221,25 @@ TOPIC_DL=$(field dead_letters)
 # on this run's topics count - its CSV lists each by id - and only the dead
 # letters stored since this run started.
 tail -n +2 "$OUT/ack_delay.csv" 2>/dev/null | cut -d, -f1 >"$OUT/run_events.txt" || true
-counts=$(sqlite3 -readonly -bail -batch -noheader -separator ' ' "$OUT/genetika.db" <<SQL
+RUN_COUNTS="SELECT (SELECT count(*) FROM data1 WHERE event_id IN (SELECT event_id FROM run_events)),
+       (SELECT count(*) FROM data2 WHERE event_id IN (SELECT event_id FROM run_events)),
+       (SELECT count(*) FROM data3 WHERE event_id IN (SELECT event_id FROM run_events)),
+       (SELECT count(*) FROM dead_letters WHERE received_at >= '$RUN_START');"
+if [ $PG = 1 ]; then
+  counts=$(psql "$DB" -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 <<SQL
+CREATE TEMP TABLE run_events (event_id bigint PRIMARY KEY);
+\\copy run_events FROM '$OUT/run_events.txt' WITH (FORMAT csv)
+$RUN_COUNTS
+SQL
+  ) || die "cannot count this run's rows in the PostgreSQL database"
+else
+  counts=$(sqlite3 -readonly -bail -batch -noheader -separator ' ' "$DB" <<SQL
 CREATE TEMP TABLE run_events (event_id INTEGER PRIMARY KEY);
 .import --csv '$OUT/run_events.txt' run_events
-SELECT (SELECT count(*) FROM data1 WHERE event_id IN run_events),
-       (SELECT count(*) FROM data2 WHERE event_id IN run_events),
-       (SELECT count(*) FROM data3 WHERE event_id IN run_events),
-       (SELECT count(*) FROM dead_letters WHERE received_at >= '$RUN_START');
+$RUN_COUNTS
 SQL
-) || die "cannot count this run's rows in $OUT/genetika.db"
+  ) || die "cannot count this run's rows in $DB"
+fi
 read -r D1 D2 D3 DL <<<"$counts"
 
 cleanup

@@ -22,6 +22,8 @@ GK_PIDS=()
 HARNESS_BIN=$GK_BIN
 # shellcheck source=scripts/harness.sh
 . "$GK_SOURCE/scripts/harness.sh"
+# shellcheck source=test/integration/lib_pg.sh
+. "$GK_SOURCE/test/integration/lib_pg.sh"
 
 it_log() { printf '[%s:%s] %s\n' "$(basename "$0" .sh)" "$GK_TEST_BROKER" "$*" >&2; }
 it_fail() { it_log "FAIL: $*"; exit 1; }
@@ -37,6 +39,7 @@ it_cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   if [ "$HARNESS_BROKER_KIND" = kafka ] && [ -z "${IT_SHARED:-}" ]; then harness_broker_stop || true; fi
+  it_pg_cleanup
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     it_log "work directory kept for inspection: $WORK"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 30 "$f"; } >&2; done
@@ -119,8 +122,11 @@ it_wait_exit() {
   IT_RC=$HARNESS_RC
 }
 
-# it_sql DB SQL : runs a query with sqlite3 and prints the result.
-it_sql() { sqlite3 -batch -noheader "$1" "$2"; }
+# it_sql DB SQL : runs a query on DB (a SQLite file, or the PostgreSQL URI
+# of it_database) and prints the result.
+it_sql() {
+  if it_is_pg "$1"; then psql "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "$2"; else sqlite3 -batch -noheader "$1" "$2"; fi
+}
 
 # it_expect NAME GOT WANT : fails unless GOT equals WANT.
 it_expect() {

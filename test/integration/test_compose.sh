@@ -3,7 +3,9 @@
 # apart, without a Docker engine: the file must validate with docker-compose,
 # the Dockerfile's packages must exist in Debian, and each service's exact
 # command line and environment from the compose file, replayed natively,
-# must deliver the 50 sample events into the database and the ack topic.
+# must deliver the 50 sample events into the database and the ack topic;
+# so must the "postgres" profile: db_consumer_postgres scaled to three
+# instances against a native server set up as the postgres service is.
 # On the embedded broker that is the replay alone. On Kafka it is compose
 # parity: the kafka service's KAFKA_* environment becomes server.properties
 # by the rule the apache/kafka image applies, hosts and ports rewritten to
@@ -24,9 +26,12 @@ it_log "ok: docker-compose config validates $COMPOSE"
 pkgs=$(sed -n '/apt-get install/,/rm -rf/p' "$GK_SOURCE/Dockerfile" | tr ' \\' '\n\n' |
   grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|rf|y|no|recommends|DEBIAN_FRONTEND|noninteractive|useradd|mkdir|chown)$' | sort -u)
 [ -n "$pkgs" ] || it_fail "no packages found in the Dockerfile"
-for p in $pkgs; do
-  apt-cache show "$p" >/dev/null 2>&1 || it_fail "Dockerfile installs '$p', which apt-cache does not know"
-done
+# One apt-cache call for all (each call reads the whole cache: seconds); it
+# skips an unknown name silently, so the names it describes are compared.
+# shellcheck disable=SC2086 # a list of packages
+known=$(apt-cache show --no-all-versions $pkgs 2>/dev/null | sed -n 's/^Package: //p' | sort -u)
+unknown=$(comm -23 <(tr ' ' '\n' <<<"$pkgs" | sort -u) <(printf '%s\n' "$known"))
+[ -z "$unknown" ] || it_fail "Dockerfile installs '$(echo $unknown)', which apt-cache does not know"
 it_log "ok: Dockerfile packages known to apt: $(echo $pkgs | wc -w)"
 
 # Turn each service into "NAME<TAB>env assignments<TAB>argv" lines. Container
@@ -39,7 +44,7 @@ names = open(sys.argv[4], "w")
 def local(v):
     v = str(v)
     return v.replace("/var/lib/genetika", work + "/vol").replace("/app/data", data)
-for name in ("db_consumer", "ack_consumer", "producer"):
+for name in ("db_consumer", "ack_consumer", "producer", "db_consumer_postgres"):
     svc = doc["services"][name]
     env = svc.get("environment", {})
     if isinstance(env, list):
@@ -47,10 +52,13 @@ for name in ("db_consumer", "ack_consumer", "producer"):
     for k in env:
         names.write("%s %s\n" % (svc["command"][0], k))
     env = {k: local(v) for k, v in env.items() if k != "KAFKA_BOOTSTRAP"}
+    # The postgres service's address, to the test's server ($PG_PORT when called).
+    env = {k: v.replace("@postgres:5432/", "@127.0.0.1:$PG_PORT/") for k, v in env.items()}
     argv = [local(a) for a in svc["command"]]
     # KAFKA_CONFIG as compose sets it, after what the test's broker needs
     # (harness_kafka_config: the embedded broker's fetch wait, nothing on Kafka).
     assigns = ['"KAFKA_CONFIG=$(harness_kafka_config %s %s)"' % (name, shlex.quote(v)) if k == "KAFKA_CONFIG"
+               else '"%s=%s"' % (k, v) if "$PG_PORT" in v
                else shlex.quote("%s=%s" % (k, v)) for k, v in env.items()]
     # exec: the service itself receives the signals the test sends.
     print("svc_%s() { exec env %s \"$GK_BIN/%s\" %s; }" % (
@@ -60,6 +68,8 @@ cat "$WORK/services.sh" >&2
 # Every variable compose sets is one its program reads (a misspelt or renamed
 # one would be ignored without a word).
 while read -r prog var; do
+  # PG* variables (PGPASSWORD) are libpq's own, read by the library.
+  [[ $var != PG* ]] || continue
   "$GK_BIN/$prog" --help-markdown | grep -qF "| \`$var\` |" ||
     it_fail "compose sets $var for $prog, which $prog does not read"
 done <"$WORK/service-env.txt"
@@ -128,7 +138,7 @@ it_start db svc_db_consumer
 it_start ack svc_ack_consumer
 (svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
 
-DB=$(sed -n 's/.*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
+DB=$(sed -n 's/^svc_db_consumer().*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB_CONSUMER_DB"
 for _ in $(seq 300); do
   n=$(it_sql "$DB" "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
@@ -147,4 +157,63 @@ it_wait_exit "$PID_db" 20
 it_expect "db_consumer exit status after SIGTERM" "$IT_RC" 0
 it_wait_exit "$PID_ack" 20
 it_expect "ack_consumer exit status after SIGTERM" "$IT_RC" 0
+
+# Profile "postgres": the postgres service as a native server with its user,
+# database and password, its healthcheck replayed against it, and
+# db_consumer_postgres scaled to three instances with its exact environment:
+# together they write the 50 events into PostgreSQL, once.
+python3 - "$WORK/compose.yaml" >"$WORK/compose-pg.sh" <<'PY'
+import shlex, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+pg = doc["services"]["postgres"]
+env = pg["environment"]
+print("PG_IMAGE=%s" % shlex.quote(pg["image"]))
+print("PG_PROFILES=%s" % shlex.quote(",".join(pg.get("profiles", []))))
+print("PG_HEALTH=%s" % shlex.quote(pg["healthcheck"]["test"][-1]))
+db = doc["services"]["db_consumer_postgres"]
+# --scale needs a service without a fixed container name or host port.
+print("PG_SCALABLE=%s" % ("no" if "container_name" in db or "ports" in db else "yes"))
+print("PG_DB_PROFILES=%s" % shlex.quote(",".join(db.get("profiles", []))))
+print("PG_DEPENDS=%s" % shlex.quote(str(db.get("depends_on", {}).get("postgres", {}).get("condition"))))
+for k in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"):
+    print("%s=%s" % (k, shlex.quote(str(env[k]))))
+PY
+. "$WORK/compose-pg.sh"
+it_expect "postgres service's profile" "$PG_PROFILES" postgres
+it_expect "db_consumer_postgres's profile" "$PG_DB_PROFILES" postgres
+it_expect "db_consumer_postgres can be scaled" "$PG_SCALABLE" yes
+it_expect "db_consumer_postgres waits for" "$PG_DEPENDS" service_healthy
+[[ $PG_IMAGE == postgres:$(ls /usr/lib/postgresql | sort -n | tail -n 1)-* ]] ||
+  it_fail "postgres image $PG_IMAGE is not the major version of Debian's server the test runs"
+printf '%s\n' "$POSTGRES_PASSWORD" >"$WORK/compose-pg.pw"
+[ "$(id -u)" -ne 0 ] || chmod 711 "$WORK"
+IT_PG_DATA=$WORK/compose-pg
+"$GK_SOURCE/scripts/postgres.sh" start --data "$IT_PG_DATA" --user "$POSTGRES_USER" --database "$POSTGRES_DB" \
+  --password-file "$WORK/compose-pg.pw" --stop-with $$ >"$WORK/compose-pg.uri" 2>"$WORK/postgres.log" ||
+  it_fail "postgres.sh start: $(grep 'error:' "$WORK/postgres.log" | tail -n 1)"
+PG_PORT=$(sed -n 's/^port=//p' "$IT_PG_DATA/settings")
+# The healthcheck, as the container runs it: over TCP on 127.0.0.1, here
+# the server's port instead of 5432.
+[[ $PG_HEALTH == *"-h 127.0.0.1 -p 5432 "* ]] || it_fail "healthcheck '$PG_HEALTH' does not ask 127.0.0.1:5432"
+env -u PGHOST -u PGPORT bash -c "${PG_HEALTH/-p 5432 /-p $PG_PORT }" >"$WORK/pg_isready.out" 2>&1 ||
+  it_fail "healthcheck '$PG_HEALTH' fails: $(cat "$WORK/pg_isready.out")"
+it_log "ok: healthcheck: $(cat "$WORK/pg_isready.out")"
+for i in 1 2 3; do it_start "dbpg$i" svc_db_consumer_postgres; done
+it_wait_assigned dbpg1 dbpg2 dbpg3
+PG_URI="postgresql://$POSTGRES_USER@127.0.0.1:$PG_PORT/$POSTGRES_DB"
+export PGPASSWORD=$POSTGRES_PASSWORD
+for _ in $(seq 600); do
+  n=$(psql "$PG_URI" -XAtq -c "SELECT (SELECT count(*) FROM data1)+(SELECT count(*) FROM data2)+(SELECT count(*) FROM data3)" 2>/dev/null || echo 0)
+  [ "$n" = 150 ] && break
+  sleep 0.2
+done
+for t in data1 data2 data3; do
+  it_expect "PostgreSQL $t rows" "$(psql "$PG_URI" -XAtq -c "SELECT count(DISTINCT event_id) || '/' || count(*) FROM $t")" 50/50
+done
+for i in 1 2 3; do eval "kill -TERM \$PID_dbpg$i"; done
+for i in 1 2 3; do
+  eval "it_wait_exit \$PID_dbpg$i 20"
+  it_expect "db_consumer_postgres $i exit status after SIGTERM" "$IT_RC" 0
+done
+"$GK_SOURCE/scripts/postgres.sh" stop --data "$IT_PG_DATA" 2>>"$WORK/postgres.log" || true
 it_log "PASS"

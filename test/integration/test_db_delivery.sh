@@ -2,7 +2,8 @@
 # test_db_delivery.sh - the end-to-end check: embedded broker, both consumers
 # and the producer on the sample data. Every table must hold exactly the 50
 # events, the ack topic exactly 50 messages with 50 distinct event ids, the
-# analysis must find no violation and draw both plots.
+# analysis must find no violation and draw both plots. With GK_TEST_DB=postgresql
+# db_consumer writes to PostgreSQL (test_pg_delivery.sh).
 # brokers: embedded kafka
 # kafka: shared
 . "$(dirname "$0")/lib.sh"
@@ -10,8 +11,9 @@
 DATA=$GK_SOURCE/data
 EVENTS=50
 
+it_database
 it_broker --partitions 3
-it_start db "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --idle-exit 3
+it_start db "$GK_BIN/db_consumer" --db "$IT_DB" --idle-exit 3
 it_start ack "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --idle-exit 3
 it_wait_assigned db ack
 
@@ -25,18 +27,29 @@ it_wait_exit "$PID_ack" 120
 it_expect "ack_consumer exit status" "$IT_RC" 0
 
 for t in data1 data2 data3; do
-  it_expect "$t rows" "$(it_sql "$WORK/genetika.db" "SELECT count(*) FROM $t")" $EVENTS
-  it_expect "$t distinct event ids" "$(it_sql "$WORK/genetika.db" "SELECT count(DISTINCT event_id) FROM $t")" $EVENTS
+  it_expect "$t rows" "$(it_sql "$IT_DB" "SELECT count(*) FROM $t")" $EVENTS
+  it_expect "$t distinct event ids" "$(it_sql "$IT_DB" "SELECT count(DISTINCT event_id) FROM $t")" $EVENTS
 done
-it_expect "dead letters" "$(it_sql "$WORK/genetika.db" "SELECT count(*) FROM dead_letters")" 0
+it_expect "dead letters" "$(it_sql "$IT_DB" "SELECT count(*) FROM dead_letters")" 0
 # The same 50 ids in every table, and they are the ids of the input (1..50).
-it_expect "ids common to all tables" "$(it_sql "$WORK/genetika.db" \
+it_expect "ids common to all tables" "$(it_sql "$IT_DB" \
   "SELECT count(*) FROM data1 JOIN data2 USING(event_id) JOIN data3 USING(event_id)")" $EVENTS
-# A value mapped through the schema arrives intact: booleans as 0/1, datetimes as ISO text.
-it_expect "consent values are booleans" "$(it_sql "$WORK/genetika.db" \
-  "SELECT count(*) FROM data1 WHERE consent_research NOT IN (0,1)")" 0
-it_expect "datetimes are ISO 8601" "$(it_sql "$WORK/genetika.db" \
-  "SELECT count(*) FROM data2 WHERE sequenced_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'")" 0
+if it_is_pg "$IT_DB"; then
+  # PostgreSQL's types (schema/sql.h): the values arrive as the workbook has them.
+  it_expect "column types of data1" "$(it_sql "$IT_DB" "SELECT string_agg(data_type, ',' ORDER BY ordinal_position)
+    FROM information_schema.columns WHERE table_name = 'data1'")" \
+    "bigint,text,text,text,timestamp with time zone,double precision,boolean,text"
+  it_expect "event 1 of data1 as read in UTC" "$(it_sql "$IT_DB" "SET TimeZone = 'UTC';
+    SELECT sample_id, collected_at, volume_ml, consent_research FROM data1 WHERE event_id = 1")" \
+    "S-000001|2024-01-02 08:03:05+00|9.7|t"
+  it_expect "event 5 has no volume (null)" "$(it_sql "$IT_DB" "SELECT volume_ml IS NULL FROM data1 WHERE event_id = 5")" t
+else
+  # A value mapped through the schema arrives intact: booleans as 0/1, datetimes as ISO text.
+  it_expect "consent values are booleans" "$(it_sql "$IT_DB" \
+    "SELECT count(*) FROM data1 WHERE consent_research NOT IN (0,1)")" 0
+  it_expect "datetimes are ISO 8601" "$(it_sql "$IT_DB" \
+    "SELECT count(*) FROM data2 WHERE sequenced_at NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'")" 0
+fi
 
 it_ack_keys >"$WORK/ack.keys" || it_fail "kcat could not read the ack topic"
 it_expect "ack messages" "$(wc -l <"$WORK/ack.keys")" $EVENTS

@@ -20,7 +20,7 @@ run_sh() {
   local n=$1
   shift
   IT_RC=0
-  GK_BIN=$GK_BIN "$GK_SOURCE/scripts/run.sh" --broker "$GK_TEST_BROKER" --out "$OUT" --timeout 90 "$@" \
+  "$GK_SOURCE/scripts/run.sh" --bin "$GK_BIN" --broker "$GK_TEST_BROKER" --out "$OUT" --timeout 90 "$@" \
     >"$WORK/run$n.out" 2>"$WORK/run$n.log" || IT_RC=$?
   it_log "run $n ($*): exit $IT_RC: $(cat "$WORK/run$n.out")"
 }

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # test_second_run.sh - the whole pipeline twice on the same data against the
 # same broker: the database is identical afterwards, no new ack is sent, and
-# no service reports an error.
+# no service reports an error. With GK_TEST_DB=postgresql db_consumer writes
+# to PostgreSQL (test_pg_second_run.sh).
 # brokers: embedded kafka
 # kafka: shared
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data
+it_database
 it_broker --partitions 3
 
 run_pipeline() {
   local round=$1
-  it_start db$round "$GK_BIN/db_consumer" --db "$WORK/genetika.db" --idle-exit 3
+  it_start db$round "$GK_BIN/db_consumer" --db "$IT_DB" --idle-exit 3
   it_start ack$round "$GK_BIN/ack_consumer" --cache "$WORK/ack-cache" --idle-exit 3
   "$GK_BIN/producer" "$DATA/sim_file1.xlsx" "$DATA/sim_file2.xlsx" "$DATA/sim_file3.xlsx" \
     >"$WORK/producer$round.out" 2>"$WORK/producer$round.log" || it_fail "producer (run $round) exited with $?"
@@ -25,7 +27,15 @@ run_pipeline() {
   done
 }
 
-dump() { sqlite3 "$WORK/genetika.db" ".dump data1 data2 data3 dead_letters"; }
+dump() {
+  if it_is_pg "$IT_DB"; then
+    for t in data1 data2 data3 dead_letters; do
+      psql "$IT_DB" -X -q -v ON_ERROR_STOP=1 -c "COPY (SELECT * FROM $t ORDER BY 1) TO STDOUT"
+    done
+  else
+    sqlite3 "$IT_DB" ".dump data1 data2 data3 dead_letters"
+  fi
+}
 
 run_pipeline 1
 dump >"$WORK/dump1.sql"

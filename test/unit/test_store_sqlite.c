@@ -1,8 +1,9 @@
 /* test_store_sqlite.c - unit tests of db_consumer's SQLite store
  * (db_consumer/store_sqlite.c), driven as the consumer loop drives it:
  * tables from the schema, idempotent batches, dead letters with their
- * reasons, offsets per cluster id, rollback of a failed batch, and the
- * integrity check that refuses a damaged database at open. */
+ * reasons, offsets per cluster id, two writers of one partition (batch.h),
+ * rollback of a failed batch, and the integrity check that refuses a
+ * damaged database at open. */
 #include "common/exitcodes.h"
 #include "common/log.h"
 #include "db_consumer/store.h"
@@ -185,14 +186,112 @@ START_TEST(test_batch_rows_and_idempotence) {
     ck_assert_int_eq(q_int("SELECT position FROM data3 WHERE event_id = 101"), 43044295);
     ck_assert_int_eq(q_int("SELECT notes IS NULL FROM data1 WHERE event_id = 100"), 1);
 
-    /* The same batch again (a re-delivery): no error, no duplicates. */
+    /* The same batch again, as a second holder of these partitions would
+     * hand it over: its offsets are stored, so it is skipped (batch.h). */
+    ck_assert_int_eq(write_batch(s, "C1", m, 6, &st), 0);
+    ck_assert_int_eq(st.rows, 6);
+    ck_assert_int_eq(st.skipped, 6);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 2);
+
+    /* The same events sent again (new offsets): upserts, no error, no duplicates. */
+    for (int i = 0; i < 6; i++) m[i] = good(&b[i], i % 3, 0, 2 + i / 3, 100 + i / 3);
     ck_assert_int_eq(write_batch(s, "C1", m, 6, &st), 0);
     ck_assert_int_eq(st.rows, 12);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data2"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM data3"), 2);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dead_letters"), 0);
-    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 2);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 4);
+}
+END_TEST
+
+/* A message of topic1 partition 0 at offset whose row says which writer
+ * stored it (sample_id "<who><offset>"), for event id 1000 + offset. */
+static msg_view tagged(msgbuf *b, int64_t offset, const char *who) {
+    msg_view v = good(b, 0, 0, offset, (int)(1000 + offset));
+    char *p = strstr(b->value, "\"S");
+    ck_assert_ptr_nonnull(p);
+    char rest[512];
+    snprintf(rest, sizeof rest, "%s", strchr(p + 1, '"'));
+    snprintf(p, sizeof b->value - (size_t)(p - b->value), "\"%s%lld%s", who, (long long)offset, rest);
+    v.value_len = strlen(b->value);
+    return v;
+}
+
+/* The stored next offset of topic1 [0], read aside (stored_offset() would
+ * be an assignment, which tells the store where the loop starts). */
+#define NEXT_OFFSET_SQL "SELECT next_offset FROM kafka_offsets WHERE topic = 'topic1' AND partition = 0"
+
+/* Two writers of one partition (batch.h): a stale instance that lost it
+ * without knowing and its successor. Each offset is written once, by
+ * whichever transaction gets there first; the stored offset never goes
+ * back. Both are real connections to the same file. */
+START_TEST(test_two_writers_one_partition) {
+    char err[256];
+    db_store *old = NULL;
+    ck_assert_msg(db_store_sqlite_open(dbpath, DB_SYNC_NORMAL, &old, err, sizeof err) == 0, "%s",
+                  err);
+    msgbuf b[16];
+    msg_view m[16];
+    db_stats st = {0};
+    /* The old owner wrote 0..4, then froze. */
+    for (int i = 0; i < 5; i++) m[i] = tagged(&b[i], i, "old");
+    ck_assert_int_eq(write_batch(old, "C1", m, 5, &st), 0);
+    /* Its successor is assigned the partition, starts at the stored 5 and
+     * writes 5..9. */
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 5);
+    for (int i = 0; i < 5; i++) m[i] = tagged(&b[i], 5 + i, "new");
+    ck_assert_int_eq(write_batch(s, "C1", m, 5, &st), 0);
+    /* The old one wakes with 5..11 in its hands: 5..9 are the successor's
+     * and stay so; 10 and 11 are nobody's yet and are written. */
+    db_stats old_st = {0};
+    for (int i = 0; i < 7; i++) m[i] = tagged(&b[i], 5 + i, "old");
+    ck_assert_int_eq(write_batch(old, "C1", m, 7, &old_st), 0);
+    ck_assert_int_eq(old_st.skipped, 5);
+    ck_assert_int_eq(old_st.rows, 2);
+    ck_assert_int_eq(q_int(NEXT_OFFSET_SQL), 12);
+    /* The successor's next batch 10..13 overlaps: 12 and 13 only. */
+    for (int i = 0; i < 4; i++) m[i] = tagged(&b[i], 10 + i, "new");
+    db_stats new_st = {0};
+    ck_assert_int_eq(write_batch(s, "C1", m, 4, &new_st), 0);
+    ck_assert_int_eq(new_st.skipped, 2);
+    ck_assert_int_eq(new_st.rows, 2);
+    /* A batch entirely behind the stored offset changes nothing, offset included. */
+    for (int i = 0; i < 3; i++) m[i] = tagged(&b[i], 2 + i, "old");
+    ck_assert_int_eq(write_batch(old, "C1", m, 3, &old_st), 0);
+    ck_assert_int_eq(q_int(NEXT_OFFSET_SQL), 14);
+
+    ck_assert_int_eq(q_int("SELECT count(*) FROM data1"), 14);
+    char buf[64];
+    const char *want[14] = {"old0", "old1", "old2", "old3", "old4", "new5",  "new6",
+                            "new7", "new8", "new9", "old10", "old11", "new12", "new13"};
+    for (int i = 0; i < 14; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT sample_id FROM data1 WHERE event_id = %d", 1000 + i);
+        ck_assert_str_eq(q_text(sql, buf, sizeof buf), want[i]);
+    }
+    db_store_close(old);
+}
+END_TEST
+
+/* The loop may start a partition before the offset the store gave it: it
+ * does so when that offset lies beyond the end of the log (the topic was
+ * recreated). That batch belongs to a new log: it is written whole, and the
+ * stored offset goes back to its end. */
+START_TEST(test_loop_went_back) {
+    msgbuf b[8];
+    msg_view m[8];
+    db_stats st = {0};
+    for (int i = 0; i < 8; i++) m[i] = tagged(&b[i], i, "first");
+    ck_assert_int_eq(write_batch(s, "C1", m, 8, &st), 0);
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 8); /* told 8 */
+    for (int i = 0; i < 3; i++) m[i] = tagged(&b[i], i, "again");
+    ck_assert_int_eq(write_batch(s, "C1", m, 3, &st), 0);
+    ck_assert_int_eq(st.skipped, 0);
+    char buf[64];
+    ck_assert_str_eq(q_text("SELECT sample_id FROM data1 WHERE event_id = 1002", buf, sizeof buf),
+                     "again2");
+    ck_assert_int_eq(stored_offset(s, "C1", "topic1", 0), 3);
 }
 END_TEST
 
@@ -407,6 +506,8 @@ static Suite *store_sqlite_suite(void) {
     tcase_add_test(tc, test_batch_rows_and_idempotence);
     tcase_add_test(tc, test_poison_dead_letters);
     tcase_add_test(tc, test_offsets_per_cluster);
+    tcase_add_test(tc, test_two_writers_one_partition);
+    tcase_add_test(tc, test_loop_went_back);
     tcase_add_test(tc, test_failure_rolls_back);
     tcase_add_test(tc, test_damaged_page_is_refused);
     tcase_add_test(tc, test_not_a_database_is_refused);
