@@ -691,7 +691,7 @@ int main(int argc, char **argv) {
     ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
-                      .mode = "single", .changelog = "ack-changelog",
+                      .mode = "single", .changelog = SCHEMA_ACK_CHANGELOG_TOPIC,
                       .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);

@@ -44,9 +44,14 @@ struct ack_scale {
 /* Opening                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* A consumer without a group for the restore, reading with isolation. */
+/* A consumer for the restore, reading with isolation. It only assigns
+ * partitions by hand and never commits, but librdkafka 2.0 refuses an
+ * assign without a group.id: it gets one that no member ever joins. */
 static rd_kafka_t *scale_client(const ack_scale_config *cfg, const char *isolation) {
+    char group[512];
+    snprintf(group, sizeof group, "%s-restore", cfg->changelog);
     const kafka_default defs[] = {
+        {"group.id", group},
         {"isolation.level", isolation},
         {"enable.partition.eof", "true"},
         {"enable.auto.commit", "false"},

@@ -47,6 +47,10 @@ typedef struct {
  * data topics are the records' own (schema_records[i].topic). */
 #define SCHEMA_ACK_TOPIC "ack"
 
+/* ack_consumer --mode scalable's default changelog topic (compacted, as many
+ * partitions as the data topics). */
+#define SCHEMA_ACK_CHANGELOG_TOPIC "ack-changelog"
+
 /* What a topic named on a command line is for. */
 typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;
 
