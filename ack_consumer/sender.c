@@ -505,8 +505,9 @@ bool ack_sender_fatal(ack_sender *s) {
     rd_kafka_resp_err_t err = rd_kafka_fatal_error(s->rk, reason, sizeof reason);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
     if (!s->fatal_logged && s->transactional && sender_fenced_err(err))
-        log_error("fenced: a newer ack_consumer has taken over transactional id %s, and the "
-                  "broker rejects every write of this one (%s); stopping without sending "
+        log_error("fenced: the broker rejects every write under transactional id %s (a newer "
+                  "ack_consumer took the id over, or this one's transaction was aborted after it "
+                  "went silent past transaction.timeout.ms): %s; stopping without sending "
                   "another ack",
                   s->txn_id ? s->txn_id : "?", reason);
     else if (!s->fatal_logged)
@@ -620,13 +621,21 @@ static int sender_txn_fail(ack_sender *s, rd_kafka_error_t *e, const char *what)
                   rd_kafka_err2str(code));
         return ACK_TXN_FENCED;
     }
+    /* The group has a newer generation without this member (its session
+     * expired: it was frozen or cut off) and refused its offsets (KIP-447):
+     * its partitions are another instance's now. */
+    bool zombie = code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                  code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                  code == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
     bool stopped;
     e = sender_txn_call(s, rd_kafka_abort_transaction, "the transaction to abort", &stopped);
     s->txn_done.n = 0;
-    if (!e) return code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
-                           code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID
-                       ? ACK_TXN_FENCED
-                       : ACK_TXN_ABORTED;
+    if (!e && zombie)
+        log_error("fenced: the consumer group refused this instance's offsets (%s): it was "
+                  "dropped from the group and its partitions belong to another instance now; its "
+                  "transaction was aborted; stopping without sending another ack",
+                  rd_kafka_err2str(code));
+    if (!e) return zombie ? ACK_TXN_FENCED : ACK_TXN_ABORTED;
     log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
     return -1;
