@@ -107,7 +107,9 @@ print("INIT_IMAGE=%s" % shlex.quote(init["image"]))
 print("INIT_TOPICS=%s" % shlex.quote(topics.group(1)))
 print("INIT_PARTITIONS=%s" % shlex.quote(str(init["environment"]["PARTITIONS"])))
 # The changelog of ack_consumer --mode scalable: its own line, compacted.
-cl = re.search(r'--topic ([\w.-]+) --partitions "\$PARTITIONS" --replication-factor 1 --config (\S+)', cmd)
+sep = r'[\s\\]+'  # spaces and the shell's line continuations
+cl = re.search(r'--topic ([\w.-]+)' + sep + r'--partitions "\$PARTITIONS"' + sep +
+               r'--replication-factor 1' + sep + r'--config (\S+)', cmd)
 print("INIT_CHANGELOG=%s" % shlex.quote(cl.group(1) if cl else ""))
 print("INIT_CHANGELOG_CONFIG=%s" % shlex.quote(cl.group(2) if cl else ""))
 PY
