@@ -11,11 +11,13 @@
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SCALE_META_MS 10000        /* each metadata/watermark request */
 #define SCALE_STABLE_WAIT_MS 60000 /* an open transaction of a previous owner: the broker
@@ -166,6 +168,22 @@ static int scale_open_store(ack_scale *sc, int32_t p) {
     ack_store_options o = sc->cfg.store;
     o.dir = dir;
     int rc = ack_store_open(&o, &sc->stores[p], err, sizeof err);
+    if (rc == GK_EXIT_IOERR) {
+        /* A damaged copy (MDB_NOSYNC and a machine crash on a file system
+         * that reorders writes): the changelog has everything, so it is
+         * rebuilt from there instead of refused. */
+        log_warn("%s: rebuilding partition %" PRId32 "'s state from the changelog", err, p);
+        static const char *const files[] = {"data.mdb", "lock.mdb"};
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            if (unlink(path) != 0 && errno != ENOENT) {
+                log_error("cannot remove %s: %s", path, strerror(errno));
+                return GK_EXIT_IOERR;
+            }
+        }
+        rc = ack_store_open(&o, &sc->stores[p], err, sizeof err);
+    }
     if (rc) log_error("%s", err);
     return rc;
 }
