@@ -426,7 +426,7 @@ static int scale_partition(ack_scale *sc, ack_txn *t, int32_t p, const msg_view 
         log_error("state of partition %" PRId32 ": %s", p, err);
         return -1;
     }
-    qsort(sc->changed, sc->nchanged, sizeof *sc->changed, scale_cmp_u64);
+    if (sc->nchanged > 1) qsort(sc->changed, sc->nchanged, sizeof *sc->changed, scale_cmp_u64);
     for (size_t i = 0; i < sc->nchanged; i++) {
         if (i && sc->changed[i] == sc->changed[i - 1]) continue;
         ack_event ev;
