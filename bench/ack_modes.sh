@@ -34,6 +34,13 @@ run() {
   for _ in $(seq 300); do grep -q 'assigned [1-9]' "$WORK/ack.log" && break; sleep 0.1; done
   "$BIN/producer" -b "$boot" --rate "$RATE" --arrivals constant "$WORK"/data/sim_file{1,2,3}.xlsx \
     >"$WORK/producer.out" 2>"$WORK/producer.log"
+  # ack_delay judges what the ack topic holds when it reads it: let the
+  # ack_consumer catch up first (bounded).
+  for _ in $(seq 240); do
+    [ "$(timeout 60 kcat -C -b "$boot" -t ack -o beginning -e -q -X isolation.level=read_committed \
+      -f '%k\n' 2>/dev/null | grep -c .)" -ge "$N" ] && break
+    sleep 0.5
+  done
   "$BIN/ack_delay" -b "$boot" --expect "$N" --csv "" --plots "" --timeout 600 \
     >"$WORK/delay.out" 2>"$WORK/delay.log" || { echo "$mode: ack_delay failed: $(tail -n 2 "$WORK/delay.log")" >&2; }
   kill -TERM "$pid"; wait "$pid" || true
