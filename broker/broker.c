@@ -1,8 +1,9 @@
 /* broker.c - the embedded Kafka broker for local runs and tests.
  *
  * Runs librdkafka's mock cluster (rdkafka_mock.h) in its own process, creates
- * topic1..3 and ack with the same partition count, prints its bootstrap address
- * as the first line on stdout (and optionally into a file, atomically) and
+ * topic1..3, ack and ack-changelog with the same partition count, prints its
+ * bootstrap address as the first line on stdout (and optionally into a file,
+ * atomically) and
  * serves until SIGINT/SIGTERM. SIGUSR1 takes every mock broker down and SIGUSR2
  * brings them back, so tests can inject outages from outside.
  *
@@ -231,7 +232,8 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", addr);
         fflush(stdout);
-        log_info("listening on %s: %ld broker(s), topics topic1..3 and ack with %ld partition(s)",
+        log_info("listening on %s: %ld broker(s), topics topic1..3, ack and ack-changelog with %ld "
+                 "partition(s)",
                  addr, nbrokers, partitions);
         broker_serve(mc, (int)nbrokers);
         log_info("stopping (signal %d)", signals_received());
