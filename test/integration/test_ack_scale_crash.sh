@@ -11,9 +11,9 @@
 # brokers: kafka
 . "$(dirname "$0")/lib.sh"
 
-N=$(it_scale 6000 20000)
+N=$(it_scale 4000 20000)
 KILLS=$(it_scale 6 12)
-RATE=$(it_scale 100 250) # events/s per file: 60 s / 80 s of stream
+RATE=$(it_scale 100 250) # events/s per file: 40 s / 80 s of stream
 PARTS=6
 "$GK_BIN/datagen" --rows "$N" --seed 14 --out "$WORK/data" 2>"$WORK/datagen.log" || it_fail "datagen failed"
 it_broker --partitions "$PARTS"
