@@ -36,6 +36,7 @@
  * against a real Kafka it is the way to run. */
 #include "ack_consumer/reconcile.h"
 #include "ack_consumer/rules.h"
+#include "ack_consumer/scale.h"
 #include "ack_consumer/sender.h"
 #include "ack_consumer/store_lmdb.h"
 #include "common/cli.h"
@@ -53,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ACKC_MAX_BATCH 1000000L
 #define ACKC_RECORD_EVERY_US 100000    /* confirmations alone: at most 10 transactions/s */
@@ -167,7 +169,9 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
                    all,
                    nconf + nfound,
                    ends ? ends : sf,
-                   ends ? nends : nsf};
+                   ends ? nends : nsf,
+                   NULL,
+                   NULL};
     ack_batch_result res;
     char err[1024];
     int64_t t0 = time_mono_us();
@@ -406,7 +410,8 @@ static int ackc_dump_dead(const ack_store_options *so) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr;
+    const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr,
+        *mode, *changelog;
     cli_kv_list kafka;
     long map_size, batch, idle_exit, connect_timeout;
     int dump_dead, keep_state;
@@ -427,13 +432,18 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "If the cache belongs to another Kafka cluster (e.g. a fresh embedded broker), its\n"
         "state means nothing there: it is CLEARED (with a warning) and every event is acked\n"
         "afresh, unless --keep-state-on-new-cluster is given.\n"
-        "It must own every partition of topic1..3: an instance given part of them (another\n"
-        "one in its group) stops, exit 64, before consuming any.",
+        "--mode single (default): it must own every partition of topic1..3: an instance\n"
+        "given part of them (another one in its group) stops, exit 64, before consuming any.\n"
+        "--mode scalable: N instances in one group split topic1..3 by partition (they must\n"
+        "have equal partition counts); each partition's state moves with it through the\n"
+        "compacted --changelog-topic, written in one Kafka transaction with the acks and\n"
+        "the consumed offsets. Needs a real Kafka (fencing, read_committed).",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
         "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
         "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
         "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
-        "76 data lost upstream (retention).\n"};
+        "75 scalable: a transaction was aborted (restart to resume), 76 data lost upstream\n"
+        "(retention).\n"};
     const cli_option opts[] = {
         CLI_OPT_BOOTSTRAP(&o->bootstrap),
         CLI_OPT_KAFKA_CONFIG_FILE(&o->kafka),
@@ -468,6 +478,16 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .max = CLI_ANY_LEN,
          .help = "send acks in Kafka transactions with this fixed id (fences a dead "
                  "predecessor; use with a real Kafka)"},
+        {.long_name = "mode", .env = "GK_ACK_CONSUMER_MODE", .kind = CLI_STRING,
+         .target = &o->mode, .metavar = "MODE",
+         .help = "single (one instance owns all partitions; LMDB + reconciliation) or scalable "
+                 "(instances split the partitions; state in a changelog topic, Kafka "
+                 "transactions; exact across crashes on a real Kafka only)"},
+        {.long_name = "changelog-topic", .env = "GK_ACK_CONSUMER_CHANGELOG_TOPIC",
+         .kind = CLI_STRING, .target = &o->changelog, .metavar = "TOPIC", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "scalable: the compacted topic each partition's state is kept in (as many "
+                 "partitions as topic1)"},
         {.long_name = "keep-state-on-new-cluster", .env = "GK_ACK_CONSUMER_KEEP_STATE_ON_NEW_CLUSTER",
          .kind = CLI_FLAG, .target = &o->keep_state,
          .help = "keep the events (forget only offsets) when the cluster changes"},
@@ -492,6 +512,15 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         *sync = ACK_SYNC_PROCESS;
     else
         return ackc_usage("--sync: expected full or process, got '", o->sync);
+    if (strcmp(o->mode, "single") != 0 && strcmp(o->mode, "scalable") != 0)
+        return ackc_usage("--mode: expected single or scalable, got '", o->mode);
+    /* Co-partitioning rests on the range assignor (consume.h). */
+    for (size_t i = 0; i < o->kafka.count && strcmp(o->mode, "scalable") == 0; i++)
+        if (strcmp(o->kafka.keys[i], "partition.assignment.strategy") == 0 &&
+            strcmp(o->kafka.values[i], "range") != 0)
+            return ackc_usage("--mode scalable needs partition.assignment.strategy=range (it "
+                              "gives an instance the same partitions of topic1..3), got '",
+                              o->kafka.values[i]);
     char why[256];
     if (schema_topic_check(o->ack_topic, SCHEMA_TOPIC_ACK, why, sizeof why) != 0) {
         fprintf(stderr, "ack_consumer: --ack-topic: %s\n", why);
@@ -531,7 +560,8 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
              "acks to %s%s%s",
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
              o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
-    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout};
+    ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout,
+                            NULL, 0};
     rc = ack_sender_new(&sc, &c->sender);
     if (rc == 0) rc = ack_sender_init(c->sender);
     char *cluster = NULL;
@@ -597,10 +627,90 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
     return rc;
 }
 
+/* --mode scalable (scale.h): checks the topics, restores partitions as
+ * they come, one Kafka transaction per batch. Returns the exit code. */
+static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so) {
+    const char *topics[SCHEMA_N_RECORDS];
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
+    ack_scale_config scfg = {o->bootstrap, &o->kafka, o->changelog, topics, SCHEMA_N_RECORDS,
+                             *so, o->connect_timeout};
+    /* The changelog is the source of truth: a machine crash only takes the
+     * local checkpoint back, and the restore replays more. */
+    scfg.store.sync = ACK_SYNC_PROCESS;
+    ack_scale *sc = NULL;
+    int32_t nparts = 0;
+    int rc = ack_scale_open(&scfg, &sc, &nparts);
+    if (rc) return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
+    /* Each instance needs its own transactional id (KIP-447: the group
+     * generation fences zombies, not the id). A fixed one (--transactional-
+     * id, e.g. the container's hostname) also makes a restart abort its dead
+     * predecessor's open transaction at once. */
+    char gen_id[512];
+    const char *txn_id = o->txn_id;
+    if (!txn_id) {
+        char host[256] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(gen_id, sizeof gen_id, "%s-%s-%ld", o->group, host, (long)getpid());
+        txn_id = gen_id;
+    }
+    log_info("scalable mode: %" PRId32 " partitions, changelog %s, acks to %s in transactions as "
+             "%s, cache %s/p<N>",
+             nparts, o->changelog, o->ack_topic, txn_id, o->cache);
+    ack_sender *sender = NULL;
+    ack_sender_config sc_cfg = {o->bootstrap, &o->kafka, o->ack_topic, txn_id,
+                                o->connect_timeout, o->changelog, nparts};
+    rc = ack_sender_new(&sc_cfg, &sender);
+    char *cluster = NULL;
+    if (rc == 0) rc = ack_sender_cluster_id(sender, &cluster);
+    /* librdkafka's mock names its clusters so. It accepts transactions but
+     * neither fences a zombie nor hides aborted writes from read_committed
+     * readers: a clean rebalance is exact there, a crash is not. */
+    if (cluster && strncmp(cluster, "mockCluster", 11) == 0)
+        log_warn("scalable mode on the embedded broker (cluster %s): it neither fences zombies "
+                 "nor hides aborted transactions, so exactly-once holds across clean rebalances "
+                 "only, not across crashes; use a real Kafka",
+                 cluster);
+    free(cluster);
+    if (rc == 0) rc = ack_sender_init(sender);
+    if (rc) {
+        ack_sender_destroy(sender);
+        ack_scale_close(sc);
+        return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
+    }
+    ack_scale_set_sender(sc, sender);
+    const kafka_default consumer_defaults[] = {
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "1500"},
+        {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
+        {NULL, NULL},
+    };
+    consume_config cfg = {
+        .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
+        .kafka_defaults = consumer_defaults,
+        .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
+        .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
+        .connect_timeout_s = o->connect_timeout, .co_partitioned = true,
+    };
+    consume_store store = ack_scale_store();
+    consume_stats cs = {0};
+    int64_t start = time_mono_us();
+    rc = consume_run(&cfg, &store, sc, &cs);
+    ack_sender_log_latency(sender);
+    printf("ack_consumer: mode=scalable messages=%" PRIu64 " acks=%" PRIu64 " restored=%" PRIu64
+           " batches=%" PRIu64 " seconds=%.3f\n",
+           cs.messages, ack_sender_delivered(sender), ack_scale_restored(sc), cs.batches,
+           (double)(time_mono_us() - start) / 1e6);
+    fflush(stdout);
+    ack_sender_destroy(sender);
+    ack_scale_close(sc);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     ackc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
+                      .mode = "single", .changelog = SCHEMA_ACK_CHANGELOG_TOPIC,
                       .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
@@ -612,6 +722,11 @@ int main(int argc, char **argv) {
     ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
     if (o.dump_dead) {
         rc = ackc_dump_dead(&so);
+        cli_kv_free(&o.kafka);
+        return rc;
+    }
+    if (strcmp(o.mode, "scalable") == 0) {
+        rc = ackc_run_scalable(&o, &so);
         cli_kv_free(&o.kafka);
         return rc;
     }

@@ -17,8 +17,8 @@ _Static_assert(ACK_N_TOPICS == SCHEMA_N_RECORDS, "one seen bit per record type")
 /* Marks one delivered ack: PENDING -> ACKED and out of the pending set.
  * Anything else (already ACKED, unknown after a cluster change) is left
  * alone, so a confirmation found twice changes nothing. */
-static int rule_confirm(ack_txn *t, uint64_t id, ack_batch_result *res, char *err,
-                        size_t errlen) {
+static int rule_confirm(ack_txn *t, uint64_t id, const ack_batch *b, ack_batch_result *res,
+                        char *err, size_t errlen) {
     ack_event ev;
     int found = ack_txn_get_event(t, id, &ev, err, errlen);
     if (found <= 0) return found;
@@ -27,6 +27,7 @@ static int rule_confirm(ack_txn *t, uint64_t id, ack_batch_result *res, char *er
     if (ack_txn_put_event(t, id, &ev, err, errlen) != 0 ||
         ack_txn_set_pending(t, id, false, err, errlen) != 0)
         return -1;
+    if (b->changed && b->changed(b->changed_ctx, id) != 0) return snprintf(err, errlen, "out of memory"), -1;
     res->acked++;
     return 0;
 }
@@ -34,8 +35,8 @@ static int rule_confirm(ack_txn *t, uint64_t id, ack_batch_result *res, char *er
 /* Applies one accepted message of data topic `topic` to event id: the first
  * sighting per topic is kept; a completed OPEN event becomes PENDING and is
  * handed to ready. */
-static int rule_seen(ack_txn *t, const msg_view *m, int topic, uint64_t id, ack_ready_list *ready,
-                     ack_batch_result *res, char *err, size_t errlen) {
+static int rule_seen(ack_txn *t, const ack_batch *b, const msg_view *m, int topic, uint64_t id,
+                     ack_ready_list *ready, ack_batch_result *res, char *err, size_t errlen) {
     ack_event ev;
     int found = ack_txn_get_event(t, id, &ev, err, errlen);
     if (found < 0) return -1;
@@ -59,6 +60,7 @@ static int rule_seen(ack_txn *t, const msg_view *m, int topic, uint64_t id, ack_
         }
         res->completed++;
     }
+    if (b->changed && b->changed(b->changed_ctx, id) != 0) return snprintf(err, errlen, "out of memory"), -1;
     return ack_txn_put_event(t, id, &ev, err, errlen);
 }
 
@@ -78,7 +80,7 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
             }
         } else {
             schema_message_done(&sm); /* only the record type and the event id are used */
-            rc = rule_seen(t, m, (int)(sm.rec - schema_records), (uint64_t)sm.event_id, ready,
+            rc = rule_seen(t, b, m, (int)(sm.rec - schema_records), (uint64_t)sm.event_id, ready,
                            res, err, errlen);
         }
     }
@@ -86,18 +88,24 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
     return rc;
 }
 
-int ack_rules_apply(ack_store *s, const ack_batch *b, ack_ready_list *ready,
-                    ack_batch_result *res, char *err, size_t errlen) {
+int ack_rules_apply_txn(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
+                        ack_batch_result *res, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
-    size_t ready_before = ready->n;
-    ack_txn *t = ack_txn_begin(s, err, errlen);
-    if (!t) return -1;
     int fail = 0;
     if (b->cluster_id) fail = ack_txn_use_cluster(t, b->cluster_id, &res->cleared, err, errlen);
     for (size_t i = 0; i < b->nconfirms && !fail; i++)
-        fail = rule_confirm(t, b->confirms[i].event_id, res, err, errlen);
+        fail = rule_confirm(t, b->confirms[i].event_id, b, res, err, errlen);
     if (!fail) fail = ack_txn_put_scan_from(t, b->scan_from, b->nscan_from, err, errlen);
     if (!fail) fail = rule_messages(t, b, ready, res, err, errlen);
+    return fail ? -1 : 0;
+}
+
+int ack_rules_apply(ack_store *s, const ack_batch *b, ack_ready_list *ready,
+                    ack_batch_result *res, char *err, size_t errlen) {
+    size_t ready_before = ready->n;
+    ack_txn *t = ack_txn_begin(s, err, errlen);
+    if (!t) return -1;
+    int fail = ack_rules_apply_txn(t, b, ready, res, err, errlen);
     if (!fail)
         fail = ack_txn_commit(t, err, errlen);
     else

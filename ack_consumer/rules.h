@@ -42,6 +42,10 @@ typedef struct {
     size_t nconfirms;
     const ack_part_offset *scan_from; /* new scan_from values, see ack_store_scan_from */
     size_t nscan_from;
+    /* Optional: told the id of every event the transaction writes (scalable
+     * mode: its changelog record). Returns 0, or -1 if out of memory. */
+    int (*changed)(void *ctx, uint64_t event_id);
+    void *changed_ctx;
 } ack_batch;
 
 /* What one transaction did (counts are for this transaction only). */
@@ -62,5 +66,11 @@ typedef struct {
  * with the reason in err (an LMDB map full names --map-size). */
 int ack_rules_apply(ack_store *s, const ack_batch *b, ack_ready_list *ready,
                     ack_batch_result *res, char *err, size_t errlen);
+
+/* The same rules inside t, a transaction the caller opened and commits or
+ * aborts (scalable mode: after its Kafka transaction). On -1 the caller
+ * aborts t and drops what was appended to ready. */
+int ack_rules_apply_txn(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
+                        ack_batch_result *res, char *err, size_t errlen);
 
 #endif

@@ -44,6 +44,11 @@ struct ack_sender {
     bool closing; /* purged at exit: failures are expected, not news */
     long connect_timeout_s;
     kafka_wait connect; /* the wait for the cluster's first answer, from creation on */
+    /* Scalable mode: the changelog topic and, per partition, the offset after
+     * the last changelog record delivered (in the open transaction). */
+    rd_kafka_topic_t *cl_rkt;
+    int64_t *cl_next;
+    int32_t ncl;
 };
 
 static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
@@ -86,6 +91,15 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     ack_sender *s = opaque;
     uint64_t id = (uint64_t)(uintptr_t)m->_private;
     if (s->inflight > 0) s->inflight--;
+    if (s->cl_rkt && m->rkt == s->cl_rkt) { /* a changelog record */
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition >= 0 && m->partition < s->ncl &&
+            m->offset + 1 > s->cl_next[m->partition])
+            s->cl_next[m->partition] = m->offset + 1;
+        else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !s->closing)
+            log_warn("changelog record of event %" PRIu64 " not delivered: %s (its transaction "
+                     "will be aborted)", id, rd_kafka_err2str(m->err));
+        return;
+    }
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ack_confirm c = {id, m->partition, m->offset};
         if (sender_confirm_push(s->transactional ? &s->txn_done : &s->confirmed, c) != 0) {
@@ -146,7 +160,11 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
     if (s->transactional) {
         /* A transaction bounds its messages' lifetime itself. */
         defs[5] = (kafka_default){"transactional.id", cfg->transactional_id};
-        defs[6] = (kafka_default){"transaction.timeout.ms", "60000"};
+        /* Scalable mode: a crashed instance's open transaction holds back
+         * the read_committed readers of every partition it wrote (and the
+         * restore of its partitions elsewhere) until the broker aborts it:
+         * 10 s, as Kafka Streams under exactly_once_v2. */
+        defs[6] = (kafka_default){"transaction.timeout.ms", cfg->changelog_topic ? "10000" : "60000"};
     }
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->overrides);
     if (conf) {
@@ -162,6 +180,16 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
         log_error("ack topic %s: %s", s->topic, rd_kafka_err2str(rd_kafka_last_error()));
         ack_sender_destroy(s);
         return GK_EXIT_USAGE;
+    }
+    if (cfg->changelog_topic) {
+        s->ncl = cfg->changelog_partitions;
+        s->cl_next = calloc(s->ncl > 0 ? (size_t)s->ncl : 1, sizeof *s->cl_next);
+        if (!s->cl_next || !(s->cl_rkt = rd_kafka_topic_new(s->rk, cfg->changelog_topic, NULL))) {
+            log_error("changelog topic %s: %s", cfg->changelog_topic,
+                      s->cl_next ? rd_kafka_err2str(rd_kafka_last_error()) : "out of memory");
+            ack_sender_destroy(s);
+            return GK_EXIT_SOFTWARE;
+        }
     }
     kafka_wait_begin(&s->connect, s->rk, "the cluster", s->connect_timeout_s * 1000, 1);
     *out = s;
@@ -493,8 +521,9 @@ bool ack_sender_fatal(ack_sender *s) {
     rd_kafka_resp_err_t err = rd_kafka_fatal_error(s->rk, reason, sizeof reason);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
     if (!s->fatal_logged && s->transactional && sender_fenced_err(err))
-        log_error("fenced: a newer ack_consumer has taken over transactional id %s, and the "
-                  "broker rejects every write of this one (%s); stopping without sending "
+        log_error("fenced: the broker rejects every write under transactional id %s (a newer "
+                  "ack_consumer took the id over, or this one's transaction was aborted after it "
+                  "went silent past transaction.timeout.ms): %s; stopping without sending "
                   "another ack",
                   s->txn_id ? s->txn_id : "?", reason);
     else if (!s->fatal_logged)
@@ -531,6 +560,7 @@ void ack_sender_destroy(ack_sender *s) {
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) log_warn("kafka purge: %s", rd_kafka_err2str(err));
         rd_kafka_poll(s->rk, 0);
         if (s->rkt) rd_kafka_topic_destroy(s->rkt);
+        if (s->cl_rkt) rd_kafka_topic_destroy(s->cl_rkt);
         rd_kafka_destroy(s->rk);
     }
     free(s->topic);
@@ -539,5 +569,126 @@ void ack_sender_destroy(ack_sender *s) {
     free(s->txn_done.items);
     free(s->unsure);
     free(s->lat_us);
+    free(s->cl_next);
     free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scalable mode: one transaction per batch                                  */
+/* ------------------------------------------------------------------------ */
+
+int ack_sender_txn_begin(ack_sender *s) {
+    s->txn_start_us = time_now_us();
+    s->txn_done.n = 0;
+    for (int32_t i = 0; i < s->ncl; i++) s->cl_next[i] = -1;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(s->rk);
+    if (!e) return 0;
+    log_error("kafka begin transaction: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+int ack_sender_txn_ack(ack_sender *s, const ack_ready *r) {
+    int rc = sender_produce(s, r);
+    if (rc != 0) s->nunsure = 0; /* the transaction is aborted: nothing is unsure */
+    return rc;
+}
+
+int ack_sender_txn_record(ack_sender *s, int32_t partition, uint64_t event_id, const void *value,
+                          size_t len) {
+    char key[SCHEMA_EVENT_KEY_MAX];
+    size_t klen = schema_event_key(key, (int64_t)event_id);
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->rk, RD_KAFKA_V_RKT(s->cl_rkt), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)event_id), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            s->inflight++;
+            return 0;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && signals_run) {
+            rd_kafka_poll(s->rk, 100);
+            continue;
+        }
+        log_error("cannot produce the changelog record of event %" PRIu64 ": %s", event_id,
+                  rd_kafka_err2str(err));
+        return -1;
+    }
+}
+
+int64_t ack_sender_changelog_next(const ack_sender *s, int32_t partition) {
+    return partition >= 0 && partition < s->ncl ? s->cl_next[partition] : -1;
+}
+
+/* The outcome of a failed transaction call e (destroyed here): a fenced
+ * producer or group member is a zombie (logged, ACK_TXN_FENCED); anything
+ * else is aborted (ACK_TXN_ABORTED) or, if even that fails, -1. */
+static int sender_txn_fail(ack_sender *s, rd_kafka_error_t *e, const char *what) {
+    rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+    bool fatal = rd_kafka_error_is_fatal(e);
+    log_warn("kafka %s: %s", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    if (fatal || sender_fenced_err(code)) {
+        ack_sender_fatal(s);
+        log_error("fenced: this instance's transaction was refused (%s): another member of the "
+                  "group owns its partitions now; stopping without sending another ack",
+                  rd_kafka_err2str(code));
+        return ACK_TXN_FENCED;
+    }
+    /* The group has a newer generation without this member (its session
+     * expired: it was frozen or cut off) and refused its offsets (KIP-447):
+     * its partitions are another instance's now. */
+    bool zombie = code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                  code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                  code == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+    bool stopped;
+    e = sender_txn_call(s, rd_kafka_abort_transaction, "the transaction to abort", &stopped);
+    s->txn_done.n = 0;
+    if (!e && zombie)
+        log_error("fenced: the consumer group refused this instance's offsets (%s): it was "
+                  "dropped from the group and its partitions belong to another instance now; its "
+                  "transaction was aborted; stopping without sending another ack",
+                  rd_kafka_err2str(code));
+    if (!e) return zombie ? ACK_TXN_FENCED : ACK_TXN_ABORTED;
+    log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+int ack_sender_txn_abort(ack_sender *s) {
+    bool stopped;
+    rd_kafka_error_t *e =
+        sender_txn_call(s, rd_kafka_abort_transaction, "the transaction to abort", &stopped);
+    s->txn_done.n = 0;
+    if (!e) return 0;
+    log_error("kafka abort transaction: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+int ack_sender_txn_end(ack_sender *s, const consume_partition *next, size_t n,
+                       void *group_metadata) {
+    rd_kafka_poll(s->rk, 0);
+    if (n > 0) {
+        rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(offs, next[i].topic, next[i].partition)->offset =
+                next[i].offset;
+        rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(
+            s->rk, offs, (const rd_kafka_consumer_group_metadata_t *)group_metadata, -1);
+        rd_kafka_topic_partition_list_destroy(offs);
+        if (e) return sender_txn_fail(s, e, "send offsets to transaction");
+    }
+    bool stopped;
+    rd_kafka_error_t *e =
+        sender_txn_call(s, rd_kafka_commit_transaction, "the transaction to commit", &stopped);
+    if (e) return sender_txn_fail(s, e, "commit transaction");
+    for (size_t i = 0; i < s->txn_done.n; i++) {
+        s->delivered++;
+        sender_latency(s, s->txn_start_us);
+    }
+    s->txn_done.n = 0;
+    return 0;
 }

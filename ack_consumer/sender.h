@@ -22,6 +22,7 @@
 #include "ack_consumer/ready.h"
 #include "ack_consumer/rules.h"
 #include "common/cli.h"
+#include "kafka/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +36,8 @@ typedef struct {
     const char *topic;            /* the ack topic */
     const char *transactional_id; /* NULL or "": no transactions */
     long connect_timeout_s; /* the longest wait for the cluster's first answer; 0: none */
+    const char *changelog_topic; /* scalable mode (scale.h), else NULL */
+    int32_t changelog_partitions;
 } ack_sender_config;
 
 /* Creates the producer into *out. Returns 0, or an exit code after logging:
@@ -90,6 +93,37 @@ uint64_t ack_sender_delivered(const ack_sender *s);
 
 /* Logs the produce -> confirmed latency of the acks so far (p50/p99/max). */
 void ack_sender_log_latency(ack_sender *s);
+
+/* ---- Scalable mode (scale.h): a batch is one transaction holding its acks,
+ * its changelog records and the consumed offsets. Between begin and end,
+ * nothing counts: end commits all of it, or none (aborted). */
+
+#define ACK_TXN_ABORTED 1 /* ack_sender_txn_end: aborted, nothing of it is visible */
+#define ACK_TXN_FENCED 2  /* ack_sender_txn_end: this instance is a zombie (logged) */
+
+/* Begins a transaction. Returns 0 or -1 (logged). */
+int ack_sender_txn_begin(ack_sender *s);
+
+/* Produces r's ack in the open transaction. Returns 0 or -1 (logged). */
+int ack_sender_txn_ack(ack_sender *s, const ack_ready *r);
+
+/* Produces a changelog record (key: the event id) to partition in the open
+ * transaction. Returns 0 or -1 (logged). */
+int ack_sender_txn_record(ack_sender *s, int32_t partition, uint64_t event_id, const void *value,
+                          size_t len);
+
+/* Sends next[0..n) (the consumer's next offsets) with group_metadata to the
+ * transaction and commits it. Returns 0 (committed: every record of it was
+ * delivered), ACK_TXN_ABORTED, ACK_TXN_FENCED, or -1 (not even aborted). */
+int ack_sender_txn_end(ack_sender *s, const consume_partition *next, size_t n,
+                       void *group_metadata);
+
+/* Aborts the open transaction. Returns 0 or -1 (logged). */
+int ack_sender_txn_abort(ack_sender *s);
+
+/* After a committed transaction: the offset after its last changelog
+ * record of partition, or -1 if it wrote none there. */
+int64_t ack_sender_changelog_next(const ack_sender *s, int32_t partition);
 
 /* Drops what is still queued and destroys the producer. NULL is allowed. */
 void ack_sender_destroy(ack_sender *s);

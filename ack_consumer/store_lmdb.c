@@ -36,6 +36,7 @@ _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record
 #define LM_DISK_FULL_BYTES (1 << 20) /* an EIO with less room than this is a full disk */
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
+#define LM_META_CHECKPOINT "changelog_next" /* scalable mode: see ack_txn_put_checkpoint */
 
 struct ack_txn {
     ack_store *s;
@@ -514,6 +515,29 @@ int ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *to
     return rc < 0 ? -1 : 0;
 }
 
+int ack_txn_put_checkpoint(ack_txn *t, int64_t next, char *err, size_t errlen) {
+    return lm_put_i64(t->s, t->txn, t->s->meta, LM_META_CHECKPOINT, next, err, errlen);
+}
+
+int ack_txn_clear(ack_txn *t, char *err, size_t errlen) {
+    ack_store *s = t->s;
+    MDB_dbi all[] = {s->events, s->offsets, s->pending, s->meta, s->dead};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (lm_drop(s, t->txn, all[i], err, errlen)) return -1;
+    return 0;
+}
+
+int ack_store_checkpoint(ack_store *s, int64_t *next, char *err, size_t errlen) {
+    *next = -1;
+    MDB_txn *txn;
+    if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
+    int rc = lm_get_i64(s, txn, s->meta, "read changelog checkpoint", LM_META_CHECKPOINT, next,
+                        err, errlen);
+    mdb_txn_abort(txn);
+    if (rc == 0) *next = -1;
+    return rc < 0 ? -1 : 0;
+}
+
 int ack_store_scan_from(ack_store *s, int32_t partition, int64_t *from, char *err,
                         size_t errlen) {
     *from = -1;
@@ -767,6 +791,9 @@ static int lm_check_meta(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB
         return v->mv_size > 0 && v->mv_size < 256 ? 0
                                                    : (snprintf(why, len, "a cluster id of %zu bytes", v->mv_size), -1);
     if (k->mv_size > np && memcmp(k->mv_data, LM_SCAN_PREFIX, np) == 0) return lm_check_i64(v, why, len);
+    if (k->mv_size == strlen(LM_META_CHECKPOINT) &&
+        memcmp(k->mv_data, LM_META_CHECKPOINT, k->mv_size) == 0)
+        return lm_check_i64(v, why, len);
     snprintf(why, len, "a key this version does not write");
     return -1;
 }

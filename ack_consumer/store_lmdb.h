@@ -8,6 +8,8 @@
  *   pending       event id -> (empty): the events in PENDING, whose acks are
  *                 decided but not yet confirmed delivered to the ack topic.
  *   meta          "cluster_id" -> the Kafka cluster the state belongs to;
+ *                 "changelog_next" -> (scalable mode, one store per partition)
+ *                 the changelog offset the state includes everything before;
  *                 "scan_from/<partition>" -> where a reconciliation scan of
  *                 that ack-topic partition must start (int64).
  *   dead_letters  "topic/partition/offset" -> reason and the raw key/value of
@@ -116,6 +118,15 @@ int ack_txn_put_offsets(ack_txn *t, const consume_partition *next, size_t n, cha
 int ack_txn_put_scan_from(ack_txn *t, const ack_part_offset *sf, size_t n, char *err,
                           size_t errlen);
 
+/* Scalable mode (scale.h): stores the changelog checkpoint, the offset of
+ * the partition's changelog that this store's state includes every record
+ * before - where a restore resumes. */
+int ack_txn_put_checkpoint(ack_txn *t, int64_t next, char *err, size_t errlen);
+
+/* Empties every database (a partition's state that is to be rebuilt from
+ * its changelog). */
+int ack_txn_clear(ack_txn *t, char *err, size_t errlen);
+
 /* ack_txn_use_cluster in a transaction of its own. */
 int ack_store_use_cluster(ack_store *s, const char *cluster_id, bool *cleared, char *err,
                           size_t errlen);
@@ -137,6 +148,10 @@ int ack_store_stored_offset(ack_store *s, const char *cluster_id, const char *to
  * Returns 0 or -1. */
 int ack_store_scan_from(ack_store *s, int32_t partition, int64_t *from, char *err,
                         size_t errlen);
+
+/* Sets *next to the stored changelog checkpoint, or -1 if none. Returns 0
+ * or -1. */
+int ack_store_checkpoint(ack_store *s, int64_t *next, char *err, size_t errlen);
 
 /* Appends every pending event (with its stored record) to list, in event id
  * order. Returns the number appended, or -1 with the reason in err. */

@@ -120,13 +120,18 @@ static void consume_metrics(const consume_state *st, int64_t commit_us) {
 static int consume_flush(consume_state *st) {
     if (st->nbatch == 0) return 0;
     size_t nnext = consume_batch_offsets(st->views, st->nbatch, st->next);
+    rd_kafka_consumer_group_metadata_t *md =
+        st->store->offsets == CONSUME_OFFSETS_IN_KAFKA ? rd_kafka_consumer_group_metadata(st->rk)
+                                                       : NULL;
     consume_batch b = {st->cluster_id ? st->cluster_id : "", st->views, st->nbatch, st->next,
-                       nnext};
+                       nnext, md};
     int64_t t0 = time_mono_us();
-    if (st->store->commit(st->ctx, &b) != 0) {
+    int crc = st->store->commit(st->ctx, &b);
+    if (md) rd_kafka_consumer_group_metadata_destroy(md);
+    if (crc != 0) {
         log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)",
                   st->nbatch);
-        return GK_EXIT_IOERR;
+        return crc > 0 ? crc : GK_EXIT_IOERR;
     }
     consume_metrics(st, time_mono_us() - t0);
     if (consume_note_offsets(st, st->next, nnext) != 0)
@@ -353,6 +358,54 @@ static int consume_check_whole(consume_state *st, const rd_kafka_topic_partition
     return GK_EXIT_USAGE;
 }
 
+/* With cfg->co_partitioned: checks that the subscribed topics have equal
+ * partition counts and that parts holds, for each partition number in it,
+ * that partition of every topic. Returns 0, GK_EXIT_USAGE (logged in one
+ * line), or KAFKA_WAIT_STOPPED. */
+static int consume_check_copartitioned(consume_state *st,
+                                       const rd_kafka_topic_partition_list_t *parts) {
+    const struct rd_kafka_metadata *md = NULL;
+    kafka_wait w;
+    kafka_wait_begin(&w, st->rk, "the topics' metadata", 0, 1);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_metadata(st->rk, 1, NULL, &md, kafka_wait_slice(&w, 2000))) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int rc = kafka_wait_again(&w, rd_kafka_err2str(err));
+        if (rc) return rc;
+    }
+    int count = -1, rc = 0;
+    const char *first = NULL;
+    for (size_t t = 0; t < st->cfg->ntopics && rc == 0; t++) {
+        const char *name = st->cfg->topics[t];
+        int n = -1;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, name) == 0) n = md->topics[i].partition_cnt;
+        if (count < 0) {
+            count = n;
+            first = name;
+        } else if (n != count) {
+            log_error("%s has %d partitions and %s %d: the topics are not co-partitioned, so an "
+                      "event's messages would reach different instances; stopping before "
+                      "consuming any (give them the same partition count)",
+                      first, count, name, n);
+            rc = GK_EXIT_USAGE;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    for (int i = 0; rc == 0 && i < parts->cnt; i++)
+        for (size_t t = 0; rc == 0 && t < st->cfg->ntopics; t++)
+            if (!rd_kafka_topic_partition_list_find((rd_kafka_topic_partition_list_t *)parts,
+                                                    st->cfg->topics[t], parts->elems[i].partition)) {
+                log_error("assigned %s [%" PRId32 "] without %s [%" PRId32
+                          "]: the assignment is not co-partitioned (a partition.assignment."
+                          "strategy other than range?); stopping before consuming any",
+                          parts->elems[i].topic, parts->elems[i].partition, st->cfg->topics[t],
+                          parts->elems[i].partition);
+                rc = GK_EXIT_USAGE;
+            }
+    return rc;
+}
+
 /* Logs the assignment as "topic1[0]@42 topic1[1]@beginning ...". */
 static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts) {
     char line[2048];
@@ -377,6 +430,7 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
  * stops the loop. */
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
     int rc = st->cfg->whole_topics ? consume_check_whole(st, parts) : 0;
+    if (rc == 0 && st->cfg->co_partitioned) rc = consume_check_copartitioned(st, parts);
     if (rc == 0) rc = consume_position(st, parts);
     if (rc != 0) {
         /* A signal while waiting for the broker ends the loop cleanly

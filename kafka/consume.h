@@ -11,8 +11,14 @@
  * (store.h, consume_offsets_home).
  *
  * A consumer whose state cannot follow its partitions to another member
- * (ack_consumer) sets whole_topics: an assignment of fewer than all the
- * partitions of its topics then stops the loop before any is consumed.
+ * (ack_consumer in single mode) sets whole_topics: an assignment of fewer
+ * than all the partitions of its topics then stops the loop before any is
+ * consumed. One whose state moves by partition number (ack_consumer in
+ * scalable mode) sets co_partitioned: its topics must have the same
+ * partition count, and each assignment must hold, for every partition
+ * number it holds, that partition of every topic. The range assignor (fixed
+ * here) gives exactly that when all members subscribe to the same topics of
+ * equal partition counts; the check refuses anything else.
  *
  * Every wait for the cluster is interruptible (kafka_wait): the cluster's
  * first answer, bounded by connect_timeout_s, and the close, bounded by
@@ -55,6 +61,9 @@ typedef struct {
     long connect_timeout_s; /* give up (GK_EXIT_UNAVAILABLE) if the cluster has not answered
                                by then; 0: wait until signalled */
     bool whole_topics; /* this consumer must own every partition of its topics */
+    bool co_partitioned; /* topics must have equal partition counts, and every assignment
+                            the same partition numbers of each (a store whose state of a
+                            key spans its topics, per partition number) */
 } consume_config;
 
 /* Statistics kept by the loop. */

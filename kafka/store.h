@@ -60,6 +60,12 @@ typedef struct {
      * offset after its last message (what to store as its next offset). */
     const consume_partition *next;
     size_t nnext;
+    /* A store whose offsets live in Kafka (CONSUME_OFFSETS_IN_KAFKA): the
+     * consumer's group metadata (an rd_kafka_consumer_group_metadata_t,
+     * opaque here), which it hands to send_offsets_to_transaction so that
+     * the broker refuses the offsets of a member of an older generation (a
+     * zombie). Valid during the call; NULL for other stores. */
+    void *group_metadata;
 } consume_batch;
 
 /* Fills out (room for n entries) with the next offset of every partition
@@ -106,7 +112,8 @@ typedef struct {
     /* Required. Processes one batch (data messages only, no error events)
      * and durably commits its results together with b->next, in one
      * transaction. Returns 0, or -1 on a storage failure: nothing of the
-     * batch was kept, and the loop stops (consume_run returns GK_EXIT_IOERR). */
+     * batch was kept, and the loop stops (consume_run returns GK_EXIT_IOERR),
+     * or an exit code (exitcodes.h) to stop with that code instead. */
     int (*commit)(void *ctx, const consume_batch *b);
 
     /* Optional: called on every loop iteration (serve delivery reports etc.).

@@ -63,11 +63,14 @@ _Static_assert(FITS(sample_intake_cols) && FITS(sequencing_qc_cols) && FITS(vari
 #define BASE2 "topic2"
 #define BASE3 "topic3"
 #define ACK_BASE "ack"
+#define CHANGELOG_BASE "ack-changelog"
 static const char *const topic_base[SCHEMA_N_RECORDS] = {BASE1, BASE2, BASE3};
 static char topic_names[SCHEMA_N_RECORDS][SCHEMA_TOPIC_MAX + 1] = {BASE1, BASE2, BASE3};
 static char ack_name[SCHEMA_TOPIC_MAX + 1] = ACK_BASE;
+static char changelog_name[SCHEMA_TOPIC_MAX + 1] = CHANGELOG_BASE;
 static char topic_list[SCHEMA_N_RECORDS * (SCHEMA_TOPIC_MAX + 1)] = BASE1 "," BASE2 "," BASE3;
 const char *const schema_ack_topic = ack_name;
+const char *const schema_ack_changelog_topic = changelog_name;
 const char *schema_topic_prefix;
 
 const schema_record schema_records[SCHEMA_N_RECORDS] = {
@@ -121,16 +124,17 @@ int schema_topic_name_check(const char *topic, char *err, size_t errlen) {
 int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
     char name[SCHEMA_TOPIC_MAX + 64];
     /* Every name the prefix makes must be one Kafka allows. */
-    const char *bases[SCHEMA_N_RECORDS + 1];
+    const char *bases[SCHEMA_N_RECORDS + 2];
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) bases[i] = topic_base[i];
     bases[SCHEMA_N_RECORDS] = ACK_BASE;
+    bases[SCHEMA_N_RECORDS + 1] = CHANGELOG_BASE;
     if (!prefix) prefix = "";
     if (strlen(prefix) > SCHEMA_TOPIC_MAX) {
         snprintf(err, errlen, "topic prefix is %zu characters long (Kafka allows %d per topic name)",
                  strlen(prefix), SCHEMA_TOPIC_MAX);
         return -1;
     }
-    for (size_t i = 0; i <= SCHEMA_N_RECORDS; i++) {
+    for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
         snprintf(name, sizeof name, "%s%s", prefix, bases[i]);
         char why[200];
         if (schema_topic_name_check(name, why, sizeof why) != 0) {
@@ -146,6 +150,7 @@ int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
         used += n > 0 ? (size_t)n : 0;
     }
     snprintf(ack_name, sizeof ack_name, "%s%s", prefix, ACK_BASE);
+    snprintf(changelog_name, sizeof changelog_name, "%s%s", prefix, CHANGELOG_BASE);
     return 0;
 }
 

@@ -58,7 +58,8 @@ extern const char *const schema_ack_topic;
  * by the shared option --topic-prefix (GK_TOPIC_PREFIX), whose check this
  * is: it refuses a prefix that would make an illegal Kafka topic name
  * (schema_topic_name_check) with a one-line reason and returns -1, else it
- * renames schema_records[i].topic, SCHEMA_ACK_TOPIC and schema_topic_list()
+ * renames schema_records[i].topic, SCHEMA_ACK_TOPIC, SCHEMA_ACK_CHANGELOG_TOPIC
+ * and schema_topic_list()
  * in place and returns 0. A topic named explicitly (--topic, --topics,
  * --ack-topic) is used as given. */
 int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen);
@@ -68,6 +69,11 @@ extern const char *schema_topic_prefix;
 /* Kafka's rule for a topic name: 1..SCHEMA_TOPIC_MAX characters of
  * [a-zA-Z0-9._-], not "." or "..". Returns 0, or -1 with a one-line reason. */
 int schema_topic_name_check(const char *topic, char *err, size_t errlen);
+
+/* ack_consumer --mode scalable's default changelog topic (compacted, as many
+ * partitions as the data topics), under the topic prefix. */
+extern const char *const schema_ack_changelog_topic;
+#define SCHEMA_ACK_CHANGELOG_TOPIC schema_ack_changelog_topic
 
 /* What a topic named on a command line is for. */
 typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;

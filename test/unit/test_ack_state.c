@@ -3,6 +3,7 @@
  * letters, confirmations, restart (close + reopen), cluster change,
  * all-or-nothing batches, and the integrity check that refuses a damaged
  * cache at open. */
+#include "ack_consumer/changelog.h"
 #include "ack_consumer/rules.h"
 #include "ack_consumer/store_lmdb.h"
 #include "common/exitcodes.h"
@@ -138,7 +139,7 @@ static ack_batch_result apply(ack_store *s, const char *cluster, size_t n,
                               const ack_confirm *conf, size_t nconf, ack_ready_list *ready) {
     consume_partition next[MAXMSG];
     size_t nnext = consume_batch_offsets(msgs, n, next);
-    ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0};
+    ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0, NULL, NULL};
     ack_batch_result res;
     ck_assert_msg(ack_rules_apply(s, &b, ready, &res, err, sizeof err) == 0, "apply: %s",
                   err);
@@ -350,7 +351,7 @@ START_TEST(confirm_acks_and_records_scan_from) {
 
     ack_confirm c[] = {{11, 2, 30}, {999, 2, 31}}; /* 999: unknown, ignored */
     ack_part_offset sf = {2, 32};
-    ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1};
+    ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1, NULL, NULL};
     ack_batch_result r;
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 1);
@@ -464,7 +465,7 @@ START_TEST(failed_batch_leaves_nothing) {
                            strlen(bv[i]), -1, -1};
     }
     static consume_partition next[N];
-    ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0};
+    ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0, NULL, NULL};
     ack_batch_result r;
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "--map-size") != NULL, "err: %s", err);
@@ -667,6 +668,110 @@ START_TEST(intact_cache_opens) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Scalable mode: the same rules in an open transaction, the changelog     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t ids[MAXMSG * 2];
+    size_t n;
+} changed_ids;
+
+static int note_changed(void *ctx, uint64_t id) {
+    changed_ids *c = ctx;
+    if (c->n == MAXMSG * 2) return -1;
+    c->ids[c->n++] = id;
+    return 0;
+}
+
+/* What the scalable mode does with one partition's batch: the rules in the
+ * caller's transaction, completion and ack in the same one, every written
+ * event reported (for its changelog record), the changelog checkpoint
+ * committed with it; a later event of the same id changes nothing. */
+START_TEST(scalable_transaction_reports_changes_and_checkpoint) {
+    ack_store *s = open_state(64u << 20, false);
+    ck_assert_int_eq(ack_store_use_cluster(s, "C1", &(bool){false}, err, sizeof err), 0);
+    int64_t ckpt = -2;
+    ck_assert_int_eq(ack_store_checkpoint(s, &ckpt, err, sizeof err), 0);
+    ck_assert_int_eq(ckpt, -1); /* never restored */
+    good_msg(0, 1, 7, 2, 10);
+    good_msg(1, 2, 7, 2, 20);
+    good_msg(2, 3, 7, 2, 30);
+    good_msg(3, 1, 8, 2, 11);
+    changed_ids ch = {0};
+    ack_ready_list ready = {0};
+    ack_txn *t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    ack_batch b = {.msgs = msgs, .nmsgs = 4, .changed = note_changed, .changed_ctx = &ch};
+    ack_batch_result res;
+    ck_assert_msg(ack_rules_apply_txn(t, &b, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.completed, 1);
+    ck_assert_uint_eq(ready.n, 1);
+    ck_assert_uint_eq(ready.items[0].event_id, 7);
+    ack_confirm c = {7, -1, -1};
+    ack_batch cb = {.confirms = &c, .nconfirms = 1, .changed = note_changed, .changed_ctx = &ch};
+    ck_assert_msg(ack_rules_apply_txn(t, &cb, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.acked, 1);
+    /* Every message wrote its event, and the confirmation event 7 again. */
+    ck_assert_uint_eq(ch.n, 5);
+    size_t n7 = 0, n8 = 0;
+    for (size_t i = 0; i < ch.n; i++) n7 += ch.ids[i] == 7, n8 += ch.ids[i] == 8;
+    ck_assert_uint_eq(n7, 4);
+    ck_assert_uint_eq(n8, 1);
+    ck_assert_int_eq(ack_txn_put_checkpoint(t, 42, err, sizeof err), 0);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ack_store_close(s);
+
+    s = open_state(64u << 20, false); /* the integrity check accepts the checkpoint */
+    ck_assert_int_eq(ack_store_checkpoint(s, &ckpt, err, sizeof err), 0);
+    ck_assert_int_eq(ckpt, 42);
+    ack_event ev;
+    ck_assert_int_eq(get_event(s, 7, &ev), 1);
+    ck_assert_int_eq(ev.state, ACK_ACKED);
+    ck_assert_uint_eq(counts(s).pending, 0); /* PENDING never became durable */
+    /* A second run of the same data: nothing completes again. */
+    ready.n = 0;
+    ch.n = 0;
+    t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_int_eq(ack_rules_apply_txn(t, &b, &ready, &res, err, sizeof err), 0);
+    ck_assert_uint_eq(ready.n, 0);
+    ck_assert_int_eq(ack_txn_clear(t, err, sizeof err), 0);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ck_assert_uint_eq(counts(s).events, 0);
+    ck_assert_int_eq(ack_store_checkpoint(s, &ckpt, err, sizeof err), 0);
+    ck_assert_int_eq(ckpt, -1);
+    ack_ready_list_free(&ready);
+    ack_store_close(s);
+}
+END_TEST
+
+/* The changelog record round-trips an open event in full and an acked one
+ * in 3 bytes, and refuses what it did not write. */
+START_TEST(changelog_record_round_trip) {
+    ack_event ev = {.version = ACK_EVENT_VERSION, .seen = 5, .state = ACK_OPEN};
+    for (int i = 0; i < ACK_N_TOPICS; i++)
+        ev.topics[i] = (ack_seen){1700000000000 + i, -1, 1234567890123LL * i, i, 0};
+    unsigned char rec[ACK_CHANGELOG_RECORD_MAX];
+    size_t len = ack_changelog_encode(&ev, rec);
+    ck_assert_uint_eq(len, ACK_CHANGELOG_RECORD_MAX);
+    ck_assert_int_eq(rec[3], (1700000000000 & 0xff)); /* little-endian on any host */
+    ack_event back;
+    ck_assert_int_eq(ack_changelog_decode(rec, len, &back), 0);
+    ck_assert_int_eq(memcmp(&ev, &back, sizeof ev), 0);
+    ev.state = ACK_ACKED;
+    ev.seen = ACK_SEEN_ALL;
+    len = ack_changelog_encode(&ev, rec);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(ack_changelog_decode(rec, len, &back), 0);
+    ck_assert_int_eq(back.state, ACK_ACKED);
+    ck_assert_int_eq(back.topics[2].offset, -1);
+    ck_assert_int_eq(ack_changelog_decode(rec, 2, &back), -1);
+    ck_assert_int_eq(ack_changelog_decode(NULL, 0, &back), -1);
+    rec[0] = 99;
+    ck_assert_int_eq(ack_changelog_decode(rec, 3, &back), -1);
+}
+END_TEST
+
 static Suite *suite(void) {
     log_init("test_ack_state", LOG_ERROR); /* the dead letters' warnings are expected */
     Suite *s = suite_create("ack_store");
@@ -687,6 +792,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, zeroed_page_is_refused);
     tcase_add_test(tc, malformed_records_are_refused);
     tcase_add_test(tc, intact_cache_opens);
+    tcase_add_test(tc, scalable_transaction_reports_changes_and_checkpoint);
+    tcase_add_test(tc, changelog_record_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,7 +26,8 @@ static void make_batch(test_batch *t, int64_t from, int64_t to) {
         t->msgs[n++] = (msg_view){"topic1", 0, o, "1", 1, "x", 1, -1, -1};
     for (int64_t o = 100; o < 103; o++)
         t->msgs[n++] = (msg_view){"topic2", 1, o, "1", 1, "x", 1, -1, -1};
-    t->b = (consume_batch){"C", t->msgs, n, t->next, consume_batch_offsets(t->msgs, n, t->next)};
+    t->b = (consume_batch){"C", t->msgs, n, t->next,
+                           consume_batch_offsets(t->msgs, n, t->next), NULL};
 }
 
 START_TEST(plan_nothing_stored) {

@@ -119,7 +119,7 @@ static int write_batch(db_store *store, const char *cluster_id, const msg_view *
                        db_stats *stats) {
     consume_partition next[64];
     ck_assert(n <= 64);
-    consume_batch b = {cluster_id, msgs, n, next, consume_batch_offsets(msgs, n, next)};
+    consume_batch b = {cluster_id, msgs, n, next, consume_batch_offsets(msgs, n, next), NULL};
     return db_store_write(store, &b, stats);
 }
 
