@@ -10,15 +10,27 @@
 
 IT_PG_DATA=""
 IT_PG_URI=""
+IT_PG_DIR=""
+
+# it_pg_data NAME : sets IT_PG_DATA, the test's server's data directory. As
+# root, the server runs as its unprivileged user, which must be able to pass
+# through every parent of it: TMPDIR's parents may be private, so it goes
+# under /tmp, in a directory made 0711 (in, not listing), removed with the
+# test (it_pg_cleanup).
+it_pg_data() {
+  IT_PG_DATA=$WORK/$1
+  if [ "$(id -u)" -eq 0 ]; then
+    IT_PG_DIR=$(mktemp -d /tmp/gk-pg.XXXXXX) || it_fail "mktemp in /tmp failed"
+    chmod 711 "$IT_PG_DIR"
+    IT_PG_DATA=$IT_PG_DIR/$1
+  fi
+}
 
 # it_postgres : starts the test's PostgreSQL server; sets IT_PG_URI (the
 # password is in a file the URI names, never on a command line).
 it_postgres() {
   command -v psql >/dev/null || it_fail "psql is not installed (Debian: postgresql-client)"
-  # The server's unprivileged user must be able to pass through the work
-  # directory (mktemp makes it 0700); 0711 lets it in without listing it.
-  [ "$(id -u)" -ne 0 ] || chmod 711 "$WORK"
-  IT_PG_DATA=$WORK/pg
+  it_pg_data pg
   IT_PG_URI=$("$GK_SOURCE/scripts/postgres.sh" start --data "$IT_PG_DATA" --stop-with $$ 2>"$WORK/postgres.log" | head -n 1) ||
     true
   [ -n "$IT_PG_URI" ] || it_fail "postgres.sh start: $(grep 'error:' "$WORK/postgres.log" | tail -n 1)"
@@ -42,6 +54,7 @@ it_pg_start() {
 # it_pg_cleanup : stops the server (called by lib.sh's EXIT trap).
 it_pg_cleanup() {
   [ -z "$IT_PG_DATA" ] || "$GK_SOURCE/scripts/postgres.sh" stop --data "$IT_PG_DATA" --mode immediate >/dev/null 2>&1 || true
+  [ -z "$IT_PG_DIR" ] || rm -rf "$IT_PG_DIR"
 }
 
 # it_psql SQL : runs SQL on the test's database, prints unaligned tuples.

@@ -197,8 +197,7 @@ it_expect "db_consumer_postgres waits for" "$PG_DEPENDS" service_healthy
 [[ $PG_IMAGE == postgres:$(ls /usr/lib/postgresql | sort -n | tail -n 1)-* ]] ||
   it_fail "postgres image $PG_IMAGE is not the major version of Debian's server the test runs"
 printf '%s\n' "$POSTGRES_PASSWORD" >"$WORK/compose-pg.pw"
-[ "$(id -u)" -ne 0 ] || chmod 711 "$WORK"
-IT_PG_DATA=$WORK/compose-pg
+it_pg_data compose-pg
 "$GK_SOURCE/scripts/postgres.sh" start --data "$IT_PG_DATA" --user "$POSTGRES_USER" --database "$POSTGRES_DB" \
   --password-file "$WORK/compose-pg.pw" --stop-with $$ >"$WORK/compose-pg.uri" 2>"$WORK/postgres.log" ||
   it_fail "postgres.sh start: $(grep 'error:' "$WORK/postgres.log" | tail -n 1)"

@@ -31,7 +31,9 @@ static int start_server(int argc, char **argv) {
     (void)argc, (void)argv;
     log_init("test_store_pg", LOG_ERROR);
     const char *src = getenv("GK_SOURCE");
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    /* As root the server runs as its own user, which must pass through every
+     * parent of its directory: TMPDIR's may be private, /tmp's are not. */
+    const char *tmp = geteuid() != 0 && getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     if (!src) {
         fprintf(stderr, "test_store_pg: GK_SOURCE (the source tree) is not set\n");
         return 1;
