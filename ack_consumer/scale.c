@@ -494,7 +494,10 @@ static int scale_commit(void *ctx, const consume_batch *b) {
         }
     }
     free(open);
-    if (end == ACK_TXN_FENCED) return sc->fatal = GK_EXIT_UNAVAILABLE;
+    /* A fenced producer may first show in the abort after a failed batch:
+     * ack_sender_fatal says so (once) and it is the zombie's exit too. */
+    if (end == ACK_TXN_FENCED || ack_sender_fatal(sc->sender))
+        return sc->fatal = GK_EXIT_UNAVAILABLE;
     if (end == ACK_TXN_ABORTED) {
         log_error("the transaction was aborted: nothing of this batch is visible; stopping (a "
                   "restart resumes from the group's committed offsets)");
