@@ -102,9 +102,9 @@ if [ "$SANITIZE" = 1 ]; then
   # above), and the real-Kafka twin of a test whose services run the same
   # code on either broker. The real-Kafka tests kept are those that reach
   # code the embedded broker cannot: fencing, scale-out (transactions,
-  # restore), retention, a broker crash. GK_TEST_SANITIZE_ALL=1 runs every
+  # restore), retention. GK_TEST_SANITIZE_ALL=1 runs every
   # one.
-  SAN_KEEP_KAFKA='fencing|ack_scale|retention|broker_crash'
+  SAN_KEEP_KAFKA='fencing|ack_scale:|ack_scale_fencing|ack_scale_rebalance|retention'
   san=()
   if [ "${GK_TEST_SANITIZE_ALL:-0}" != 1 ] && [ -z "$KAFKA_SKIP" ] && [ -z "$FILTER" ]; then
     all=$(cd build-sanitize && ctest -N | sed -n 's/^ *Test *#[0-9]*: //p')
