@@ -545,6 +545,44 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
     fflush(stdout);
 }
 
+#define ACKC_CONSUMER_DEFAULTS 4
+
+/* The consumer settings both modes share: topic1..3 (written into topics),
+ * the session and heartbeat, and with a transactional id static membership
+ * under it, with static_session_ms as its session (written into defaults,
+ * ACKC_CONSUMER_DEFAULTS entries). The caller adds what its mode needs. */
+static consume_config ackc_consume_config(const ackc_options *o, const char *static_session_ms,
+                                          const char **topics, kafka_default *defaults) {
+    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
+    /* A restarted consumer gets its partitions only once the group has
+     * dropped the dead member: the broker waits out its session timeout
+     * (the embedded broker even after a clean leave). 6 s is the smallest
+     * a real Kafka accepts by default; heartbeats come from librdkafka's own
+     * thread, so a long batch cannot make the session expire.
+     * With a transactional id the instance has a name, and it joins as a
+     * static member under it (group.instance.id): a successor with the same
+     * id takes its place at once, and a zombie of it that wakes up is fenced
+     * by the group as well as by the transactions - instead of rejoining and
+     * taking part of the partitions, which whole_topics would refuse, and
+     * stop the successor too. A static member's session is long (5 min,
+     * within the broker's group.max.session.timeout.ms of 30 min): a
+     * successor does not wait for it, nobody else may take the partitions
+     * meanwhile, and a broker outage shorter than it does not expire the
+     * session - after which librdkafka 2.0.2 rejoins and is fenced by its own
+     * earlier membership (confluentinc/librdkafka#3437), as
+     * test_broker_crash:kafka saw after 45 s outages on a loaded machine.
+     * Scalable mode keeps a static member's session short (static_session_ms). */
+    defaults[0] = (kafka_default){"session.timeout.ms", o->txn_id ? static_session_ms : "6000"};
+    defaults[1] = (kafka_default){"heartbeat.interval.ms", "1500"};
+    defaults[2] = (kafka_default){o->txn_id ? "group.instance.id" : NULL, o->txn_id};
+    defaults[3] = (kafka_default){NULL, NULL};
+    return (consume_config){
+        .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka, .kafka_defaults = defaults,
+        .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
+        .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
+        .connect_timeout_s = o->connect_timeout};
+}
+
 /* Opens the state, connects, checks the cluster and reconciles, then runs
  * the consumer loop. Returns the exit code. */
 static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options *so) {
@@ -577,40 +615,12 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
     if ((rc = ackc_startup_reconcile(c)) != 0 || !signals_run) return rc;
 
     const char *topics[SCHEMA_N_RECORDS];
-    for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
-    /* A restarted consumer gets its partitions only once the group has
-     * dropped the dead member: the broker waits out its session timeout
-     * (the embedded broker even after a clean leave). 6 s is the smallest
-     * a real Kafka accepts by default; heartbeats come from librdkafka's own
-     * thread, so a long batch cannot make the session expire.
-     * With a transactional id the instance has a name, and it joins as a
-     * static member under it (group.instance.id): a successor with the same
-     * id takes its place at once, and a zombie of it that wakes up is fenced
-     * by the group as well as by the transactions - instead of rejoining and
-     * taking part of the partitions, which whole_topics would refuse, and
-     * stop the successor too. A static member's session is long (5 min,
-     * within the broker's group.max.session.timeout.ms of 30 min): a
-     * successor does not wait for it, nobody else may take the partitions
-     * meanwhile, and a broker outage shorter than it does not expire the
-     * session - after which librdkafka 2.0.2 rejoins and is fenced by its own
-     * earlier membership (confluentinc/librdkafka#3437), as
-     * test_broker_crash:kafka saw after 45 s outages on a loaded machine. */
-    const kafka_default consumer_defaults[] = {
-        {"session.timeout.ms", o->txn_id ? "300000" : "6000"},
-        {"heartbeat.interval.ms", "1500"},
-        {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
-        {NULL, NULL},
-    };
-    consume_config cfg = {
-        .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
-        .kafka_defaults = consumer_defaults,
-        .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
-        .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
-        .connect_timeout_s = o->connect_timeout,
-        /* The state of an event lives where its partitions were consumed:
-         * it cannot follow them to another instance (not built yet). */
-        .whole_topics = true,
-    };
+    kafka_default defaults[ACKC_CONSUMER_DEFAULTS];
+    /* A static member's session is long (ackc_consume_config says why). */
+    consume_config cfg = ackc_consume_config(o, "300000", topics, defaults);
+    /* The state of an event lives where its partitions were consumed: in
+     * this mode it cannot follow them to another instance. */
+    cfg.whole_topics = true;
     consume_store store = {.assign = ackc_assign,
                            .commit = ackc_commit,
                            .tick = ackc_tick,
@@ -678,19 +688,11 @@ static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so)
         return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
     }
     ack_scale_set_sender(sc, sender);
-    const kafka_default consumer_defaults[] = {
-        {"session.timeout.ms", "6000"},
-        {"heartbeat.interval.ms", "1500"},
-        {o->txn_id ? "group.instance.id" : NULL, o->txn_id},
-        {NULL, NULL},
-    };
-    consume_config cfg = {
-        .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka,
-        .kafka_defaults = consumer_defaults,
-        .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
-        .idle_exit_s = o->idle_exit, .produced_us = true, .what = "messages",
-        .connect_timeout_s = o->connect_timeout, .co_partitioned = true,
-    };
+    kafka_default defaults[ACKC_CONSUMER_DEFAULTS];
+    /* Its static members keep the short session: the others take a dead
+     * one's partitions within seconds. */
+    consume_config cfg = ackc_consume_config(o, "6000", topics, defaults);
+    cfg.co_partitioned = true;
     consume_store store = ack_scale_store();
     consume_stats cs = {0};
     int64_t start = time_mono_us();
