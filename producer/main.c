@@ -28,16 +28,59 @@
 /* Command-line settings. */
 typedef struct {
     const char *bootstrap, *level, *topic, *record, *sheet, *arrivals, *metrics_addr;
+    const char *rate_curve;
     cli_kv_list kafka;
     int skip_invalid;
-    double rate, flush_timeout, connect_timeout;
+    double rate, rate_min, rate_period, flush_timeout, connect_timeout;
     long seed;
+    pace_curve curve; /* --rate-curve, made by producer_curve */
+    int have_curve;
 } options;
 
 static const char producer_exit_text[] =
     "Exit codes: 0 all rows delivered (also after SIGINT/SIGTERM: what was read went out),\n"
-    "64 usage (also a bad -X setting), 65 invalid input (bad row, header or xlsx), 66 missing or unreadable file,\n"
+    "64 usage (also a bad -X setting or --rate-curve file), 65 invalid input (bad row, header or xlsx), 66 missing or unreadable file,\n"
     "69 broker unusable or fatal client error, 75 some rows were not delivered (listed).\n";
+
+/* Makes o->curve from --rate-curve, --rate, --rate-min and --rate-period,
+ * which only make sense together. Returns 0, or -1 after a one-line error. */
+static int producer_curve(options *o) {
+    char err[512];
+    if (!o->rate_curve) {
+        if (o->rate_period > 0 || o->rate_min > 0) {
+            fprintf(stderr, "producer: --rate-period and --rate-min need --rate-curve\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (o->arrivals && strcmp(o->arrivals, "poisson") != 0) {
+        fprintf(stderr, "producer: --rate-curve draws poisson arrivals (thinning): --arrivals %s "
+                        "does not apply\n", o->arrivals);
+        return -1;
+    }
+    if (strcmp(o->rate_curve, "diurnal") == 0) {
+        double period = o->rate_period > 0 ? o->rate_period : PACE_CURVE_DAY_SECONDS;
+        if (pace_curve_diurnal(&o->curve, o->rate_min, o->rate, period, err, sizeof err) != 0) {
+            fprintf(stderr, "producer: --rate-curve diurnal: %s\n", err);
+            return -1;
+        }
+    } else {
+        if (o->rate_min > 0) {
+            fprintf(stderr, "producer: --rate-min applies to --rate-curve diurnal only (a file "
+                            "gives its own rates)\n");
+            return -1;
+        }
+        if (pace_curve_load(&o->curve, o->rate_curve, err, sizeof err) != 0) {
+            fprintf(stderr, "producer: --rate-curve: %s\n", err);
+            return -1;
+        }
+        pace_curve_scale(&o->curve, o->rate_period, o->rate);
+    }
+    o->have_curve = 1;
+    log_info("rate curve %s: peak %g events/s per file, repeating every %g s", o->rate_curve,
+             o->curve.peak, o->curve.period);
+    return 0;
+}
 
 /* Parses the command line; returns -1 to go on, else the exit status. */
 static int producer_options(options *o, int argc, char **argv, int *first) {
@@ -64,13 +107,27 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
          .help = "report and skip invalid rows instead of stopping at the first"},
         {.long_name = "rate", .env = "GK_PRODUCER_RATE", .kind = CLI_DOUBLE, .target = &o->rate,
          .metavar = "EVENTS_PER_S", .min = 0.001, .max = 1e7, .also = "0",
-         .help = "rows per second per file (0: as fast as possible)"},
+         .help = "rows per second per file (0: as fast as possible); with --rate-curve the "
+                 "peak (0: a file's own)"},
         {.long_name = "arrivals", .env = "GK_PRODUCER_ARRIVALS", .kind = CLI_STRING,
          .target = &o->arrivals, .metavar = "KIND",
-         .help = "constant or poisson inter-arrival times with --rate"},
+         .help = "constant or poisson inter-arrival times with --rate (default: constant; "
+                 "--rate-curve takes only poisson)"},
+        {.long_name = "rate-curve", .env = "GK_PRODUCER_RATE_CURVE", .kind = CLI_STRING,
+         .target = &o->rate_curve, .metavar = "diurnal|FILE", .min = 1, .max = CLI_ANY_LEN,
+         .help = "rate that varies over time, followed by thinning Poisson arrivals: the "
+                 "built-in day or a CSV of seconds,rate rows (README: Load that varies)"},
+        {.long_name = "rate-period", .env = "GK_PRODUCER_RATE_PERIOD", .kind = CLI_DOUBLE,
+         .target = &o->rate_period, .metavar = "SECONDS", .min = 0.001,
+         .max = PACE_CURVE_MAX_SECONDS, .also = "0",
+         .help = "compress or stretch --rate-curve into this period, after which it repeats "
+                 "(0: a day for diurnal, a file's last time)"},
+        {.long_name = "rate-min", .env = "GK_PRODUCER_RATE_MIN", .kind = CLI_DOUBLE,
+         .target = &o->rate_min, .metavar = "EVENTS_PER_S", .min = 0, .max = PACE_CURVE_MAX_RATE,
+         .help = "the night trough of --rate-curve diurnal (below --rate, its peak)"},
         {.long_name = "seed", .env = "GK_PRODUCER_SEED", .kind = CLI_INT, .target = &o->seed,
          .metavar = "N", .min = 0, .max = CLI_MAX_EXACT,
-         .help = "PRNG seed for poisson arrivals"},
+         .help = "PRNG seed for poisson arrivals (also those of --rate-curve)"},
         {.long_name = "flush-timeout", .env = "GK_PRODUCER_FLUSH_TIMEOUT", .kind = CLI_DOUBLE,
          .target = &o->flush_timeout, .metavar = "SECONDS", .min = 0, .max = 86400,
          .help = "longest wait for outstanding deliveries at the end"},
@@ -93,10 +150,11 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
     pace_arrivals arr;
     if (cli_log_init("producer", o->level) != 0) return GK_EXIT_USAGE;
-    if (pace_arrivals_parse(o->arrivals, &arr) != 0) {
+    if (o->arrivals && pace_arrivals_parse(o->arrivals, &arr) != 0) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
         return GK_EXIT_USAGE;
     }
+    if (producer_curve(o) != 0) return GK_EXIT_USAGE;
     char why[256];
     if (o->topic && schema_topic_check(o->topic, SCHEMA_TOPIC_DATA, why, sizeof why) != 0) {
         fprintf(stderr, "producer: --topic: %s\n", why);
@@ -267,18 +325,20 @@ static int producer_run_all(const options *o, producer_run *run, producer_file *
 }
 
 int main(int argc, char **argv) {
-    options o = {.level = "info", .arrivals = "constant", .seed = 1, .flush_timeout = 330,
+    options o = {.level = "info", .seed = 1, .flush_timeout = 330,
                  .connect_timeout = 30};
     o.bootstrap = KAFKA_DEFAULT_BOOTSTRAP;
     int first = 0, status = producer_options(&o, argc, argv, &first);
     if (status >= 0) {
         cli_kv_free(&o.kafka);
+        pace_curve_free(&o.curve);
         return status;
     }
     size_t n = (size_t)(argc - first);
     producer_file *files = calloc(n, sizeof *files);
     producer_run run = {.skip_invalid = o.skip_invalid, .rate = o.rate, .seed = (uint64_t)o.seed};
-    pace_arrivals_parse(o.arrivals, &run.arrivals);
+    if (o.arrivals) pace_arrivals_parse(o.arrivals, &run.arrivals); /* else constant */
+    if (o.have_curve) run.curve = &o.curve;
     if (!files) return GK_EXIT_SOFTWARE;
     /* Every message is allocated by a reading thread and freed when its
      * delivery is reported; glibc gave the freed top of each thread's heap
@@ -307,5 +367,6 @@ int main(int argc, char **argv) {
     }
     free(files);
     cli_kv_free(&o.kafka);
+    pace_curve_free(&o.curve);
     return status;
 }

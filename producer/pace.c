@@ -26,6 +26,15 @@ void pace_init(pace *p, double rate, pace_arrivals arrivals, uint64_t seed, int6
     p->arrivals = arrivals;
     p->rng = seed;
     p->next_ns = start_ns;
+    p->due = 1;
+    p->curve = NULL;
+    p->start_ns = start_ns;
+}
+
+void pace_init_curve(pace *p, const pace_curve *curve, uint64_t seed, int64_t start_ns) {
+    pace_init(p, curve->peak, PACE_POISSON, seed, start_ns);
+    p->curve = curve;
+    p->due = 0; /* start_ns itself is no arrival: the first comes from thinning */
 }
 
 /* splitmix64: tiny, fast and good enough for arrival times. */
@@ -45,17 +54,44 @@ int64_t pace_interval_ns(pace *p) {
     return (int64_t)llround(-log(u) * mean_ns);
 }
 
-int pace_wait(pace *p, const atomic_int *stop) {
-    if (p->rate <= 0) return atomic_load(stop) ? -1 : 0;
+/* A uniform double in [0, 1): the thinning coin. */
+static double pace_uniform(pace *p) { return (double)(pace_rand(p) >> 11) * 0x1p-53; }
+
+int pace_advance(pace *p) {
+    if (!p->curve) {
+        p->next_ns += pace_interval_ns(p);
+        return p->due = 1;
+    }
+    for (int i = 0; i < PACE_THIN_BATCH; i++) {
+        p->next_ns += pace_interval_ns(p);
+        double t = (double)(p->next_ns - p->start_ns) / 1e9;
+        /* The coin is drawn even when the rate is the peak, so that every
+         * candidate uses the same number of draws whatever the curve. */
+        if (pace_uniform(p) * p->curve->peak < pace_curve_rate(p->curve, t)) return p->due = 1;
+    }
+    return p->due = 0;
+}
+
+/* Sleeps until next_ns. Returns 0, or -1 as soon as *stop is set. */
+static int pace_sleep(const pace *p, const atomic_int *stop) {
     for (;;) {
         if (atomic_load(stop)) return -1;
         int64_t now = pace_now_ns();
-        if (now >= p->next_ns) break;
+        if (now >= p->next_ns) return 0;
         int64_t until = p->next_ns - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : p->next_ns;
         struct timespec ts = {(time_t)(until / 1000000000LL), (long)(until % 1000000000LL)};
         int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        if (rc != 0 && rc != EINTR) break; /* cannot sleep: do not stall the sender */
+        if (rc != 0 && rc != EINTR) return 0; /* cannot sleep: do not stall the sender */
     }
-    p->next_ns += pace_interval_ns(p);
+}
+
+int pace_wait(pace *p, const atomic_int *stop) {
+    if (p->rate <= 0) return atomic_load(stop) ? -1 : 0;
+    for (;;) {
+        if (pace_sleep(p, stop) != 0) return -1;
+        if (p->due) break;
+        pace_advance(p); /* thinning paused here: go on from this point */
+    }
+    pace_advance(p);
     return 0;
 }

@@ -58,6 +58,7 @@ struct producer_run {
     int skip_invalid;
     double rate;
     pace_arrivals arrivals;
+    const pace_curve *curve; /* NULL: the constant rate; else rate follows it (rate = its peak) */
     uint64_t seed;
     int64_t start_ns;     /* common first deadline, so files send in step */
     atomic_int stop;      /* set: every reader stops reading */

@@ -148,7 +148,9 @@ void *reader_main(void *arg) {
     producer_file *f = arg;
     reader r = {.f = f, .run = f->run};
     idset_init(&r.ids);
-    pace_init(&r.pace, r.run->rate, r.run->arrivals, r.run->seed, r.run->start_ns);
+    /* Same seed and start in every thread: the files send in step. */
+    if (r.run->curve) pace_init_curve(&r.pace, r.run->curve, r.run->seed, r.run->start_ns);
+    else pace_init(&r.pace, r.run->rate, r.run->arrivals, r.run->seed, r.run->start_ns);
     r.values = calloc(f->rec->ncolumns, sizeof *r.values);
     f->state = r.values ? FILE_PENDING : FILE_INTERNAL;
     while (f->state == FILE_PENDING) {

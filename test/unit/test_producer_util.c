@@ -1,15 +1,19 @@
 /* test_producer_util.c - the producer's helpers: the duplicate-id set, the
- * row-range formatting of undelivered rows, and event pacing. */
+ * row-range formatting of undelivered rows, event pacing and the rate curves
+ * it follows by thinning. */
 #include "producer/idset.h"
 #include "producer/pace.h"
+#include "producer/pace_curve.h"
 #include "producer/rowlist.h"
 #include "test/unit/runner.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 START_TEST(idset_finds_duplicates) {
     idset s;
@@ -226,6 +230,223 @@ START_TEST(pace_wait_keeps_the_rate) {
 }
 END_TEST
 
+
+START_TEST(pace_curve_shapes) {
+    char err[256];
+    pace_curve c;
+    /* The diurnal day: trough at 03:00, peak at 15:00, midnight between,
+     * repeating every period. */
+    ck_assert_int_eq(pace_curve_diurnal(&c, 100, 10000, 24, err, sizeof err), 0);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 3), 100, 1e-6);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 15), 10000, 1e-6);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 9), 5050, 1e-6);  /* morning: half-way */
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 21), 5050, 1e-6); /* evening: half-way */
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 0), 100 + 9900 * (1 - cos(M_PI / 4)) / 2, 1e-6);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 24 + 15), 10000, 1e-6);
+    double sum = 0; /* the documented mean (trough + peak) / 2 */
+    for (int i = 0; i < 24000; i++) sum += pace_curve_rate(&c, (i + 0.5) / 1000.0);
+    ck_assert_double_eq_tol(sum / 24000, 5050, 1e-3);
+    ck_assert_int_eq(pace_curve_diurnal(&c, 100, 0, 24, err, sizeof err), -1);
+    ck_assert_int_eq(pace_curve_diurnal(&c, 100, 100, 24, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "below the peak"));
+    ck_assert_int_eq(pace_curve_diurnal(&c, 0, 1, 0, err, sizeof err), -1);
+
+    /* CSV: linear between rows, repeating after the last row's time. */
+    const char *csv = "seconds,rate\r\n# ramp up, hold, down\n0,100\n10, 1100\n\n20,1100\n30,100\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "c.csv", csv, strlen(csv), err, sizeof err), 0);
+    ck_assert_int_eq(c.n, 4);
+    ck_assert_double_eq(c.period, 30);
+    ck_assert_double_eq(c.peak, 1100);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 5), 600, 1e-9);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 15), 1100, 1e-9);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 29), 200, 1e-9);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 35), 600, 1e-9);
+    /* Stretched to 60 s and scaled to a peak of 2200. */
+    pace_curve_scale(&c, 60, 2200);
+    ck_assert_double_eq(c.period, 60);
+    ck_assert_double_eq(c.peak, 2200);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 10), 1200, 1e-9);
+    ck_assert_double_eq_tol(pace_curve_rate(&c, 70), 1200, 1e-9);
+    pace_curve_free(&c);
+}
+END_TEST
+
+START_TEST(pace_curve_bad_files) {
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"0,1\n1,2\nx,3\n", "c.csv line 3: expected seconds,rate as two finite numbers"},
+        {"seconds,rate\nrate,seconds\n0,1\n", "c.csv line 2: expected seconds,rate"},
+        {"0,1\n1\n", "c.csv line 2: expected seconds,rate"},
+        {"0,1\n1,2,3\n", "c.csv line 2: expected seconds,rate as two finite numbers"},
+        {"0,1\n1,nan\n", "c.csv line 2: expected seconds,rate as two finite numbers"},
+        {"0,1\n1,1e999\n", "c.csv line 2: expected seconds,rate as two finite numbers"},
+        {"1,1\n2,2\n", "c.csv line 1: the first row must be at 0 seconds"},
+        {"0,1\n5,2\n5,3\n", "c.csv line 3: time 5 is not after the previous row's 5"},
+        {"0,1\n5,2\n4,3\n", "c.csv line 3: time 4 is not after"},
+        {"0,1\n5,-2\n", "c.csv line 2: rate -2 is outside 0..10000000"},
+        {"0,1\n5,20000000\n", "c.csv line 2: rate 2e+07 is outside"},
+        {"0,1\n40000000,1\n", "c.csv line 2: time 4e+07 is beyond"},
+        {"0,1\n", "c.csv: needs at least 2 rows of seconds,rate (has 1)"},
+        {"seconds,rate\n", "c.csv: needs at least 2 rows"},
+        {"", "c.csv: needs at least 2 rows"},
+        {"0,0\n5,0\n", "c.csv: every rate is 0"},
+    };
+    char err[256];
+    pace_curve c;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(pace_curve_parse(&c, "c.csv", bad[i].text, strlen(bad[i].text), err,
+                                          sizeof err), -1);
+        ck_assert_msg(strncmp(err, bad[i].why, strlen(bad[i].why)) == 0, "case %zu: got '%s'", i,
+                      err);
+        ck_assert_ptr_null(strchr(err, '\n'));
+        ck_assert_ptr_null(c.t);
+    }
+    ck_assert_int_eq(pace_curve_parse(&c, "c.csv", "0,1\n\0""1,2\n", 9, err, sizeof err), -1);
+    ck_assert_str_eq(err, "c.csv: not a text file (NUL byte)");
+
+    /* Bounds: rows, then bytes. */
+    size_t cap = (PACE_CURVE_MAX_POINTS + 2) * 16, len = 0;
+    char *big = malloc(cap);
+    ck_assert_ptr_nonnull(big);
+    for (int i = 0; i <= PACE_CURVE_MAX_POINTS; i++)
+        len += (size_t)snprintf(big + len, cap - len, "%d,1\n", i);
+    ck_assert_int_eq(pace_curve_parse(&c, "big.csv", big, len, err, sizeof err), -1);
+    ck_assert_str_eq(err, "big.csv line 100001: more than 100000 rows");
+    ck_assert_int_eq(pace_curve_parse(&c, "big.csv", big, len - 9, err, sizeof err), 0);
+    ck_assert_int_eq(c.n, PACE_CURVE_MAX_POINTS);
+    pace_curve_free(&c);
+    free(big);
+    ck_assert_int_eq(pace_curve_parse(&c, "huge.csv", "", PACE_CURVE_MAX_BYTES + 1, err,
+                                      sizeof err), -1);
+    ck_assert_str_eq(err, "huge.csv: larger than 4194304 bytes");
+
+    /* From a file: found and read, or named when missing or not a file. */
+    char dir[] = "/tmp/gk_curve_XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/day.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("seconds,rate\n0,5\n60,50\n", f);
+    fclose(f);
+    ck_assert_int_eq(pace_curve_load(&c, path, err, sizeof err), 0);
+    ck_assert_double_eq(c.period, 60);
+    pace_curve_free(&c);
+    ck_assert_int_eq(pace_curve_load(&c, dir, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, dir));
+    unlink(path);
+    ck_assert_int_eq(pace_curve_load(&c, path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "day.csv: cannot read: No such file") != NULL, "%s", err);
+    rmdir(dir);
+}
+END_TEST
+
+/* The expected number of arrivals of curve c in [a, b) seconds: the
+ * integral of its rate (midpoint rule, fine enough for a 1 s window). */
+static double curve_integral(const pace_curve *c, double a, double b) {
+    double sum = 0, h = (b - a) / 1000;
+    for (int i = 0; i < 1000; i++) sum += pace_curve_rate(c, a + (i + 0.5) * h);
+    return sum * h;
+}
+
+/* Counts the arrivals of a thinned schedule (computed, not slept) per 1 s
+ * window over [0, seconds) and checks each against the integral of the rate:
+ * a Poisson count's standard deviation is the square root of its mean, so
+ * with a fixed seed every window must be within 5 of them. Returns the
+ * total count. */
+static long check_thinning(const pace_curve *c, uint64_t seed, int seconds) {
+    pace p, q;
+    pace_init_curve(&p, c, seed, 0);
+    pace_init_curve(&q, c, seed, 0); /* a second thread, same seed: same arrivals */
+    long *count = calloc((size_t)seconds, sizeof *count), total = 0;
+    ck_assert_ptr_nonnull(count);
+    int64_t prev = 0;
+    for (;;) {
+        int due = pace_advance(&p);
+        ck_assert_int_eq(pace_advance(&q), due);
+        ck_assert_int_eq(q.next_ns, p.next_ns);
+        ck_assert_int_ge(p.next_ns, prev);
+        prev = p.next_ns;
+        if (p.next_ns >= (int64_t)seconds * 1000000000LL) break;
+        if (due) count[p.next_ns / 1000000000LL]++;
+    }
+    for (int w = 0; w < seconds; w++) {
+        double mean = curve_integral(c, w, w + 1);
+        ck_assert_msg(fabs((double)count[w] - mean) <= 5 * sqrt(mean) + 1,
+                      "window %d: %ld arrivals, expected %.1f", w, count[w], mean);
+        total += count[w];
+    }
+    free(count);
+    return total;
+}
+
+START_TEST(pace_thinning_follows_the_curve) {
+    char err[256];
+    pace_curve c;
+    /* A day of 100 to 10,000 events/s compressed into 60 s, as the bench's. */
+    ck_assert_int_eq(pace_curve_diurnal(&c, 100, 10000, 60, err, sizeof err), 0);
+    long total = check_thinning(&c, 7, 120);
+    ck_assert_msg(fabs((double)total - 2 * 60 * 5050) <= 4 * sqrt(2 * 60 * 5050), "%ld", total);
+    /* Another seed: other arrivals, the same law. */
+    check_thinning(&c, 8, 60);
+    pace a, b;
+    pace_init_curve(&a, &c, 7, 0);
+    pace_init_curve(&b, &c, 8, 0);
+    pace_advance(&a);
+    pace_advance(&b);
+    ck_assert_int_ne(a.next_ns, b.next_ns);
+
+    /* A CSV curve with a silent stretch: nothing arrives there, and the
+     * thinning pauses (due 0) in bounded steps instead of spinning. */
+    const char *csv = "0,0\n10,0\n10.5,2000\n20,2000\n30,0\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
+    pace p;
+    pace_init_curve(&p, &c, 3, 0);
+    int pauses = 0;
+    while (!pace_advance(&p)) pauses++;
+    ck_assert_int_ge(p.next_ns, 10000000000LL);
+    ck_assert_int_ge(pauses, 10 * 2000 / PACE_THIN_BATCH - 5); /* ~20,000 candidates rejected */
+    check_thinning(&c, 3, 90);
+    pace_curve_free(&c);
+}
+END_TEST
+
+START_TEST(pace_curve_wait_is_interruptible) {
+    char err[256];
+    pace_curve c;
+    /* An hour of silence at a high peak: the wait thins a great many
+     * candidates, yet a stop set by another thread ends it at once. */
+    const char *csv = "0,0\n3600,0\n3601,10000000\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
+    atomic_int stop = 0;
+    pace p;
+    pace_init_curve(&p, &c, 1, pace_now_ns());
+    pthread_t th;
+    int64_t t0 = pace_now_ns();
+    ck_assert_int_eq(pthread_create(&th, NULL, set_stop_later, &stop), 0);
+    ck_assert_int_eq(pace_wait(&p, &stop), -1);
+    int64_t waited = pace_now_ns() - t0;
+    pthread_join(th, NULL);
+    ck_assert_int_ge(waited, 150000000LL);
+    ck_assert_int_lt(waited, 1000000000LL);
+    /* A waiting curve sends on time: a steady 1,000/s for 0.2 s. */
+    const char *flat = "0,1000\n10,1000\n";
+    pace_curve_free(&c);
+    ck_assert_int_eq(pace_curve_parse(&c, "f.csv", flat, strlen(flat), err, sizeof err), 0);
+    stop = 0;
+    pace_init_curve(&p, &c, 1, pace_now_ns());
+    int64_t t1 = pace_now_ns();
+    int sent = 0;
+    while (pace_now_ns() - t1 < 200000000LL) {
+        ck_assert_int_eq(pace_wait(&p, &stop), 0);
+        sent++;
+    }
+    ck_assert_int_gt(sent, 100);
+    ck_assert_int_lt(sent, 350);
+    pace_curve_free(&c);
+}
+END_TEST
+
 static Suite *producer_util_suite(void) {
     Suite *s = suite_create("producer_util");
     TCase *tc = tcase_create("util");
@@ -235,6 +456,10 @@ static Suite *producer_util_suite(void) {
     tcase_add_test(tc, rowlist_ranges);
     tcase_add_test(tc, pace_constant_and_poisson);
     tcase_add_test(tc, pace_wait_keeps_the_rate);
+    tcase_add_test(tc, pace_curve_shapes);
+    tcase_add_test(tc, pace_curve_bad_files);
+    tcase_add_test(tc, pace_thinning_follows_the_curve);
+    tcase_add_test(tc, pace_curve_wait_is_interruptible);
     suite_add_tcase(s, tc);
     return s;
 }
