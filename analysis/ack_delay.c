@@ -7,6 +7,7 @@
  * latest of its three topic messages' times, with microsecond precision when
  * the messages carry gk-produced-us (ack: acked_us), Kafka ms timestamps
  * otherwise. The read is bounded (--timeout) and commits nothing. */
+#include "analysis/bands.h"
 #include "analysis/join.h"
 #include "analysis/plot.h"
 #include "analysis/record.h"
@@ -42,6 +43,7 @@ typedef struct {
     const char *from_time;
     const char *until_time;
     long grace;
+    double window;
 } ack_delay_opts;
 
 /* What the reader callback needs, and what it counted. */
@@ -171,6 +173,10 @@ static int ack_delay_options(ack_delay_opts *o, int argc, char **argv) {
          .target = &o->grace, .metavar = "SECONDS", .min = 0, .max = 86400,
          .help = "with a time window, also read this much before and after it so that events "
                  "at its edges are whole"},
+        {.long_name = "window", .env = "GK_ACK_DELAY_WINDOW", .kind = CLI_DOUBLE,
+         .target = &o->window, .metavar = "SECONDS", .min = 0.001, .max = 86400, .also = "0",
+         .help = "also report the delay per rate band, the rate being that of produce-time "
+                 "windows this long, and whether the backlog drained after the peak (0: no)"},
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -263,6 +269,15 @@ static int ack_delay_report(const ack_delay_opts *o, ack_delay_ctx *c) {
     char line[1024];
     report_summary_line(line, sizeof line, &js, &st, &c->rd);
     printf("%s\n", line);
+    if (o->window > 0) {
+        bands_report br;
+        if (bands_compute(ev, n, o->window, &br) != 0) {
+            log_error("out of memory");
+            return GK_EXIT_SOFTWARE;
+        }
+        bands_print(stdout, &br);
+        bands_free(&br);
+    }
     fflush(stdout);
 
     int rc = GK_EXIT_OK;

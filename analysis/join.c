@@ -131,9 +131,7 @@ static int join_event_timeless(const join_event *e) {
     return 1;
 }
 
-/* The time that places an event in a window: its earliest data topic time,
- * or its ack time when it was seen on no data topic. */
-static int64_t join_event_start(const join_event *e) {
+int64_t join_event_start(const join_event *e) {
     int64_t start = JOIN_NO_TIME;
     for (int s = 0; s < JOIN_TOPICS; s++)
         if (e->seen[s] && (start == JOIN_NO_TIME || e->t_us[s] < start)) start = e->t_us[s];

@@ -132,6 +132,10 @@ size_t join_finish(join *j, int64_t from_us, int64_t until_us);
 /* The events (sorted by id after join_finish) and their number. */
 const join_event *join_events(const join *j, size_t *n);
 
+/* The time that places an event in a window (join_finish, bands.h): its
+ * earliest data topic time, or its ack time when it was seen on no data topic. */
+int64_t join_event_start(const join_event *e);
+
 /* 1 if the event was seen on all three data topics. */
 int join_event_complete(const join_event *e);
 

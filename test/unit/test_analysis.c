@@ -1,6 +1,7 @@
 /* test_analysis.c - unit tests of analysis/ (stats, idindex, join, record,
- * timeparse, report, plot). The plot test needs gnuplot: it is a declared
+ * timeparse, report, rate bands, plot). The plot test needs gnuplot: it is a declared
  * dependency, so its absence is a failure, not a skip. */
+#include "analysis/bands.h"
 #include "analysis/idindex.h"
 #include "analysis/join.h"
 #include "analysis/plot.h"
@@ -819,6 +820,139 @@ START_TEST(test_plot_shows) {
 }
 END_TEST
 
+
+/* ---- rate bands ---- */
+
+/* Appends count events starting at start_us, spread over span_us, each acked
+ * delay_us after its (one) produce time; delay_us < 0: never acked. */
+static size_t band_events(join_event *ev, size_t n, int64_t start_us, int64_t span_us,
+                          size_t count, int64_t delay_us) {
+    for (size_t i = 0; i < count; i++) {
+        join_event *e = &ev[n + i];
+        memset(e, 0, sizeof *e);
+        e->event_id = (int64_t)(n + i + 1);
+        int64_t t = start_us + span_us * (int64_t)i / (int64_t)count;
+        for (int s = 0; s < JOIN_SLOTS; s++) {
+            e->t_us[s] = s == JOIN_ACK ? t + delay_us : t;
+            e->seen[s] = s != JOIN_ACK || delay_us >= 0;
+            e->partition[s] = 0;
+        }
+    }
+    return n + count;
+}
+
+START_TEST(test_bands_and_drain) {
+    const int64_t T = 1700000000000000LL, S = 1000000;
+    size_t cap = 20000, n = 0;
+    join_event *ev = malloc(cap * sizeof *ev);
+    ck_assert_ptr_nonnull(ev);
+    /* A day in ten 1 s windows: quiet at 1 ms, a 2,000/s peak whose backlog
+     * pushes the delay to 10 ms, then quiet again at 1.5 ms. */
+    for (int w = 0; w < 4; w++) n = band_events(ev, n, T + w * S, S, 100, 1000);
+    n = band_events(ev, n, T + 4 * S, S, 2000, 10000);
+    n = band_events(ev, n, T + 5 * S, S, 2000, 10000);
+    for (int w = 6; w < 10; w++) n = band_events(ev, n, T + w * S, S, 100, 1500);
+    size_t base = n;
+    bands_report r;
+    ck_assert_int_eq(bands_compute(ev, n, 1.0, &r), 0);
+    ck_assert_uint_eq(r.nwindows, 10);
+    ck_assert_double_eq_tol(r.windows[4].rate, 2000, 1e-9);
+    ck_assert_double_eq_tol(r.windows[9].start_s, 9, 1e-9);
+    ck_assert_str_eq(r.band[0].name, "<300");
+    ck_assert_uint_eq(r.band[0].windows, 8);
+    ck_assert_uint_eq(r.band[0].events, 800);
+    ck_assert_uint_eq(r.band[0].delays, 800);
+    ck_assert_double_eq_tol(r.band[0].p50, 1.0, 1e-9);  /* rank 400 of 400 x 1 ms, 400 x 1.5 */
+    ck_assert_double_eq_tol(r.band[0].p99, 1.5, 1e-9);
+    ck_assert_uint_eq(r.band[1].windows, 0);
+    ck_assert(isnan(r.band[1].p50));
+    ck_assert_str_eq(r.band[2].name, "1000-3000");
+    ck_assert_uint_eq(r.band[2].events, 4000);
+    ck_assert_double_eq_tol(r.band[2].p999, 10.0, 1e-9);
+    ck_assert_uint_eq(r.band[3].windows + r.band[4].windows, 0);
+    /* Baseline: the first window's median (a tenth of 10); settled up to 2 ms. */
+    ck_assert_double_eq_tol(r.baseline_p50, 1.0, 1e-9);
+    ck_assert_double_eq_tol(r.settled_max, 2.0, 1e-9);
+    ck_assert_double_eq_tol(r.peak_rate, 2000, 1e-9);
+    ck_assert_double_eq_tol(r.peak_at_s, 4, 1e-9); /* the first of two equal peaks */
+    ck_assert_int_eq(r.drained, 1);
+    ck_assert_double_eq_tol(r.drained_after_s, 2, 1e-9);
+    ck_assert_double_eq_tol(r.last_p50, 1.5, 1e-9);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    bands_print(f, &r);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "ack_delay_band: band=<300 windows=8 events=800 "
+                                       "delays=800 p50_ms=1.000 p99_ms=1.500 p999_ms=1.500\n"));
+    ck_assert_ptr_nonnull(strstr(text, "ack_delay_band: band=300-1000 windows=0 events=0 "
+                                       "delays=0 p50_ms=nan"));
+    ck_assert_ptr_nonnull(strstr(text, "ack_delay_drain: window_s=1 windows=10 "
+                                       "baseline_p50_ms=1.000 settled_max_ms=2.000 "
+                                       "peak_rate=2000 peak_at_s=4.000 last_p50_ms=1.500 "
+                                       "drained=yes drained_after_s=2.000\n"));
+    free(text);
+    bands_free(&r);
+
+    /* Half-second windows: twice as many, each half as full, the same rates. */
+    ck_assert_int_eq(bands_compute(ev, n, 0.5, &r), 0);
+    ck_assert_uint_eq(r.nwindows, 20);
+    ck_assert_double_eq_tol(r.windows[0].rate, 100, 1e-9);
+    ck_assert_double_eq_tol(r.peak_at_s, 4, 1e-9);
+    bands_free(&r);
+
+    /* The backlog never drains: the last window is still at 5 ms. */
+    n = band_events(ev, base, T + 10 * S, S, 100, 5000);
+    ck_assert_int_eq(bands_compute(ev, n, 1.0, &r), 0);
+    ck_assert_int_eq(r.drained, 0);
+    ck_assert(isnan(r.drained_after_s));
+    ck_assert_double_eq_tol(r.last_p50, 5.0, 1e-9);
+    bands_free(&r);
+
+    /* A gap of empty windows is left out; a window at exactly 300/s is in
+     * 300-1000; events never acked count as events, not delays; an ack
+     * without data events is left out. */
+    n = band_events(ev, base, T + 20 * S, S, 300, -1);
+    n = band_events(ev, n, T + 21 * S, S, 300, 1200);
+    ev[n - 1].seen[0] = ev[n - 1].seen[1] = ev[n - 1].seen[2] = 0; /* ack only */
+    ck_assert_int_eq(bands_compute(ev, n, 1.0, &r), 0);
+    ck_assert_uint_eq(r.nwindows, 12);
+    ck_assert_double_eq_tol(r.windows[10].start_s, 20, 1e-9);
+    ck_assert_uint_eq(r.windows[10].events, 300);
+    ck_assert_uint_eq(r.windows[10].delays, 0);
+    ck_assert(isnan(r.windows[10].p50));
+    ck_assert_uint_eq(r.windows[11].events, 299);
+    ck_assert_str_eq(r.band[1].name, "300-1000");
+    ck_assert_uint_eq(r.band[1].windows, 1);
+    ck_assert_uint_eq(r.band[1].events, 300);
+    ck_assert_uint_eq(r.band[1].delays, 0);
+    ck_assert_uint_eq(r.band[0].windows, 9); /* 8 quiet ones and the last, at 299/s */
+    ck_assert_int_eq(r.drained, 1);          /* 1.2 ms is settled: the run starts at 6 s */
+    ck_assert_double_eq_tol(r.drained_after_s, 2, 1e-9);
+    bands_free(&r);
+
+    /* The peak in the last window: nothing after it to judge. */
+    n = band_events(ev, 0, T, S, 100, 1000);
+    n = band_events(ev, n, T + S, S, 5000, 30000);
+    ck_assert_int_eq(bands_compute(ev, n, 1.0, &r), 0);
+    ck_assert_int_eq(r.drained, -1);
+    ck_assert_uint_eq(r.band[3].windows, 1); /* 5,000/s */
+    f = open_memstream(&text, &len);
+    bands_print(f, &r);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "drained=not_judged drained_after_s=nan"));
+    free(text);
+    bands_free(&r);
+    /* No events at all. */
+    ck_assert_int_eq(bands_compute(ev, 0, 1.0, &r), 0);
+    ck_assert_uint_eq(r.nwindows, 0);
+    ck_assert_int_eq(r.drained, -1);
+    bands_free(&r);
+    free(ev);
+}
+END_TEST
+
 static Suite *analysis_suite(void) {
     Suite *s = suite_create("analysis");
     TCase *tc = tcase_create("core");
@@ -839,6 +973,7 @@ static Suite *analysis_suite(void) {
     tcase_add_test(tc, test_timeparse);
     tcase_add_test(tc, test_csv_writer);
     tcase_add_test(tc, test_summary_line);
+    tcase_add_test(tc, test_bands_and_drain);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("plot");
     tcase_set_timeout(tp, 60);
