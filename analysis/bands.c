@@ -158,6 +158,11 @@ oom:
 }
 
 void bands_print(FILE *f, const bands_report *r) {
+    for (size_t w = 0; w < r->nwindows; w++) {
+        const bands_window *x = &r->windows[w];
+        fprintf(f, "ack_delay_window: start_s=%.3f rate=%.0f events=%zu delays=%zu p50_ms=%.3f\n",
+                x->start_s, x->rate, x->events, x->delays, x->p50);
+    }
     for (int b = 0; b < BANDS_COUNT; b++) {
         const bands_band *x = &r->band[b];
         fprintf(f, "ack_delay_band: band=%s windows=%zu events=%zu delays=%zu p50_ms=%.3f "

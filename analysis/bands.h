@@ -65,7 +65,9 @@ typedef struct {
  * above). Returns 0, or -1 when out of memory (*out then holds nothing to free). */
 int bands_compute(const join_event *ev, size_t n, double window_s, bands_report *out);
 
-/* Prints one line per band and one on draining, "key=value" fields for scripts:
+/* Prints one line per window with events, one per band and one on draining,
+ * "key=value" fields for scripts:
+ * "ack_delay_window: start_s=.. rate=.. events=.. delays=.. p50_ms=.."
  * "ack_delay_band: band=300-1000 windows=.. events=.. delays=.. p50_ms=.. p99_ms=.. p999_ms=.."
  * "ack_delay_drain: window_s=.. windows=.. baseline_p50_ms=.. settled_max_ms=.. peak_rate=..
  *  peak_at_s=.. last_p50_ms=.. drained=yes|no|not_judged drained_after_s=.." */

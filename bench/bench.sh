@@ -27,8 +27,8 @@ Options:
   --rows N                events per file for the producer, end-to-end and
                           memory stages (default 1000000)
   --reps N                repetitions per figure; the median is reported (default 3)
-  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory,pg
-                          (or 1..7; default all)
+  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory,pg,day
+                          (or 1..8; default all)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
                           about a minute; the figures mean nothing)
   --partitions N          partitions per topic of every broker (default 16)
@@ -55,7 +55,7 @@ USAGE
 
 BENCH_ROWS=1000000
 BENCH_REPS=3
-STAGES=producer,db,ack,e2e,latency,memory,pg
+STAGES=producer,db,ack,e2e,latency,memory,pg,day
 QUICK=0
 BENCH_PARTITIONS=16
 BENCH_PREFILL=200000
@@ -125,6 +125,7 @@ for s in ${STAGES//,/ }; do
     5|latency) RUN_STAGES+=(latency) ;;
     6|memory) RUN_STAGES+=(memory) ;;
     7|pg|postgresql) RUN_STAGES+=(pg) ;;
+    8|day) RUN_STAGES+=(day) ;;
     *) echo "bench.sh: --stages: unknown stage '$s'" >&2; exit 64 ;;
   esac
 done
@@ -167,7 +168,7 @@ mkdir -p "$BENCH_RUN"
 for f in rows stages details rss machine settings; do : >"$BENCH_RUN/$f.tsv"; done
 export BENCH_BIN BENCH_RUN BENCH_WORK BENCH_SEED
 
-for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory stage_pg report; do
+for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory stage_pg stage_day report; do
   # shellcheck source=/dev/null
   . "$ROOT/bench/$f.sh"
 done

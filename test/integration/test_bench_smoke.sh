@@ -26,10 +26,10 @@ ls "$WORK/results/"*-*.json >/dev/null 2>&1 || it_fail "no dated JSON next to la
 if command -v jq >/dev/null; then
   jq -e . "$JSON" >/dev/null || it_fail "latest.json is not valid JSON"
 fi
-for s in producer db ack e2e latency memory pg; do
+for s in producer db ack e2e latency memory pg day; do
   grep -q "\"stage\": \"$s\", \"status\": \"ok\"" "$JSON" || it_fail "stage $s is not ok in the JSON"
 done
-for s in producer db_consumer ack_consumer end_to_end latency memory db_consumer_pg; do
+for s in producer db_consumer ack_consumer end_to_end latency memory db_consumer_pg day; do
   n=$(grep -c "\"stage\": \"$s\", \"figure\"" "$JSON" || true)
   [ "$n" -ge 1 ] || it_fail "no figure for $s in the JSON"
   grep -q "^$s " "$WORK/table.txt" || it_fail "no line for $s in the printed table"

@@ -884,6 +884,10 @@ START_TEST(test_bands_and_drain) {
     ck_assert_ptr_nonnull(f);
     bands_print(f, &r);
     fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "ack_delay_window: start_s=0.000 rate=100 events=100 "
+                                       "delays=100 p50_ms=1.000\nack_delay_window: start_s=1.000 "));
+    ck_assert_ptr_nonnull(strstr(text, "ack_delay_window: start_s=5.000 rate=2000 events=2000 "
+                                       "delays=2000 p50_ms=10.000\n"));
     ck_assert_ptr_nonnull(strstr(text, "ack_delay_band: band=<300 windows=8 events=800 "
                                        "delays=800 p50_ms=1.000 p99_ms=1.500 p999_ms=1.500\n"));
     ck_assert_ptr_nonnull(strstr(text, "ack_delay_band: band=300-1000 windows=0 events=0 "
