@@ -114,9 +114,10 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
          .help = "constant or poisson inter-arrival times with --rate (default: constant; "
                  "--rate-curve takes only poisson)"},
         {.long_name = "rate-curve", .env = "GK_PRODUCER_RATE_CURVE", .kind = CLI_STRING,
-         .target = &o->rate_curve, .metavar = "diurnal|FILE", .min = 1, .max = CLI_ANY_LEN,
-         .help = "rate that varies over time, followed by thinning Poisson arrivals: the "
-                 "built-in day or a CSV of seconds,rate rows (README: Load that varies)"},
+         .target = &o->rate_curve, .metavar = "CURVE", .min = 1, .max = CLI_ANY_LEN,
+         .help = "a rate that varies over time, followed by thinning Poisson arrivals: diurnal "
+                 "(the built-in day) or a CSV file of seconds,rate rows (README: Load that "
+                 "varies)"},
         {.long_name = "rate-period", .env = "GK_PRODUCER_RATE_PERIOD", .kind = CLI_DOUBLE,
          .target = &o->rate_period, .metavar = "SECONDS", .min = 0.001,
          .max = PACE_CURVE_MAX_SECONDS, .also = "0",

@@ -4,7 +4,9 @@
 # refused (exit 64 with the range); an empty KAFKA_BOOTSTRAP refused instead
 # of meaning localhost:9092; --bootstrap-server accepted as --bootstrap; a
 # properties file (-F / KAFKA_CONFIG_FILE) reaching librdkafka; and inputs
-# that are not regular files (a FIFO) refused at once instead of blocking.
+# that are not regular files (a FIFO) refused at once instead of blocking;
+# the producer's rate curve: a bad CSV line named by file and line, options
+# that only make sense together.
 # brokers: none
 . "$(dirname "$0")/lib.sh"
 
@@ -85,5 +87,21 @@ run fifo 66 "$GK_BIN/producer" --bootstrap 127.0.0.1:1 --record sample_intake "$
 grep -q "fifo.xlsx: not a regular file (a FIFO)" "$WORK/fifo.err" || it_fail "fifo: $(cat "$WORK/fifo.err")"
 run fifo-properties 64 "$GK_BIN/producer" -F "$WORK/fifo.xlsx" "$X"
 run dir-input 66 "$GK_BIN/producer" --bootstrap 127.0.0.1:1 --record sample_intake "$WORK"
+run fifo-curve 64 "$GK_BIN/producer" --rate-curve "$WORK/fifo.xlsx" --record sample_intake "$X"
+grep -q "fifo.xlsx: not a regular file (a FIFO)" "$WORK/fifo-curve.err" || it_fail "$(cat "$WORK/fifo-curve.err")"
 it_log "ok: a FIFO or directory as input is refused at once"
+
+# The rate curve (its rules are unit-tested in test_producer_util).
+printf 'seconds,rate\n0,100\n30,1e400\n' >"$WORK/curve.csv"
+run curve-bad-line 64 "$GK_BIN/producer" --rate-curve "$WORK/curve.csv" --record sample_intake "$X"
+grep -q "curve.csv line 3: expected seconds,rate as two finite numbers" "$WORK/curve-bad-line.err" ||
+  it_fail "$(cat "$WORK/curve-bad-line.err")"
+run curve-env-no-peak 64 env GK_PRODUCER_RATE_CURVE=diurnal "$GK_BIN/producer" --record sample_intake "$X"
+grep -q "needs a peak rate above 0 (--rate)" "$WORK/curve-env-no-peak.err" || it_fail "$(cat "$WORK/curve-env-no-peak.err")"
+run curve-trough 64 "$GK_BIN/producer" --rate-curve diurnal --rate 100 --rate-min 100 --record sample_intake "$X"
+run curve-constant 64 "$GK_BIN/producer" --rate-curve diurnal --rate 100 --arrivals constant --record sample_intake "$X"
+run curve-min-alone 64 "$GK_BIN/producer" --rate-min 5 --record sample_intake "$X"
+run curve-period-range 64 "$GK_BIN/producer" --rate-curve diurnal --rate 100 --rate-period 1e-9 --record sample_intake "$X"
+run window-range 64 "$GK_BIN/ack_delay" --window -1
+it_log "ok: rate curves and windows refused when wrong"
 it_log "PASS"
