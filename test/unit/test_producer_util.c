@@ -361,15 +361,17 @@ static long check_thinning(const pace_curve *c, uint64_t seed, int seconds) {
     long *count = calloc((size_t)seconds, sizeof *count), total = 0;
     ck_assert_ptr_nonnull(count);
     int64_t prev = 0;
+    long differ = 0, backwards = 0; /* counted, not asserted: Check writes a pipe per assertion */
     for (;;) {
         int due = pace_advance(&p);
-        ck_assert_int_eq(pace_advance(&q), due);
-        ck_assert_int_eq(q.next_ns, p.next_ns);
-        ck_assert_int_ge(p.next_ns, prev);
+        differ += pace_advance(&q) != due || q.next_ns != p.next_ns;
+        backwards += p.next_ns < prev;
         prev = p.next_ns;
         if (p.next_ns >= (int64_t)seconds * 1000000000LL) break;
         if (due) count[p.next_ns / 1000000000LL]++;
     }
+    ck_assert_int_eq(differ, 0);
+    ck_assert_int_eq(backwards, 0);
     for (int w = 0; w < seconds; w++) {
         double mean = curve_integral(c, w, w + 1);
         ck_assert_msg(fabs((double)count[w] - mean) <= 5 * sqrt(mean) + 1,
@@ -385,8 +387,8 @@ START_TEST(pace_thinning_follows_the_curve) {
     pace_curve c;
     /* A day of 100 to 10,000 events/s compressed into 60 s, as the bench's. */
     ck_assert_int_eq(pace_curve_diurnal(&c, 100, 10000, 60, err, sizeof err), 0);
-    long total = check_thinning(&c, 7, 120);
-    ck_assert_msg(fabs((double)total - 2 * 60 * 5050) <= 4 * sqrt(2 * 60 * 5050), "%ld", total);
+    long total = check_thinning(&c, 7, 60);
+    ck_assert_msg(fabs((double)total - 60 * 5050) <= 4 * sqrt(60 * 5050), "%ld", total);
     /* Another seed: other arrivals, the same law. */
     check_thinning(&c, 8, 60);
     pace a, b;
@@ -406,7 +408,7 @@ START_TEST(pace_thinning_follows_the_curve) {
     while (!pace_advance(&p)) pauses++;
     ck_assert_int_ge(p.next_ns, 10000000000LL);
     ck_assert_int_ge(pauses, 10 * 2000 / PACE_THIN_BATCH - 5); /* ~20,000 candidates rejected */
-    check_thinning(&c, 3, 90);
+    check_thinning(&c, 3, 40);
     pace_curve_free(&c);
 }
 END_TEST
