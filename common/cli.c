@@ -77,32 +77,9 @@ static int cli_kv_add_line(cli_kv_list *list, char *line) {
 }
 
 int cli_kv_add_file(cli_kv_list *list, const char *path, char *err, size_t errlen) {
-    int fd = infile_open(path, err, errlen);
-    if (fd < 0) return -1;
-    char *buf = malloc(CLI_KV_FILE_MAX + 1);
-    size_t len = 0;
-    ssize_t n = 0;
-    while (buf && len <= CLI_KV_FILE_MAX &&
-           (n = read(fd, buf + len, CLI_KV_FILE_MAX + 1 - len)) > 0)
-        len += (size_t)n;
-    int e = errno;
-    close(fd);
-    if (!buf || n < 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, buf ? strerror(e) : "out of memory");
-        free(buf);
-        return -1;
-    }
-    if (len > CLI_KV_FILE_MAX) {
-        snprintf(err, errlen, "%s: larger than %d bytes", path, CLI_KV_FILE_MAX);
-        free(buf);
-        return -1;
-    }
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len)) {
-        snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
-        free(buf);
-        return -1;
-    }
+    size_t len;
+    char *buf = infile_read_text(path, CLI_KV_FILE_MAX, &len, err, errlen);
+    if (!buf) return -1;
     int rc = 0, lineno = 0;
     for (char *line = buf, *next; line && rc == 0; line = next) {
         lineno++;

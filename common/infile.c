@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,4 +49,34 @@ int infile_open(const char *path, char *err, size_t errlen) {
         return -1;
     }
     return fd;
+}
+
+char *infile_read_text(const char *path, size_t max, size_t *len, char *err, size_t errlen) {
+    int fd = infile_open(path, err, errlen);
+    if (fd < 0) return NULL;
+    /* One byte more than allowed: reading it tells a file that is too long. */
+    char *buf = malloc(max + 1);
+    size_t got = 0;
+    ssize_t n = 0;
+    while (buf && got <= max && (n = read(fd, buf + got, max + 1 - got)) > 0) got += (size_t)n;
+    int e = errno;
+    close(fd);
+    if (!buf || n < 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, buf ? strerror(e) : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    if (got > max) {
+        snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+        free(buf);
+        return NULL;
+    }
+    buf[got] = '\0';
+    if (memchr(buf, '\0', got)) {
+        snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
+        free(buf);
+        return NULL;
+    }
+    *len = got;
+    return buf;
 }

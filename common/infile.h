@@ -15,4 +15,11 @@
  * EACCES, ... or EINVAL for a file that is not a regular one). */
 int infile_open(const char *path, char *err, size_t errlen);
 
+/* Reads the whole of path (opened by infile_open) as text: at most max
+ * bytes, no NUL byte. Returns a NUL-terminated buffer the caller frees, its
+ * length in *len, or NULL with a one-line reason naming the path ("cannot
+ * read: ...", "larger than MAX bytes", "not a text file (NUL byte)"). The
+ * option parser's properties files and the producer's rate curves use it. */
+char *infile_read_text(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
 #endif

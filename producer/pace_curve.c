@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int pace_curve_diurnal(pace_curve *c, double trough, double peak, double period, char *err,
                        size_t errlen) {
@@ -169,21 +168,9 @@ int pace_curve_parse(pace_curve *c, const char *name, const char *text, size_t l
 
 int pace_curve_load(pace_curve *c, const char *path, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
-    int fd = infile_open(path, err, errlen); /* never waits on a FIFO */
-    if (fd < 0) return -1;
-    char *buf = malloc(PACE_CURVE_MAX_BYTES + 1);
-    size_t len = 0;
-    ssize_t n = 0;
-    while (buf && len <= PACE_CURVE_MAX_BYTES &&
-           (n = read(fd, buf + len, PACE_CURVE_MAX_BYTES + 1 - len)) > 0)
-        len += (size_t)n;
-    int e = errno;
-    close(fd);
-    if (!buf || n < 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, buf ? strerror(e) : "out of memory");
-        free(buf);
-        return -1;
-    }
+    size_t len;
+    char *buf = infile_read_text(path, PACE_CURVE_MAX_BYTES, &len, err, errlen);
+    if (!buf) return -1;
     int rc = pace_curve_parse(c, path, buf, len, err, errlen);
     free(buf);
     return rc;
