@@ -63,8 +63,13 @@ int pace_advance(pace *p) {
         return p->due = 1;
     }
     for (int i = 0; i < PACE_THIN_BATCH; i++) {
+        /* Every candidate in a silent stretch would be thrown away: skip it.
+         * Candidates are memoryless, so drawing the next one from the
+         * stretch's end gives the same law. */
+        double t = (double)(p->next_ns - p->start_ns) / 1e9, quiet = pace_curve_quiet_end(p->curve, t);
+        if (quiet > t) p->next_ns = p->start_ns + (int64_t)ceil(quiet * 1e9);
         p->next_ns += pace_interval_ns(p);
-        double t = (double)(p->next_ns - p->start_ns) / 1e9;
+        t = (double)(p->next_ns - p->start_ns) / 1e9;
         /* The coin is drawn even when the rate is the peak, so that every
          * candidate uses the same number of draws whatever the curve. */
         if (pace_uniform(p) * p->curve->peak < pace_curve_rate(p->curve, t)) return p->due = 1;

@@ -22,7 +22,8 @@
 typedef enum { PACE_CONSTANT = 0, PACE_POISSON } pace_arrivals;
 
 /* Candidates thinned in one step at most: a quiet stretch of the curve
- * (rate 0 or nearly) costs bounded work between looks at the stop flag. */
+ * (a rate near 0; one of exactly 0 is skipped whole) costs bounded work
+ * between looks at the stop flag. */
 #define PACE_THIN_BATCH 1024
 
 typedef struct {

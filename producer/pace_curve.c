@@ -187,19 +187,39 @@ void pace_curve_scale(pace_curve *c, double period, double peak) {
     c->peak = peak > 0 ? peak : c->peak;
 }
 
-double pace_curve_rate(const pace_curve *c, double t) {
-    double x = fmod(t < 0 ? 0 : t, c->period);
-    if (c->n == 0) {
-        double s = (1.0 - cos(2.0 * M_PI * (x / c->period - 0.125))) / 2.0;
-        return c->trough + (c->peak - c->trough) * s;
-    }
-    /* The last point with t[i] <= x (binary search: curves may have many rows). */
+/* The segment [t[i], t[i+1]) of a CSV curve holding x (0 <= x <= period):
+ * a binary search, as curves may have many rows. */
+static size_t pace_curve_segment(const pace_curve *c, double x) {
     size_t lo = 0, hi = c->n - 1;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (c->t[mid] <= x) lo = mid;
         else hi = mid;
     }
+    return lo;
+}
+
+double pace_curve_quiet_end(const pace_curve *c, double t) {
+    if (c->n == 0 || !(t >= 0)) return t; /* the diurnal rate is 0 at an instant at most */
+    double base = floor(t / c->period) * c->period;
+    size_t k = pace_curve_segment(c, t - base), moved = 0;
+    /* Some rate is above 0, so at most one lap of segments is silent. */
+    while (c->r[k] == 0 && c->r[k + 1] == 0 && moved++ < c->n) {
+        if (++k == c->n - 1) {
+            k = 0;
+            base += c->period;
+        }
+    }
+    return moved ? base + c->t[k] : t;
+}
+
+double pace_curve_rate(const pace_curve *c, double t) {
+    double x = fmod(t < 0 ? 0 : t, c->period);
+    if (c->n == 0) {
+        double s = (1.0 - cos(2.0 * M_PI * (x / c->period - 0.125))) / 2.0;
+        return c->trough + (c->peak - c->trough) * s;
+    }
+    size_t lo = pace_curve_segment(c, x);
     double span = c->t[lo + 1] - c->t[lo];
     double f = span > 0 ? (x - c->t[lo]) / span : 0;
     if (f > 1) f = 1;

@@ -56,6 +56,10 @@ void pace_curve_scale(pace_curve *c, double period, double peak);
 /* The rate at t seconds after the start (t >= 0). */
 double pace_curve_rate(const pace_curve *c, double t);
 
+/* Where a silent stretch (rate 0 throughout) holding t ends: the start of
+ * the next segment that is not silent, or t itself when t is not in one. */
+double pace_curve_quiet_end(const pace_curve *c, double t);
+
 /* Frees a CSV curve's points (the diurnal one has none). */
 void pace_curve_free(pace_curve *c);
 

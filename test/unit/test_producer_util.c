@@ -267,7 +267,27 @@ START_TEST(pace_curve_shapes) {
     ck_assert_double_eq(c.peak, 2200);
     ck_assert_double_eq_tol(pace_curve_rate(&c, 10), 1200, 1e-9);
     ck_assert_double_eq_tol(pace_curve_rate(&c, 70), 1200, 1e-9);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 10), 10); /* nowhere silent */
     pace_curve_free(&c);
+
+    /* Silent stretches (rate 0 at both ends of a segment) end where the next
+     * segment that is not silent starts, in this lap or the next. */
+    csv = "0,5\n10,0\n20,0\n30,0\n40,5\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "s.csv", csv, strlen(csv), err, sizeof err), 0);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 5), 5);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 10), 30);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 25), 30);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 35), 35);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 95), 110);
+    pace_curve_free(&c);
+    csv = "0,0\n10,5\n20,0\n30,0\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "s.csv", csv, strlen(csv), err, sizeof err), 0);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 25), 30);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 55), 60);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 5), 5);
+    pace_curve_free(&c);
+    ck_assert_int_eq(pace_curve_diurnal(&c, 0, 10, 24, err, sizeof err), 0);
+    ck_assert_double_eq(pace_curve_quiet_end(&c, 3), 3); /* 0 only at an instant */
 }
 END_TEST
 
@@ -398,17 +418,27 @@ START_TEST(pace_thinning_follows_the_curve) {
     pace_advance(&b);
     ck_assert_int_ne(a.next_ns, b.next_ns);
 
-    /* A CSV curve with a silent stretch: nothing arrives there, and the
-     * thinning pauses (due 0) in bounded steps instead of spinning. */
+    /* A CSV curve with silent stretches (the first 10 s, and from 30 s to
+     * the next lap's 10 s): nothing arrives there, and they are skipped, not
+     * thinned candidate by candidate. */
     const char *csv = "0,0\n10,0\n10.5,2000\n20,2000\n30,0\n";
     ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
     pace p;
     pace_init_curve(&p, &c, 3, 0);
+    ck_assert_int_eq(pace_advance(&p), 1);
+    ck_assert_int_ge(p.next_ns, 10000000000LL);
+    ck_assert_int_lt(p.next_ns, 10500000000LL);
+    check_thinning(&c, 3, 50);
+    pace_curve_free(&c);
+    /* A stretch near 0 is thinned in bounded steps (due 0) instead of in one
+     * long loop: ~20,000 candidates rejected in 10 s at a 2,000/s peak. */
+    csv = "0,0.001\n10,0.001\n10.5,2000\n20,2000\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
+    pace_init_curve(&p, &c, 3, 0);
     int pauses = 0;
     while (!pace_advance(&p)) pauses++;
     ck_assert_int_ge(p.next_ns, 10000000000LL);
-    ck_assert_int_ge(pauses, 10 * 2000 / PACE_THIN_BATCH - 5); /* ~20,000 candidates rejected */
-    check_thinning(&c, 3, 40);
+    ck_assert_int_ge(pauses, 10 * 2000 / PACE_THIN_BATCH - 5);
     pace_curve_free(&c);
 }
 END_TEST
@@ -416,8 +446,8 @@ END_TEST
 START_TEST(pace_curve_wait_is_interruptible) {
     char err[256];
     pace_curve c;
-    /* An hour of silence at a high peak: the wait thins a great many
-     * candidates, yet a stop set by another thread ends it at once. */
+    /* An hour of silence at a high peak: the wait skips it and sleeps, and a
+     * stop set by another thread ends the sleep at once. */
     const char *csv = "0,0\n3600,0\n3601,10000000\n";
     ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
     atomic_int stop = 0;
@@ -428,6 +458,20 @@ START_TEST(pace_curve_wait_is_interruptible) {
     ck_assert_int_eq(pthread_create(&th, NULL, set_stop_later, &stop), 0);
     ck_assert_int_eq(pace_wait(&p, &stop), -1);
     int64_t waited = pace_now_ns() - t0;
+    pthread_join(th, NULL);
+    ck_assert_int_ge(waited, 150000000LL);
+    ck_assert_int_lt(waited, 1000000000LL);
+    /* Near silence at that peak is thinned, candidate by candidate, as time
+     * passes: the stop ends that too. */
+    pace_curve_free(&c);
+    csv = "0,0.001\n3600,0.001\n3601,10000000\n";
+    ck_assert_int_eq(pace_curve_parse(&c, "q.csv", csv, strlen(csv), err, sizeof err), 0);
+    stop = 0;
+    pace_init_curve(&p, &c, 1, pace_now_ns());
+    t0 = pace_now_ns();
+    ck_assert_int_eq(pthread_create(&th, NULL, set_stop_later, &stop), 0);
+    ck_assert_int_eq(pace_wait(&p, &stop), -1);
+    waited = pace_now_ns() - t0;
     pthread_join(th, NULL);
     ck_assert_int_ge(waited, 150000000LL);
     ck_assert_int_lt(waited, 1000000000LL);
