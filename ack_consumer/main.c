@@ -734,7 +734,9 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (strcmp(o.mode, "scalable") == 0) {
-        rc = ackc_run_scalable(&o, &so);
+        rc = metrics_start("ack_consumer", o.metrics_addr);
+        if (rc == 0) rc = ackc_run_scalable(&o, &so);
+        metrics_stop();
         cli_kv_free(&o.kafka);
         return rc;
     }

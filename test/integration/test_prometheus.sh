@@ -17,19 +17,6 @@ command -v prometheus >/dev/null || it_fail "prometheus is not installed (script
 command -v curl >/dev/null || it_fail "curl is not installed (scripts/deps.sh test)"
 PY=/usr/bin/python3
 
-# free_ports N: N distinct ports nothing listens on right now.
-free_ports() {
-  "$PY" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
 # query EXPR: the value of an instant query's only sample, "none" if it has
 # none, "many" if several.
 query() {
@@ -40,7 +27,7 @@ r = json.load(sys.stdin)["data"]["result"]
 print("none" if not r else "many" if len(r) > 1 else r[0]["value"][1])' 2>/dev/null || echo error
 }
 
-read -r PROM_PORT P_PORT DB_PORT ACK_PORT <<<"$(free_ports 4)"
+read -r PROM_PORT P_PORT DB_PORT ACK_PORT <<<"$(it_free_ports 4)"
 cat >"$WORK/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
