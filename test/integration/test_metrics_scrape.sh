@@ -15,7 +15,8 @@
 # address and a port already taken are refused with exit 64. Each service's
 # own --probe (compose's healthcheck) passes against it while it runs. Every
 # metric name the committed Grafana dashboard queries is a series this run's
-# scrapes hold (test_prometheus.sh runs the queries themselves).
+# scrapes hold (test_prometheus.sh runs the queries themselves), and the
+# README's metrics table names every family exported, with its type.
 # brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
@@ -195,6 +196,15 @@ cat "$WORK/producer.mid" "$WORK/db.metrics" "$WORK/ack.metrics" |
 missing=$(comm -23 "$WORK/dashboard.names" "$WORK/scraped.names")
 [ -z "$missing" ] || it_fail "the dashboard queries series no service exported: $(echo $missing)"
 it_log "ok: the dashboard's $(wc -l <"$WORK/dashboard.names") metric names are all series of this run's scrapes"
+# README.md's metrics table is the list the services export: the same
+# names, with the same types.
+grep -h '^# TYPE ' "$WORK/producer.mid" "$WORK/db.metrics" "$WORK/ack.metrics" | awk '{ print $3, $4 }' |
+  sort -u >"$WORK/types.scraped"
+sed -n 's/^| `\([a-z_]*\)[{`][^|]*| \(counter\|gauge\|histogram\) |.*/\1 \2/p' "$GK_SOURCE/README.md" |
+  sort -u >"$WORK/types.readme"
+diff "$WORK/types.readme" "$WORK/types.scraped" >"$WORK/types.diff" ||
+  it_fail "README's metrics table (<) and the scrapes (>) differ: $(grep '^[<>]' "$WORK/types.diff" | tr '\n' ' ')"
+it_log "ok: README's metrics table lists the $(wc -l <"$WORK/types.scraped") families the services export, types included"
 for f in db ack; do
   rss=$(value "$WORK/$f.metrics" process_resident_memory_bytes)
   [ "$rss" != absent ] && [ "$rss" -gt 1000000 ] || it_fail "$f RSS: $rss"
