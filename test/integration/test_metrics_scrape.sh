@@ -16,7 +16,8 @@
 # own --probe (compose's healthcheck) passes against it while it runs. Every
 # metric name the committed Grafana dashboard queries is a series this run's
 # scrapes hold (test_prometheus.sh runs the queries themselves), and the
-# README's metrics table names every family exported, with its type.
+# README's metrics table names every family exported, with its type. A group
+# member given no partition (four members, three partitions) is ready.
 # brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
@@ -210,6 +211,34 @@ for f in db ack; do
   [ "$rss" != absent ] && [ "$rss" -gt 1000000 ] || it_fail "$f RSS: $rss"
   it_expect "$f genetika_ready" "$(value "$WORK/$f.metrics" genetika_ready)" 1
 done
+
+# More members than partitions: four db_consumers of one group on topic1's
+# three partitions. The one given nothing is a ready stand-by (an
+# orchestrator waiting for every replica's /readyz must not wait forever);
+# all four answer 200 once the group has settled.
+for i in 1 2 3 4; do
+  it_start "sb$i" "$GK_BIN/db_consumer" --db "$WORK/standby$i.db" --group standby --topics topic1 \
+    --metrics-addr 0
+done
+empty=""
+for _ in $(seq 300); do
+  empty=$(grep -l "assigned 0 partition(s): none" "$WORK"/sb[1-4].log 2>/dev/null | head -n 1 || true)
+  n=0
+  for i in 1 2 3 4; do
+    if grep -q "assigned [0-9]* partition" "$WORK/sb$i.log"; then n=$((n + 1)); fi
+  done
+  [ -n "$empty" ] && [ "$n" = 4 ] && break
+  sleep 0.2
+done
+[ -n "$empty" ] || it_fail "no member of four on three partitions was given none: $(grep -h 'assigned' "$WORK"/sb[1-4].log | tr '\n' ' ')"
+for i in 1 2 3 4; do
+  port=$(port_of "sb$i")
+  for _ in $(seq 150); do [ "$(scrape "$port" readyz "$WORK/sb$i.readyz")" = 200 ] && break; sleep 0.2; done
+  it_expect "stand-by group member $i /readyz ($(grep -o 'assigned [0-9]* partition' "$WORK/sb$i.log" | tail -n 1))" \
+    "$(scrape "$port" readyz "$WORK/sb$i.readyz")" 200
+done
+for i in 1 2 3 4; do eval "kill -TERM \$PID_sb$i"; done
+for i in 1 2 3 4; do eval "it_wait_exit \$PID_sb$i 20"; done
 
 # SIGTERM: both stop cleanly, endpoint included, within the bounded shutdown.
 kill -TERM "$PID_db" "$PID_ack"
