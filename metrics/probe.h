@@ -23,7 +23,7 @@
  * mode like --help, and a twin set in a container's environment would turn
  * the service itself into its probe). */
 #define METRICS_CLI_PROBE(t)                                                                 \
-    {.long_name = "probe", .kind = CLI_STRING, .target = (t), .metavar = "PATH|URL",         \
+    {.long_name = "probe", .kind = CLI_STRING, .target = (t), .metavar = "PATH_OR_URL",      \
      .min = 1, .max = CLI_ANY_LEN,                                                            \
      .help = "health probe: GET PATH (readyz, healthz) of the --metrics-addr endpoint (a "  \
              "wildcard host: the loopback), or an http:// URL, within "                       \
