@@ -217,7 +217,7 @@ done
 # orchestrator waiting for every replica's /readyz must not wait forever);
 # all four answer 200 once the group has settled.
 for i in 1 2 3 4; do
-  it_start "sb$i" "$GK_BIN/db_consumer" --db "$WORK/standby$i.db" --group standby --topics topic1 \
+  it_start "sb$i" "$GK_BIN/db_consumer" --db "$WORK/standby$i.db" --group "${GK_TOPIC_PREFIX:-}standby" --topics "$(it_topic topic1)" \
     --metrics-addr 0
 done
 empty=""
