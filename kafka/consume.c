@@ -451,7 +451,13 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
     for (int i = 0; i < st->assigned->cnt; i++) st->assigned->elems[i].opaque = NULL;
     st->nat_end = 0;
     st->last_activity_us = time_mono_us(); /* idle time counts from here */
-    metrics_ready(false, "catching up with the assigned partitions");
+    /* A member given nothing (more members than partitions) has nothing to
+     * catch up with: it is a ready stand-by, and an orchestrator waiting on
+     * every replica's /readyz must not wait for it forever. */
+    if (parts->cnt == 0)
+        metrics_ready(true, NULL);
+    else
+        metrics_ready(false, "catching up with the assigned partitions");
 }
 
 /* Eager protocol: everything is revoked at once. The pending batch is stored
