@@ -47,6 +47,7 @@
 #include "kafka/consume.h"
 #include "kafka/kafka.h"
 #include "metrics/metrics.h"
+#include "metrics/probe.h"
 #include "schema/schema.h"
 
 #include <inttypes.h>
@@ -411,7 +412,7 @@ static int ackc_dump_dead(const ack_store_options *so) {
 
 typedef struct {
     const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr,
-        *mode, *changelog;
+        *mode, *changelog, *probe;
     cli_kv_list kafka;
     long map_size, batch, idle_exit, connect_timeout;
     int dump_dead, keep_state;
@@ -499,6 +500,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
                  "until signalled)"},
         METRICS_CLI_OPT("GK_ACK_CONSUMER_METRICS_ADDR", &o->metrics_addr),
+        METRICS_CLI_PROBE(&o->probe),
         CLI_OPT_END,
     };
     int first = 0;
@@ -716,6 +718,10 @@ int main(int argc, char **argv) {
                       .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
+    if (rc == 0 && o.probe) {
+        cli_kv_free(&o.kafka);
+        return probe_run("ack_consumer", o.probe, o.metrics_addr);
+    }
     if (rc != 0) {
         cli_kv_free(&o.kafka);
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
@@ -728,7 +734,9 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (strcmp(o.mode, "scalable") == 0) {
-        rc = ackc_run_scalable(&o, &so);
+        rc = metrics_start("ack_consumer", o.metrics_addr);
+        if (rc == 0) rc = ackc_run_scalable(&o, &so);
+        metrics_stop();
         cli_kv_free(&o.kafka);
         return rc;
     }
