@@ -45,7 +45,7 @@ Options:
   --growth-sizes LIST     events of each growth run, real Kafka only (default
                           100000,1000000; the 1,000,000 run is the end-to-end
                           stage's when both run; 10000000 adds about 10 minutes
-                          of data generation once, then about 5 minutes per run)
+                          of data generation once, then about 12 minutes per run)
   --latency-modes LIST    ack_consumer modes of the latency stage: single,scalable
                           (default both; scalable on the real Kafka only)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
@@ -56,11 +56,12 @@ Options:
                           docker-compose.yaml creates them)
   --prefill N             events pre-filled for the db, ack and pg stages (default 200000;
                           must fit the embedded broker's 5 MiB per partition)
-  --latency-seconds S     duration of each paced latency run (default 30; the
-                          issue's full length, 60, adds about 3 minutes)
+  --latency-seconds S     duration of each paced latency run (default 20, so that
+                          the whole run stays under 15 minutes; the issue's full
+                          length, 60, adds about 4 minutes)
   --latency-rates LIST    paced rates in events/s (default 1000,10000)
-  --latency-reps N        repetitions of each latency run (default 1: one 30 s run
-                          holds 30,000 to 300,000 delays; 3 triples the stage)
+  --latency-reps N        repetitions of each latency run (default 1: one 20 s run
+                          holds 20,000 to 200,000 delays; 3 triples the stage)
   --mem-small N           rows of the small memory run (default 10000)
   --extract-partitions N  partitions of the broker the producer's values are
                           extracted from for kcat (default 64)
@@ -87,7 +88,7 @@ STAGES=producer,db,ack,e2e,growth,latency,memory,pg
 QUICK=0
 BENCH_PARTITIONS=16
 BENCH_PREFILL=200000
-BENCH_LAT_SECONDS=30
+BENCH_LAT_SECONDS=20
 BENCH_LAT_RATES=1000,10000
 BENCH_LAT_REPS=1
 BENCH_MEM_SMALL=10000

@@ -138,7 +138,9 @@ report_growth_chart() {
   lo=$(cut -f2 "$dir/growth.tsv" | sort -n | head -n 1)
   hi=$(cut -f2 "$dir/growth.tsv" | sort -n | tail -n 1)
   heading=$(awk -F'\t' '{ m[$1] = $2 } END {
-      printf "Genetika+ growth, end to end on %s: %s, commit %s, %s cores", b, m["date"], m["git_commit"], m["cores"] }' \
+      split(m["load_start"], l, " ")
+      printf "Genetika+ growth on %s - %s - commit %s - %s cores, load %s at start",
+        b, m["date"], m["git_commit"], m["cores"], l[1] }' \
     b="$(cut -f1 "$dir/growth.tsv" | sort -u | paste -sd/)" "$dir/machine.tsv")
   gnuplot -e "data='$dir/growth.tsv'; out='$png'; xmin=$((lo / 2)); xmax=$((hi * 2)); heading='$heading';
     sizes='$(cut -f2 "$dir/growth.tsv" | sort -nu | paste -sd' ')'" \

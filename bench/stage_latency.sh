@@ -1,8 +1,8 @@
 # stage_latency.sh - stage 5: ack delay under a paced load (sourced).
 #
 # The whole pipeline (pipeline.sh) with the producer paced at a fixed rate
-# (--rate R --arrivals constant) for --latency-seconds (at least 30 s in a
-# real run) at 1,000 and at 10,000 events/s; the data set has exactly
+# (--rate R --arrivals constant) for --latency-seconds (20 s by default, 60
+# for the full length) at 1,000 and at 10,000 events/s; the data set has exactly
 # R x seconds events. ack_delay (the analysis tool) then reads the topics
 # and reports p50/p99/p99.9 of ack time - latest topic time, per event, and
 # checks that every event has exactly one ack (--expect). The producer's
