@@ -240,8 +240,15 @@ case "${BENCH_BROKER:-}" in
     fi ;;
 esac
 
+# stop_everything: on any exit, the running stage first (so that it starts
+# nothing more), then whatever it started, then the real Kafka.
+STAGE_PID=""
 stop_everything() {
   local d
+  if [ -n "$STAGE_PID" ] && kill -0 "$STAGE_PID" 2>/dev/null; then
+    kill -TERM "$STAGE_PID" 2>/dev/null || true
+    wait "$STAGE_PID" 2>/dev/null || true
+  fi
   for d in "$BENCH_RUN"/*/*/; do [ -f "$d/pids" ] && bench_stop_all "$d"; done
   bench_kafka_stop
   return 0
@@ -311,7 +318,11 @@ for BENCH_BROKER_KIND in "${BROKERS[@]}"; do
     t0=$(date +%s)
     bench_log "stage $s ($BENCH_BROKER_KIND)"
     rc=0
-    ( set +e; trap 'bench_stop_all' EXIT; "stage_$s" ) || rc=$?
+    # In the background, so that a signal to bench.sh ends the wait at once.
+    ( set +e; trap 'bench_stop_all' EXIT; "stage_$s" ) &
+    STAGE_PID=$!
+    wait "$STAGE_PID" || rc=$?
+    STAGE_PID=""
     secs=$(($(date +%s) - t0))
     if [ "$rc" = 0 ]; then
       stage_record "$s" ok "$secs" ""
