@@ -222,8 +222,11 @@ for f in broker targets stage_growth; do
   # shellcheck source=/dev/null
   . "$ROOT/bench/$f.sh"
 done
-# Only bench_broker gives the services a topic namespace (on the real Kafka).
-unset GK_TOPIC_PREFIX GK_DB_CONSUMER_GROUP GK_ACK_CONSUMER_GROUP
+# The services run as shipped whatever the caller's environment holds: none
+# of their settings is inherited (only bench_broker gives them a topic
+# namespace, on the real Kafka).
+while read -r v; do unset "$v"; done < <(compgen -e |
+  grep -E '^(KAFKA_CONFIG|KAFKA_CONFIG_FILE|GK_LOG_LEVEL|GK_TOPIC_PREFIX|GK_(PRODUCER|DB_CONSUMER|ACK_CONSUMER|ACK_DELAY)_[A-Z_]*)$' || true)
 
 # The brokers: both where the real Kafka can start, unless one is named.
 BROKER_NOTE=""
