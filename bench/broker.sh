@@ -44,7 +44,7 @@ bench_proc_user_sys() {
 bench_kafka_ok() {
   BENCH_KAFKA_WHY=""
   deps_kafka_ready && return 0
-  if [ "$(id -u)" -eq 0 ] && deps_ensure kafka >/dev/null 2>&1 && deps_kafka_ready; then return 0; fi
+  if [ "$(id -u)" -eq 0 ] && deps_ensure kafka >/dev/null && deps_kafka_ready; then return 0; fi
   BENCH_KAFKA_WHY="no Java 17 runtime or no Maven to fetch Kafka once (apt-get install openjdk-17-jre-headless maven)"
   return 1
 }
