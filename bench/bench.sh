@@ -49,7 +49,7 @@ Options:
   --latency-modes LIST    ack_consumer modes of the latency stage: single,scalable
                           (default both; scalable on the real Kafka only)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
-                          about a minute per broker; the figures mean nothing)
+                          1-2 minutes per broker; the figures mean nothing)
   --partitions N          partitions per topic on the embedded broker (default 16:
                           it keeps 5 MiB per partition)
   --kafka-partitions N    partitions per topic on the real Kafka (default 3, as
