@@ -4,10 +4,13 @@
 # Installs missing Debian packages (as root), builds into build/ (Release)
 # unless --bin names ready binaries, generates the workbooks once into
 # bench/work/data/ (reused by later runs), then runs the stages (bench/stage_*.sh)
-# on fresh embedded brokers, each figure the median of --reps repetitions.
-# Prints one table (stage, figure, limit, ratio to limit, target) and writes it
-# as JSON to OUT/<date>-<host>.json and OUT/latest.json. bench/README.md
-# explains how to read it.
+# once per broker (bench/broker.sh: the embedded one, then a real Kafka), each
+# figure the median of --reps (--kafka-reps) repetitions and each limit
+# measured on the same broker in the same pass. Prints one table (stage,
+# broker, figure, limit, ratio to limit, target), the growth table and the
+# targets, writes them as JSON to OUT/<date>-<host>.json and OUT/latest.json
+# and draws the growth chart (OUT/growth.png). bench/README.md explains how
+# to read it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,31 +23,52 @@ usage() {
 Usage: ./bench/bench.sh [options]   (./scripts/bench.sh forwards here)
 
 Benchmarks producer, db_consumer (SQLite, and PostgreSQL with one and three
-instances), ack_consumer, the whole pipeline, ack latency and memory against
-their limits; prints the table and writes JSON.
+instances), ack_consumer, the whole pipeline, its growth, ack latency and
+memory against their limits, on the embedded broker and on a real Kafka;
+prints the table, the growth table and the targets, and writes JSON.
 
 Options:
+  --broker WHICH          embedded, kafka or both: every stage runs on each, its
+                          limit beside it on the same broker (default: both where
+                          the real Kafka can start - Java 17 and Maven, installed as
+                          root if missing - else embedded, saying why) [GK_BENCH_BROKER]
   --rows N                events per file for the producer, end-to-end and
                           memory stages (default 1000000)
-  --reps N                repetitions per figure; the median is reported (default 3)
-  --stages LIST           comma-separated subset of: producer,db,ack,e2e,latency,memory,pg,day
-                          (or 1..8; default all)
+  --reps N                repetitions per figure on the embedded broker; the median
+                          is reported (default 3)
+  --kafka-reps N          the same on the real Kafka (default 1: its pass adds the
+                          growth stage and two ack_consumer modes, and the whole
+                          bench.sh stays under 15 minutes)
+  --stages LIST           comma-separated subset of:
+                          producer,db,ack,e2e,growth,latency,memory,pg,day
+                          (or 1..8 for all but growth; default all)
+  --growth-sizes LIST     events of each growth run, real Kafka only (default
+                          100000,1000000; the 1,000,000 run is the end-to-end
+                          stage's when both run; 10000000 adds about 10 minutes
+                          of data generation once, then about 12 minutes per run)
+  --latency-modes LIST    ack_consumer modes of the latency stage: single,scalable
+                          (default both; scalable on the real Kafka only)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
-                          about a minute; the figures mean nothing)
-  --partitions N          partitions per topic of every broker (default 16)
+                          1-2 minutes per broker; the figures mean nothing)
+  --partitions N          partitions per topic on the embedded broker (default 16:
+                          it keeps 5 MiB per partition)
+  --kafka-partitions N    partitions per topic on the real Kafka (default 3, as
+                          docker-compose.yaml creates them)
   --prefill N             events pre-filled for the db, ack and pg stages (default 200000;
-                          must fit the broker's 5 MiB per partition)
-  --latency-seconds S     duration of each paced latency run (default 30)
+                          must fit the embedded broker's 5 MiB per partition)
+  --latency-seconds S     duration of each paced latency run (default 20, so that
+                          the whole run stays under 15 minutes; the issue's full
+                          length, 60, adds about 4 minutes)
   --latency-rates LIST    paced rates in events/s (default 1000,10000)
-  --latency-reps N        repetitions of each latency run (default 1: one 30 s run
-                          holds 30,000 to 300,000 delays; 3 adds about 4 minutes)
+  --latency-reps N        repetitions of each latency run (default 1: one 20 s run
+                          holds 20,000 to 200,000 delays; 3 triples the stage)
   --mem-small N           rows of the small memory run (default 10000)
   --extract-partitions N  partitions of the broker the producer's values are
                           extracted from for kcat (default 64)
   --seed S                datagen seed (default 42)
   --bin DIR               use the binaries in DIR, do not build [GK_BIN]
   --work DIR              data cache and run logs (default bench/work)
-  --out DIR               where the JSON goes (default bench/results;
+  --out DIR               where the JSON and growth.png go (default bench/results;
                           with --quick: WORK/results-quick)
   -h, --help              show this help
 
@@ -53,13 +77,18 @@ error), 1 when a stage failed (named under the table), 64 usage.
 USAGE
 }
 
+BENCH_BROKER=${GK_BENCH_BROKER:-}
 BENCH_ROWS=1000000
 BENCH_REPS=3
-STAGES=producer,db,ack,e2e,latency,memory,pg,day
+BENCH_KAFKA_REPS=1
+BENCH_KAFKA_PARTITIONS=3
+BENCH_GROWTH_SIZES=100000,1000000
+BENCH_LAT_MODES=single,scalable
+STAGES=producer,db,ack,e2e,growth,latency,memory,pg,day
 QUICK=0
 BENCH_PARTITIONS=16
 BENCH_PREFILL=200000
-BENCH_LAT_SECONDS=30
+BENCH_LAT_SECONDS=20
 BENCH_LAT_RATES=1000,10000
 BENCH_LAT_REPS=1
 BENCH_MEM_SMALL=10000
@@ -77,8 +106,13 @@ while [ $# -gt 0 ]; do
   esac
   [ $# -ge 2 ] || { echo "bench.sh: $opt needs a value (try --help)" >&2; exit 64; }
   case "$opt" in
+    --broker) BENCH_BROKER=$2 ;;
     --rows) BENCH_ROWS=$2 ;;
     --reps) BENCH_REPS=$2 ;;
+    --kafka-reps) BENCH_KAFKA_REPS=$2 ;;
+    --kafka-partitions) BENCH_KAFKA_PARTITIONS=$2 ;;
+    --growth-sizes) BENCH_GROWTH_SIZES=$2 ;;
+    --latency-modes) BENCH_LAT_MODES=$2 ;;
     --stages) STAGES=$2 ;;
     --partitions) BENCH_PARTITIONS=$2 ;;
     --prefill) BENCH_PREFILL=$2 ;;
@@ -105,19 +139,31 @@ if [ "$QUICK" = 1 ]; then # smoke sizes, unless given explicitly
   [ -n "${SET[--partitions]:-}" ] || BENCH_PARTITIONS=4
   [ -n "${SET[--extract-partitions]:-}" ] || BENCH_EXTRACT_PARTITIONS=4
   [ -n "${SET[--latency-rates]:-}" ] || BENCH_LAT_RATES=1000
+  [ -n "${SET[--growth-sizes]:-}" ] || BENCH_GROWTH_SIZES=1000,$BENCH_ROWS
   BENCH_IDLE_EXIT=2
 fi
-for v in BENCH_ROWS BENCH_REPS BENCH_PARTITIONS BENCH_PREFILL BENCH_LAT_SECONDS BENCH_LAT_REPS \
+for v in BENCH_ROWS BENCH_REPS BENCH_KAFKA_REPS BENCH_KAFKA_PARTITIONS BENCH_PARTITIONS BENCH_PREFILL BENCH_LAT_SECONDS BENCH_LAT_REPS \
   BENCH_MEM_SMALL BENCH_EXTRACT_PARTITIONS BENCH_SEED; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: ${v#BENCH_} must be a positive integer, got '${!v}'" >&2; exit 64; }
 done
 [[ $BENCH_LAT_RATES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
   { echo "bench.sh: --latency-rates: expected e.g. 1000,10000" >&2; exit 64; }
 BENCH_LAT_RATES=${BENCH_LAT_RATES//,/ }
+[[ $BENCH_GROWTH_SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  { echo "bench.sh: --growth-sizes: expected e.g. 100000,1000000" >&2; exit 64; }
+BENCH_GROWTH_SIZES=${BENCH_GROWTH_SIZES//,/ }
+[[ $BENCH_LAT_MODES =~ ^(single|scalable)(,(single|scalable))*$ ]] ||
+  { echo "bench.sh: --latency-modes: expected single, scalable or single,scalable" >&2; exit 64; }
+BENCH_LAT_MODES=${BENCH_LAT_MODES//,/ }
+case "${BENCH_BROKER:-}" in
+  ""|embedded|kafka|both) ;;
+  *) echo "bench.sh: --broker: expected embedded, kafka or both, got '$BENCH_BROKER'" >&2; exit 64 ;;
+esac
 [ "$BENCH_PREFILL" -le "$BENCH_ROWS" ] || BENCH_PREFILL=$BENCH_ROWS
 RUN_STAGES=()
 for s in ${STAGES//,/ }; do
   case "$s" in
+    growth) RUN_STAGES+=(growth) ;;
     1|producer) RUN_STAGES+=(producer) ;;
     2|db|db_consumer) RUN_STAGES+=(db) ;;
     3|ack|ack_consumer) RUN_STAGES+=(ack) ;;
@@ -146,7 +192,7 @@ if [ -z "$BENCH_BIN" ]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build/bench-build.log 2>&1 ||
       { tail -n 40 build/bench-build.log >&2; die "cmake failed"; }
   fi
-  cmake --build build -j"$(nproc)" --target broker producer db_consumer ack_consumer ack_delay datagen \
+  cmake --build build -j"$(nproc)" --target broker producer db_consumer ack_consumer ack_delay datagen kafka_admin \
     >>build/bench-build.log 2>&1 || { tail -n 40 build/bench-build.log >&2; die "build failed"; }
   BENCH_BIN=$ROOT/build/bin
 fi
@@ -154,7 +200,7 @@ BENCH_BIN=$(cd "$BENCH_BIN" && pwd)
 HARNESS_BIN=$BENCH_BIN
 # shellcheck source=scripts/harness.sh
 . "$ROOT/scripts/harness.sh"
-for b in broker producer db_consumer ack_consumer ack_delay datagen; do
+for b in broker producer db_consumer ack_consumer ack_delay datagen kafka_admin; do
   [ -x "$BENCH_BIN/$b" ] || die "$BENCH_BIN/$b is missing"
 done
 if [ -f "$BENCH_BIN/../CMakeCache.txt" ]; then
@@ -165,7 +211,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 HOST=$(hostname -s 2>/dev/null || hostname)
 BENCH_RUN=$BENCH_WORK/runs/$STAMP
 mkdir -p "$BENCH_RUN"
-for f in rows stages details rss machine settings; do : >"$BENCH_RUN/$f.tsv"; done
+for f in rows stages details rss pipe growth machine settings; do : >"$BENCH_RUN/$f.tsv"; done
 export BENCH_BIN BENCH_RUN BENCH_WORK BENCH_SEED
 
 for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_latency stage_memory stage_pg stage_day report; do
@@ -173,9 +219,42 @@ for f in lib prefill pipeline stage_producer stage_db stage_ack stage_e2e stage_
   . "$ROOT/bench/$f.sh"
 done
 
+for f in broker targets stage_growth; do
+  # shellcheck source=/dev/null
+  . "$ROOT/bench/$f.sh"
+done
+# The services run as shipped whatever the caller's environment holds: none
+# of their settings is inherited (only bench_broker gives them a topic
+# namespace, on the real Kafka).
+while read -r v; do unset "$v"; done < <(compgen -e |
+  grep -E '^(KAFKA_CONFIG|KAFKA_CONFIG_FILE|GK_LOG_LEVEL|GK_TOPIC_PREFIX|GK_(PRODUCER|DB_CONSUMER|ACK_CONSUMER|ACK_DELAY)_[A-Z_]*)$' || true)
+
+# The brokers: both where the real Kafka can start, unless one is named.
+BROKER_NOTE=""
+case "${BENCH_BROKER:-}" in
+  embedded) BROKERS=(embedded) ;;
+  kafka) bench_kafka_ok || die "--broker kafka: $BENCH_KAFKA_WHY"; BROKERS=(kafka) ;;
+  *)
+    if bench_kafka_ok; then
+      BROKERS=(embedded kafka)
+    else
+      BROKERS=(embedded)
+      BROKER_NOTE="embedded broker only: the real Kafka cannot start here ($BENCH_KAFKA_WHY)"
+      say "$BROKER_NOTE"
+    fi ;;
+esac
+
+# stop_everything: on any exit, the running stage first (so that it starts
+# nothing more), then whatever it started, then the real Kafka.
+STAGE_PID=""
 stop_everything() {
   local d
-  for d in "$BENCH_RUN"/*/; do [ -f "$d/pids" ] && bench_stop_all "$d"; done
+  if [ -n "$STAGE_PID" ] && kill -0 "$STAGE_PID" 2>/dev/null; then
+    kill -TERM "$STAGE_PID" 2>/dev/null || true
+    wait "$STAGE_PID" 2>/dev/null || true
+  fi
+  for d in "$BENCH_RUN"/*/*/; do [ -f "$d/pids" ] && bench_stop_all "$d"; done
+  bench_kafka_stop
   return 0
 }
 trap 'stop_everything' EXIT
@@ -200,7 +279,10 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
   kv load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$BENCH_RUN/machine.tsv"
 {
-  kv rows "$BENCH_ROWS"; kv reps "$BENCH_REPS"; kv partitions "$BENCH_PARTITIONS"
+  kv brokers "${BROKERS[*]}"; kv broker_note "$BROKER_NOTE"
+  kv rows "$BENCH_ROWS"; kv reps "$BENCH_REPS"; kv kafka_reps "$BENCH_KAFKA_REPS"
+  kv partitions "$BENCH_PARTITIONS"; kv kafka_partitions "$BENCH_KAFKA_PARTITIONS"; kv growth_sizes "$BENCH_GROWTH_SIZES"
+  kv latency_modes "$BENCH_LAT_MODES"
   kv prefill "$BENCH_PREFILL"; kv latency_seconds "$BENCH_LAT_SECONDS"
   kv latency_rates "$BENCH_LAT_RATES"; kv latency_reps "$BENCH_LAT_REPS"
   kv mem_small "$BENCH_MEM_SMALL"; kv seed "$BENCH_SEED"; kv build_type "$BUILD_TYPE"
@@ -208,25 +290,56 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
   kv stages "${RUN_STAGES[*]}"
 } >>"$BENCH_RUN/settings.tsv"
 
-say "run ${RUN_STAGES[*]} (rows $BENCH_ROWS, reps $BENCH_REPS, partitions $BENCH_PARTITIONS); logs in $BENCH_RUN"
+say "run ${RUN_STAGES[*]} on ${BROKERS[*]} (rows $BENCH_ROWS, reps $BENCH_REPS, real Kafka reps $BENCH_KAFKA_REPS," \
+  "partitions $BENCH_PARTITIONS); logs in $BENCH_RUN"
 T_START=$(date +%s)
 failed=0
-for s in "${RUN_STAGES[@]}"; do
-  BENCH_STAGE_DIR=$BENCH_RUN/$s
-  mkdir -p "$BENCH_STAGE_DIR"
-  t0=$(date +%s)
-  bench_log "stage $s"
-  rc=0
-  ( set +e; trap 'bench_stop_all' EXIT; "stage_$s" ) || rc=$?
-  secs=$(($(date +%s) - t0))
-  if [ "$rc" = 0 ]; then
-    printf '%s\tok\t%s\t\n' "$s" "$secs" >>"$BENCH_RUN/stages.tsv"
-  else
-    failed=1
-    note=$(tr '\t\n' '  ' <"$BENCH_STAGE_DIR/failure" 2>/dev/null || echo "exit status $rc")
-    printf '%s\tfailed\t%s\t%s (logs: %s)\n' "$s" "$secs" "$note" "$BENCH_STAGE_DIR" >>"$BENCH_RUN/stages.tsv"
+EMBEDDED_REPS=$BENCH_REPS EMBEDDED_PARTITIONS=$BENCH_PARTITIONS
+# stage_record STAGE STATUS SECONDS NOTE: one line of stages.tsv.
+stage_record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$BENCH_BROKER_KIND" >>"$BENCH_RUN/stages.tsv"; }
+for BENCH_BROKER_KIND in "${BROKERS[@]}"; do
+  export BENCH_BROKER_KIND
+  HARNESS_BROKER_KIND=$BENCH_BROKER_KIND
+  BENCH_REPS=$EMBEDDED_REPS BENCH_PARTITIONS=$EMBEDDED_PARTITIONS
+  start_note=""
+  if [ "$BENCH_BROKER_KIND" = kafka ]; then
+    BENCH_REPS=$BENCH_KAFKA_REPS BENCH_PARTITIONS=$BENCH_KAFKA_PARTITIONS
+    bench_log "starting the real Kafka for its pass"
+    bench_kafka_start "$BENCH_RUN/kafka" || start_note=$BENCH_KAFKA_WHY
   fi
+  for s in "${RUN_STAGES[@]}"; do
+    BENCH_STAGE_DIR=$BENCH_RUN/$BENCH_BROKER_KIND/$s
+    mkdir -p "$BENCH_STAGE_DIR"
+    if [ -n "$start_note" ]; then
+      failed=1
+      stage_record "$s" failed 0 "$start_note"
+      continue
+    fi
+    if [ "$s" = growth ] && [ "$BENCH_BROKER_KIND" != kafka ]; then
+      stage_record "$s" skipped 0 "the growth stage runs on the real Kafka only"
+      continue
+    fi
+    t0=$(date +%s)
+    bench_log "stage $s ($BENCH_BROKER_KIND)"
+    rc=0
+    # In the background, so that a signal to bench.sh ends the wait at once.
+    ( set +e; trap 'bench_stop_all' EXIT; "stage_$s" ) &
+    STAGE_PID=$!
+    wait "$STAGE_PID" || rc=$?
+    STAGE_PID=""
+    secs=$(($(date +%s) - t0))
+    if [ "$rc" = 0 ]; then
+      stage_record "$s" ok "$secs" ""
+    else
+      failed=1
+      note=$(tr '\t\n' '  ' <"$BENCH_STAGE_DIR/failure" 2>/dev/null || echo "exit status $rc")
+      stage_record "$s" failed "$secs" "$note (logs: $BENCH_STAGE_DIR)"
+    fi
+  done
+  [ -n "$start_note" ] || ( set +e; bench_targets )
+  bench_kafka_stop
 done
+BENCH_REPS=$EMBEDDED_REPS BENCH_PARTITIONS=$EMBEDDED_PARTITIONS
 kv load_end "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$BENCH_RUN/machine.tsv"
 kv total_seconds "$(($(date +%s) - T_START))" >>"$BENCH_RUN/settings.tsv"
 
@@ -236,4 +349,12 @@ report_json "$BENCH_RUN" >"$BENCH_RUN/result.json"
 cp "$BENCH_RUN/result.json" "$OUT/$STAMP-$HOST.json"
 cp "$BENCH_RUN/result.json" "$OUT/latest.json"
 say "JSON: $OUT/$STAMP-$HOST.json (and latest.json); logs: $BENCH_RUN"
+if [ -s "$BENCH_RUN/growth.tsv" ]; then
+  if report_growth_chart "$BENCH_RUN" "$BENCH_RUN/growth.png"; then
+    cp "$BENCH_RUN/growth.png" "$OUT/growth.png"
+    say "growth chart: $OUT/growth.png"
+  else
+    failed=1
+  fi
+fi
 exit "$failed"

@@ -6,10 +6,11 @@
 # with its own directory ($BENCH_STAGE_DIR); every pid it starts is written to
 # its pids file, and bench_stop_all, called from the stage's EXIT trap, stops
 # whatever is still alive. Results are appended to $BENCH_RUN/rows.tsv and
-# $BENCH_RUN/stages.tsv, which bench/report.sh turns into the table and JSON.
+# $BENCH_RUN/stages.tsv, which bench/report.sh turns into the table and JSON;
+# each line names the broker of the pass it was measured on.
 #
 # Needs: BENCH_BIN (service binaries), BENCH_RUN (this run's directory),
-# BENCH_WORK (cached data), BENCH_SEED.
+# BENCH_WORK (cached data), BENCH_SEED, BENCH_BROKER_KIND (embedded or kafka).
 
 BENCH_TIME_FMT='gk_time rss_kb=%M wall_s=%e user_s=%U sys_s=%S'
 
@@ -151,30 +152,6 @@ bench_wait_exit() {
   bench_wait "$name"
 }
 
-# bench_broker NAME PARTITIONS: starts a fresh embedded broker as the run
-# NAME (so its CPU time is reported when it is stopped); sets BROKER_PID and
-# BOOTSTRAP.
-bench_broker() {
-  local name=$1 parts=$2 d=$BENCH_STAGE_DIR
-  rm -f "$d/$name.addr"
-  harness_embedded_cmd "$parts" "$d/$name.addr"
-  bench_start "$name" 7200 "${HARNESS_CMD[@]}"
-  eval "BROKER_PID=\$PID_$name"
-  harness_embedded_ready "$d/$name.addr" "$BROKER_PID" 10 ||
-    bench_fail "$HARNESS_ERROR: $(tail -n 3 "$d/$name.err")"
-  BOOTSTRAP=$HARNESS_BOOTSTRAP
-}
-
-# bench_broker_stop: stops the broker of bench_broker at once with SIGKILL:
-# its topics live only in memory, so nothing is lost that a clean stop would
-# keep, and a clean stop of a full broker takes a second or more. GNU time
-# still reports its CPU time and peak RSS.
-bench_broker_stop() {
-  local k
-  for k in $(pgrep -P "$BROKER_PID" 2>/dev/null); do pkill -KILL -P "$k" 2>/dev/null || true; done
-  bench_stop "$BROKER_PID"
-}
-
 # bench_wait_assigned NAME...: waits (up to 60 s) until each named consumer
 # run logs that it owns partitions, so that what is produced next is live.
 bench_wait_assigned() {
@@ -218,13 +195,24 @@ bench_data() {
 
 # --- results -------------------------------------------------------------------
 
-# bench_row STAGE FIGURE UNIT VALUE REPS LIMIT LIMIT_WHAT TARGET VERDICT [NOTE]
-# records one line of the table. VALUE and LIMIT are medians ("" when absent),
-# REPS the repetitions' values separated by spaces, TARGET e.g. ">=0.5x" or
-# "<=5", VERDICT met, MISSED or "" (no target).
+# bench_row STAGE FIGURE UNIT VALUE REPS LIMIT LIMIT_WHAT TARGET VERDICT
+# records one line of the table, on the current pass's broker
+# (BENCH_BROKER_KIND, the line's tenth field). VALUE and LIMIT are medians
+# ("" when absent), REPS the repetitions' values separated by spaces, TARGET
+# e.g. ">=0.8x" or "<=5", VERDICT met, MISSED or "" (no target).
 bench_row() {
+  local f=("$@")
+  while [ ${#f[@]} -lt 9 ]; do f+=(""); done
   local IFS=$'\t'
-  printf '%s\n' "$*" >>"$BENCH_RUN/rows.tsv"
+  printf '%s\t%s\n' "${f[*]:0:9}" "$BENCH_BROKER_KIND" >>"$BENCH_RUN/rows.tsv"
+}
+
+# bench_rss_median SERVICE ROWS: median peak RSS (KiB) recorded in rss.tsv
+# on the current pass's broker.
+bench_rss_median() {
+  # shellcheck disable=SC2046
+  bench_median $(awk -F'\t' -v s="$1" -v n="$2" -v b="$BENCH_BROKER_KIND" \
+    '$1 == s && $2 == n && $4 == b { print $3 }' "$BENCH_RUN/rss.tsv" 2>/dev/null)
 }
 
 # bench_verdict VALUE OP THRESHOLD: "met" or "MISSED" (OP is >= or <=); "" if
@@ -236,5 +224,21 @@ bench_verdict() {
     print ok ? "met" : "MISSED" }'
 }
 
-# bench_detail STAGE KEY VALUE: one extra figure for the JSON only.
-bench_detail() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_RUN/details.tsv"; }
+# bench_detail STAGE KEY VALUE: one extra figure for the JSON only (on the
+# current pass's broker).
+bench_detail() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$BENCH_BROKER_KIND" >>"$BENCH_RUN/details.tsv"; }
+
+# bench_detail_get STAGE KEY: the value bench_detail recorded on the current
+# pass's broker; nothing if none.
+bench_detail_get() {
+  awk -F'\t' -v s="$1" -v k="$2" -v b="$BENCH_BROKER_KIND" '$1 == s && $2 == k && $4 == b { v = $3 } END { if (v != "") print v }' \
+    "$BENCH_RUN/details.tsv" 2>/dev/null
+}
+
+# bench_row_get STAGE FIGURE_START COLUMN: field COLUMN (4 value, 6 limit, 9
+# verdict) of the last row of STAGE whose figure starts with FIGURE_START,
+# on the current pass's broker; nothing if none.
+bench_row_get() {
+  awk -F'\t' -v s="$1" -v f="$2" -v c="$3" -v b="$BENCH_BROKER_KIND" \
+    '$1 == s && index($2, f) == 1 && $10 == b { v = $c } END { if (v != "") print v }' "$BENCH_RUN/rows.tsv" 2>/dev/null
+}

@@ -10,9 +10,10 @@
 #
 # Times (epoch): start = just before the producer process is started;
 # last ack = the largest timestamp (CreateTime, ms) on the ack topic;
-# last DB commit = db_consumer's "idle ... exiting" log line minus the idle
-# time: its idle clock starts at the last message it received, whose batch it
-# commits at once (accurate to its 100 ms poll, see bench/README.md).
+# last DB commit = the end of db_consumer's last commit, from its summary
+# (last_commit_ms). Its idle exit is no such mark: it can come seconds
+# after the idle time, while it confirms every partition's end with the
+# broker.
 
 # The consumers' --idle-exit, in seconds (--quick: 2). Generous, because an
 # idle exit is a heuristic: a consumer that sees no message for this long
@@ -31,6 +32,7 @@ bench_pipeline() {
   bench_data "$n" || bench_fail "datagen failed"
   local data=$BENCH_DATA
   bench_broker "$tag" "$BENCH_PARTITIONS"
+  case " ${PIPE_ACK_ARGS:-} " in *" --mode scalable "*) bench_create_changelog ;; esac
   rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache"
   bench_start "${tag}_db" 1800 "$BENCH_BIN/db_consumer" -b "$BOOTSTRAP" --db "$d/$tag.db" \
     --idle-exit "$BENCH_IDLE_EXIT"
@@ -40,8 +42,10 @@ bench_pipeline() {
   bench_wait_assigned "${tag}_db" "${tag}_ack"
   # The acks are read while they are produced, as a downstream system would:
   # read afterwards, a long run's first acks may already have fallen out of
-  # the broker's 5 MiB per partition (seen: 401 of 1,000,000).
-  bench_start "${tag}_acks" 1800 kcat -C -u -b "$BOOTSTRAP" -t ack -o beginning -q -f '%k %T\n'
+  # the broker's 5 MiB per partition (seen: 401 of 1,000,000). Only
+  # committed acks count (--mode scalable writes them in transactions).
+  bench_start "${tag}_acks" 1800 kcat -C -u -b "$BOOTSTRAP" -t "${BENCH_TP}ack" -o beginning -q \
+    -X isolation.level=read_committed -f '%k %T\n'
   bench_run "${tag}_prod" 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" "$@" \
     "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
   eval "PIPE_START_NS=\$T0_${tag}_prod PIPE_PROD_END_NS=\$T1_${tag}_prod"
@@ -75,12 +79,40 @@ bench_pipeline() {
   got=$(cut -d' ' -f1 "$acks" | sort -u | wc -l)
   [ "$got" = "$n" ] || bench_fail "$tag: kcat read $got distinct acks of $n events from the ack topic"
   PIPE_ACK_END_MS=$(cut -d' ' -f2 "$acks" | sort -n | tail -n 1)
-  PIPE_DB_END_MS=$(bench_log_ms "$d/${tag}_db.err" "idle for [0-9]+s")
-  [ -n "$PIPE_DB_END_MS" ] || bench_fail "$tag: no idle-exit line in db_consumer's log"
-  PIPE_DB_END_MS=$((PIPE_DB_END_MS - BENCH_IDLE_EXIT * 1000))
+  PIPE_DB_END_MS=$(bench_field "$d/${tag}_db.out" last_commit_ms)
+  [[ $PIPE_DB_END_MS =~ ^[1-9][0-9]*$ ]] || bench_fail "$tag: no last_commit_ms in db_consumer's summary"
   rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache" "$acks"
 
-  printf 'producer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_prod")" >>"$BENCH_RUN/rss.tsv"
-  printf 'db_consumer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_db")" >>"$BENCH_RUN/rss.tsv"
-  printf 'ack_consumer\t%s\t%s\n' "$n" "$(bench_rss_kb "${tag}_ack")" >>"$BENCH_RUN/rss.tsv"
+  local svc
+  for svc in producer:prod db_consumer:db ack_consumer:ack; do
+    printf '%s\t%s\t%s\t%s\n' "${svc%%:*}" "$n" "$(bench_rss_kb "${tag}_${svc#*:}")" "$BENCH_BROKER_KIND" \
+      >>"$BENCH_RUN/rss.tsv"
+  done
+}
+
+# bench_pipeline_figures TAG N: after bench_pipeline TAG N and
+# bench_broker_stop, an unpaced run's figures: PF_RATE (events/s, start to
+# the later of the last ack and the last DB commit: PF_SPAN_MS), PF_CPU (CPU seconds of
+# the producer, both consumers and the broker together), PF_PER (the four,
+# in that order), PF_US (CPU us per event) and PF_RSS (peak RSS in MiB of
+# the producer, db_consumer, ack_consumer and the broker). Appends them to
+# $BENCH_RUN/pipe.tsv, where the growth stage finds the runs made already.
+bench_pipeline_figures() {
+  local tag=$1 n=$2 start_ms end_ms svc
+  start_ms=$((PIPE_START_NS / 1000000))
+  end_ms=$PIPE_DB_END_MS
+  [ "$PIPE_ACK_END_MS" -gt "$end_ms" ] && end_ms=$PIPE_ACK_END_MS
+  PF_PER=""
+  PF_RSS=""
+  for svc in "${tag}_prod" "${tag}_db" "${tag}_ack" "$tag"; do
+    PF_PER="$PF_PER $(bench_cpu_s "$svc")"
+    PF_RSS="$PF_RSS $(bench_div "$(bench_rss_kb "$svc")" 1024 %.1f)"
+  done
+  PF_PER=${PF_PER# } PF_RSS=${PF_RSS# }
+  PF_CPU=$(echo "$PF_PER" | awk '{ printf "%.1f", $1 + $2 + $3 + $4 }')
+  PF_US=$(bench_div "${PF_CPU}e6" "$n" %.1f)
+  PF_SPAN_MS=$((end_ms - start_ms))
+  PF_RATE=$(bench_div "$n" "${PF_SPAN_MS}e-3")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$BENCH_BROKER_KIND" "$n" "$tag" "$PF_RATE" "$PF_US" "$PF_RSS" "$PF_PER" \
+    >>"$BENCH_RUN/pipe.tsv"
 }

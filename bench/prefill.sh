@@ -14,7 +14,7 @@
 bench_read_topics() {
   local tag=$1 n=$2 t got distinct
   for t in 1 2 3; do
-    bench_start "${tag}_$t" 600 kcat -C -b "$BOOTSTRAP" -t "topic$t" -o beginning -e -q -f '%k\n'
+    bench_start "${tag}_$t" 600 kcat -C -b "$BOOTSTRAP" -t "${BENCH_TP}topic$t" -o beginning -e -q -f '%k\n'
   done
   for t in 1 2 3; do bench_wait "${tag}_$t"; done
   eval "READ_WALL_NS=\$(( \$(bench_now_ns) - T0_${tag}_1 ))"

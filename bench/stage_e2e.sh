@@ -9,32 +9,28 @@
 # physical limit of this stage.
 
 stage_e2e() {
-  local n=$BENCH_ROWS r start_ms end_ms rate=() prod=() dblag=() acklag=() cpu=() budget=()
-  local cores svc per a_p a_d a_a a_b us=() us_p=() us_d=() us_a=() us_b=()
+  local n=$BENCH_ROWS r start_ms rate=() prod=() dblag=() acklag=() cpu=() budget=()
+  local cores a_p a_d a_a a_b us=() us_p=() us_d=() us_a=() us_b=()
   cores=$(nproc)
   for r in $(seq "$BENCH_REPS"); do
     bench_pipeline "e2e$r" "$n"
     bench_broker_stop
+    bench_pipeline_figures "e2e$r" "$n"
     start_ms=$((PIPE_START_NS / 1000000))
-    end_ms=$PIPE_DB_END_MS
-    [ "$PIPE_ACK_END_MS" -gt "$end_ms" ] && end_ms=$PIPE_ACK_END_MS
-    per=""
-    for svc in prod db ack; do per="$per $(bench_cpu_s "e2e${r}_$svc")"; done
-    per="$per $(bench_cpu_s "e2e$r")"
-    cpu+=("$(echo "$per" | awk '{ printf "%.1f", $1 + $2 + $3 + $4 }')")
-    budget+=("$(bench_div "$((cores * (end_ms - start_ms)))" 1000 %.1f)")
-    bench_detail end_to_end "cpu_s_producer_db_ack_broker_rep$r" "${per# }"
-    us+=("$(bench_div "${cpu[-1]}e6" "$n" %.1f)")
-    read -r a_p a_d a_a a_b <<<"$per"
+    cpu+=("$PF_CPU")
+    budget+=("$(bench_div "$((cores * PF_SPAN_MS))" 1000 %.1f)")
+    bench_detail end_to_end "cpu_s_producer_db_ack_broker_rep$r" "$PF_PER"
+    us+=("$PF_US")
+    read -r a_p a_d a_a a_b <<<"$PF_PER"
     us_p+=("$(bench_div "${a_p}e6" "$n" %.1f)"); us_d+=("$(bench_div "${a_d}e6" "$n" %.1f)")
     us_a+=("$(bench_div "${a_a}e6" "$n" %.1f)"); us_b+=("$(bench_div "${a_b}e6" "$n" %.1f)")
-    rate+=("$(bench_div "$n" "$((end_ms - start_ms))e-3")")
+    rate+=("$PF_RATE")
     prod+=("$(bench_div "$((PIPE_PROD_END_NS / 1000000 - start_ms))" 1000 %.2f)")
     dblag+=("$(bench_div "$((PIPE_DB_END_MS - start_ms))" 1000 %.2f)")
     acklag+=("$(bench_div "$((PIPE_ACK_END_MS - start_ms))" 1000 %.2f)")
     bench_log "end to end rep $r: ${rate[-1]} events/s (producer done at ${prod[-1]} s," \
       "last DB commit at ${dblag[-1]} s, last ack at ${acklag[-1]} s);" \
-      "CPU s producer/db/ack/broker:$per of $cores x ${budget[-1]} s"
+      "CPU s producer/db/ack/broker: $PF_PER of $cores x ${budget[-1]} s"
   done
   local m
   m=$(bench_median "${rate[@]}")
@@ -57,19 +53,15 @@ stage_e2e() {
   stage_e2e_floor "$cores"
 }
 
-# stage_e2e_floor CORES: what one event costs at kcat's efficiency, from the
-# limits the producer and ack_consumer stages of this run measured (nothing
-# if either did not run): its three messages sent once (kcat -P) and read
-# twice (kcat -C: the pipeline has two consumers), with no broker, SQLite or
-# LMDB work counted. Above CORES / 100,000 us, 100,000 events/s cannot be
+# stage_e2e_floor CORES: what one event costs at kcat's efficiency
+# (bench_kcat_floor, from the limits the producer and ack_consumer stages of
+# this pass measured; nothing if either did not run), with no broker, SQLite
+# or LMDB work counted. Above CORES / 100,000 us, 100,000 events/s cannot be
 # reached on these cores whatever the services themselves do.
 stage_e2e_floor() {
-  local rows=$BENCH_RUN/rows.tsv kp kc floor
-  kp=$(awk -F'\t' '$1 == "producer" && $2 ~ /^CPU seconds/ { print $6 }' "$rows" 2>/dev/null)
-  kc=$(awk -F'\t' '$1 == "ack_consumer" && $2 ~ /^CPU seconds/ { print $6 }' "$rows" 2>/dev/null)
-  [ -n "$kp" ] && [ -n "$kc" ] || return 0
-  floor=$(awk -v p="$kp" -v c="$kc" -v n="$BENCH_ROWS" -v f="$BENCH_PREFILL" \
-    'BEGIN { printf "%.1f", p * 1e6 / n + 2 * c * 1e6 / f }')
+  local floor
+  floor=$(bench_kcat_floor 0)
+  [ -n "$floor" ] || return 0
   bench_row end_to_end "CPU us per event at kcat's cost: 3 messages sent once and read twice" "us" \
     "$floor" "" "$(bench_div "${1}e6" 100000 %.1f)" "$1 cores / 100,000 events/s" "" ""
   bench_detail end_to_end kcat_floor_us_per_event "$floor"

@@ -9,12 +9,6 @@
 # ack_consumer keeps every event's state in LMDB, which it maps into memory,
 # so its resident set is expected to grow with the number of events.
 
-# bench_rss_median SERVICE ROWS: median peak RSS (KiB) recorded in rss.tsv.
-bench_rss_median() {
-  # shellcheck disable=SC2046
-  bench_median $(awk -F'\t' -v s="$1" -v n="$2" '$1 == s && $2 == n { print $3 }' "$BENCH_RUN/rss.tsv" 2>/dev/null)
-}
-
 stage_memory() {
   local small=$BENCH_MEM_SMALL big=$BENCH_ROWS r s lo hi ratio target verdict
   for r in $(seq "$BENCH_REPS"); do
