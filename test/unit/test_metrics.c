@@ -251,21 +251,21 @@ END_TEST
 START_TEST(metrics_addr_forms) {
     char host[64], err[256];
     unsigned port = 1;
-    ck_assert_int_eq(metrics_addr_parse("9464", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("9464", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "127.0.0.1");
     ck_assert_uint_eq(port, 9464);
-    ck_assert_int_eq(metrics_addr_parse("0.0.0.0:80", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("0.0.0.0:80", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "0.0.0.0");
     ck_assert_uint_eq(port, 80);
-    ck_assert_int_eq(metrics_addr_parse("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "::1");
     ck_assert_uint_eq(port, 0);
-    ck_assert_int_eq(metrics_addr_parse("localhost:x", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("localhost:x", host, sizeof host, &port, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "0..65535"));
-    ck_assert_int_eq(metrics_addr_parse("65536", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse(":80", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse("h:", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse("[::1]80", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("65536", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse(":80", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("h:", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("[::1]80", host, sizeof host, &port, err, sizeof err), -1);
 }
 END_TEST
 
