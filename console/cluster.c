@@ -3,9 +3,25 @@
 
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The longest single blocking call: a stop asked for is seen this soon. */
+#define CLUSTER_SLICE_MS 500
+
+/* Metadata of every topic, in calls of CLUSTER_SLICE_MS until timeout_ms
+ * has passed or a signal asks to stop. */
+static rd_kafka_resp_err_t cluster_metadata(rd_kafka_t *rk, const struct rd_kafka_metadata **md,
+                                            int timeout_ms) {
+    int64_t end = time_mono_us() + (int64_t)timeout_ms * 1000;
+    rd_kafka_resp_err_t err;
+    do
+        err = rd_kafka_metadata(rk, 1, NULL, md, CLUSTER_SLICE_MS);
+    while (err == RD_KAFKA_RESP_ERR__TIMED_OUT && signals_run && time_mono_us() < end);
+    return err;
+}
 
 /* Orders topic metadata by name. */
 static int cluster_cmp_topic(const void *a, const void *b) {
@@ -18,7 +34,7 @@ json_t *cluster_topics(rd_kafka_t *rk, int max_topics, int timeout_ms) {
     json_t *out = json_pack("{s:[],s:b,s:n}", "topics", "truncated", 0, "error");
     if (!out) return NULL;
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t err = cluster_metadata(rk, &md, timeout_ms);
     if (err) {
         json_object_set_new(out, "error", json_string(rd_kafka_err2str(err)));
         return out;
@@ -78,10 +94,13 @@ long long cluster_high(const json_t *topics, const char *topic, int partition) {
     return -1;
 }
 
-/* Waits up to timeout_ms for the admin result of type on q; NULL if none. */
+/* Waits up to timeout_ms for the admin result of type on q (a signal ends
+ * the wait early); NULL if none came. */
 static rd_kafka_event_t *cluster_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type,
                                       int timeout_ms) {
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+    int64_t end = time_mono_us() + (int64_t)timeout_ms * 1000;
+    rd_kafka_event_t *ev = NULL;
+    while (!ev && signals_run && time_mono_us() < end) ev = rd_kafka_queue_poll(q, CLUSTER_SLICE_MS);
     if (ev && rd_kafka_event_type(ev) != type) {
         rd_kafka_event_destroy(ev);
         return NULL;
@@ -170,6 +189,7 @@ static json_t *cluster_group(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *gr
     if (rd_kafka_event_error(ev))
         json_object_set_new(g, "error", json_string(rd_kafka_event_error_string(ev)));
     for (size_t r = 0; r < n; r++) {
+        if (strcmp(rd_kafka_group_result_name(res[r]), group) != 0) continue; /* a late answer */
         const rd_kafka_error_t *e = rd_kafka_group_result_error(res[r]);
         if (e) {
             json_object_set_new(g, "error", json_string(rd_kafka_error_string(e)));

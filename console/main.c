@@ -127,8 +127,9 @@ static int console_options(console_opts *o, int argc, char **argv) {
         "(value, key, headers), rows per table, dead letters with their reasons, and the ack\n"
         "delay histogram with p50/p99 (read from the ack topic). Anyone who can reach the\n"
         "address sees the messages' values: keep it on 127.0.0.1 unless that is wanted.",
-        "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error (or an address that cannot\n"
-        "be listened on), 69 Kafka client could not be created, 70 internal error.\n"};
+        "Exit status: 0 stopped by SIGINT/SIGTERM, 64 usage error (a bad option or -X setting,\n"
+        "an address that cannot be listened on), 70 internal error (no Kafka client).\n"
+        "A cluster or database that does not answer is shown on the page, not an exit.\n"};
     int first = 0;
     int rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc != 0) return rc;
@@ -256,32 +257,36 @@ int main(int argc, char **argv) {
         return GK_EXIT_USAGE;
     }
     signals_install();
-    int rc = GK_EXIT_OK;
-    rd_kafka_conf_t *c1 = kafka_conf_new(o.bootstrap, console_kafka_defaults, &o.kafka);
-    rd_kafka_conf_t *c2 = c1 ? kafka_conf_new(o.bootstrap, console_kafka_defaults, &o.kafka) : NULL;
-    rd_kafka_t *rk = c1 ? kafka_new(RD_KAFKA_CONSUMER, c1) : NULL;
-    console_acks acks = {.rk = c2 && rk ? kafka_new(RD_KAFKA_CONSUMER, c2) : NULL,
-                         .topic = o.ack_topic};
-    if (c2 && !rk) rd_kafka_conf_destroy(c2);
-    if (!rk || !acks.rk) {
-        if (rk) rd_kafka_destroy(rk);
-        cli_kv_free(&o.kafka);
-        return kafka_failure_exit() == GK_EXIT_USAGE ? GK_EXIT_USAGE : GK_EXIT_UNAVAILABLE;
-    }
-    acks_init(&acks.st);
+    /* The address first: a port in use is a usage error said in one line,
+     * before any Kafka client starts logging. */
     char err[512];
     web *w = web_start(o.addr, o.www, o.refresh, err, sizeof err);
     if (!w) {
         log_error("--addr: %s", err);
-        rc = GK_EXIT_USAGE;
-    } else {
-        log_info("serving http://%s/ (read-only; page files from %s; Kafka at %s)",
-                 web_address(w), o.www, o.bootstrap);
+        cli_kv_free(&o.kafka);
+        return GK_EXIT_USAGE;
     }
+    rd_kafka_conf_t *c1 = kafka_conf_new(o.bootstrap, console_kafka_defaults, &o.kafka);
+    rd_kafka_conf_t *c2 = c1 ? kafka_conf_new(o.bootstrap, console_kafka_defaults, &o.kafka) : NULL;
+    rd_kafka_t *rk = c2 ? kafka_new(RD_KAFKA_CONSUMER, c1) : NULL;
+    console_acks acks = {.rk = rk ? kafka_new(RD_KAFKA_CONSUMER, c2) : NULL,
+                         .topic = o.ack_topic};
+    if (!rk || !acks.rk) {
+        int code = kafka_failure_exit();
+        if (c1 && !c2) rd_kafka_conf_destroy(c1);
+        if (c2 && !rk) rd_kafka_conf_destroy(c2);
+        if (rk) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        web_stop(w);
+        cli_kv_free(&o.kafka);
+        return code;
+    }
+    acks_init(&acks.st);
+    log_info("serving http://%s/ (read-only; page files from %s; Kafka at %s)", web_address(w),
+             o.www, o.bootstrap);
     int timeout_ms = (int)o.timeout * 1000;
     int64_t next_refresh = 0;
     json_t *topics = NULL;
-    while (w && signals_run) {
+    while (signals_run) {
         console_acks_read(&acks);
         if (time_mono_us() >= next_refresh) {
             {
@@ -290,7 +295,8 @@ int main(int argc, char **argv) {
                 next_refresh = time_mono_us() + (int64_t)(o.refresh * 1e6);
                 if (!signals_run || !topics) break;
                 console_acks_assign(&acks, topics);
-                char *cid = rd_kafka_clusterid(rk, timeout_ms);
+                /* Known since the metadata answer: a short wait suffices. */
+                char *cid = rd_kafka_clusterid(rk, 1000);
                 json_t *groups = cluster_groups(rk, o.groups, topics, 32, timeout_ms);
                 json_t *dbj = o.db && *o.db ? dbview_read(o.db, cid) : NULL;
                 if (groups && dbj && json_is_null(json_object_get(dbj, "error")))
@@ -327,5 +333,5 @@ int main(int argc, char **argv) {
     rd_kafka_destroy_flags(acks.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     cli_kv_free(&o.kafka);
-    return rc;
+    return GK_EXIT_OK;
 }
