@@ -97,7 +97,10 @@ static int console_options(console_opts *o, int argc, char **argv) {
          .help = "the page's files (default: installed beside the program, else the source "
                  "tree's console/www)"},
         {.long_name = "db", .env = "GK_CONSOLE_DB", .kind = CLI_STRING, .target = &o->db,
-         .metavar = "PATH", .help = "db_consumer's SQLite database, opened read-only (\"\": none)"},
+         .metavar = "PATH_OR_URI",
+         .help = "db_consumer's database, read-only: a SQLite file, or a PostgreSQL URI "
+                 "(postgresql://...) or key=value string (password: PGPASSWORD, PGPASSFILE or a "
+                 "service file) (\"\": none)"},
         {.long_name = "groups", .env = "GK_CONSOLE_GROUPS", .kind = CLI_STRING,
          .target = &o->groups, .metavar = "LIST",
          .help = "consumer groups always shown, comma-separated (those the cluster lists are "
@@ -256,13 +259,20 @@ int main(int argc, char **argv) {
         cli_kv_free(&o.kafka);
         return GK_EXIT_USAGE;
     }
+    char err[512];
+    dbview *db = NULL;
+    if (o.db && *o.db && !(db = dbview_new(o.db, err, sizeof err))) {
+        fprintf(stderr, "console: --db: %s\n", err);
+        cli_kv_free(&o.kafka);
+        return GK_EXIT_USAGE;
+    }
     signals_install();
     /* The address first: a port in use is a usage error said in one line,
      * before any Kafka client starts logging. */
-    char err[512];
     web *w = web_start(o.addr, o.www, o.refresh, err, sizeof err);
     if (!w) {
         log_error("--addr: %s", err);
+        dbview_free(db);
         cli_kv_free(&o.kafka);
         return GK_EXIT_USAGE;
     }
@@ -277,6 +287,7 @@ int main(int argc, char **argv) {
         if (c2 && !rk) rd_kafka_conf_destroy(c2);
         if (rk) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         web_stop(w);
+        dbview_free(db);
         cli_kv_free(&o.kafka);
         return code;
     }
@@ -298,7 +309,7 @@ int main(int argc, char **argv) {
                 /* Known since the metadata answer: a short wait suffices. */
                 char *cid = rd_kafka_clusterid(rk, 1000);
                 json_t *groups = cluster_groups(rk, o.groups, topics, 32, timeout_ms);
-                json_t *dbj = o.db && *o.db ? dbview_read(o.db, cid) : NULL;
+                json_t *dbj = db ? dbview_read(db, cid) : NULL;
                 if (groups && dbj && json_is_null(json_object_get(dbj, "error")))
                     json_array_insert_new(groups, 0, console_db_group(dbj, topics));
                 json_t *state = json_pack(
@@ -327,6 +338,7 @@ int main(int argc, char **argv) {
     }
     if (signals_received()) log_info("stopping (signal %d)", signals_received());
     web_stop(w);
+    dbview_free(db);
     json_decref(topics);
     acks_free(&acks.st);
     /* Nothing was joined or committed: there is no close to wait for. */

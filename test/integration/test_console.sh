@@ -8,7 +8,8 @@
 # headers. A dead letter then written into the database appears on the page
 # with its reason, as text (not markup). Ctrl-C (SIGINT to run.sh) stops
 # the console and the broker, and run.sh exits 0. Without Chromium the test
-# is skipped, saying so.
+# is skipped, saying so. test_console_pg runs it with the database in
+# PostgreSQL (GK_TEST_DB=postgresql).
 # brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
@@ -19,12 +20,13 @@ if [ "$GK_TEST_BROKER" = kafka ] && ! command -v "${JAVA_HOME:+$JAVA_HOME/bin/}j
 fi
 unset KAFKA_BOOTSTRAP # run.sh starts its own broker
 OUT=$WORK/out
+it_database
 
 # As at a terminal: run.sh leads a process group of its own, with SIGINT
 # not ignored (a background job of a script starts with it ignored), and
 # Ctrl-C is SIGINT to the whole group.
 setsid env --default-signal=INT "$GK_SOURCE/scripts/run.sh" --bin "$GK_BIN" --broker "$GK_TEST_BROKER" --out "$OUT" --timeout 90 \
-  --console --console-addr 127.0.0.1:0 >"$WORK/run.out" 2>"$WORK/run.log" &
+  --db "$IT_DB" --console --console-addr 127.0.0.1:0 >"$WORK/run.out" 2>"$WORK/run.log" &
 RUN_PID=$!
 GK_PIDS+=("$RUN_PID")
 for ((i = 0; i < 2400; i++)); do
@@ -76,10 +78,16 @@ it_expect "latest messages shown" "$(dom_field messages-note)" "20 newest of top
 grep -q 'gk-produced-us=' "$WORK/dom.html" || it_fail "the messages' headers are not on the page"
 grep -q '{"event_id":' "$WORK/dom.html" || it_fail "the messages' values are not on the page"
 grep -q 'db_consumer (database)' "$WORK/dom.html" || it_fail "db_consumer's stored offsets are not on the page"
+if it_is_pg "$IT_DB"; then
+  grep -q 'id="db-name">postgresql: ' "$WORK/dom.html" || it_fail "the page does not say the database is PostgreSQL"
+  PASSWORD=$(cut -d: -f5 "$IT_PG_DATA/pgpass")
+  ! grep -qF "$PASSWORD" "$WORK/dom.html" "$OUT/logs/console.log" || it_fail "the password shows on the page or in the log"
+fi
 
 # A dead letter stored now shows up with its reason, as text.
-sqlite3 "$OUT/genetika.db" "INSERT INTO dead_letters (topic, partition, \"offset\", key, value, reason, received_at)
-  VALUES ('topic1', 0, 1000000, '7', 'x', 'test: <b>not JSON</b>', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+if it_is_pg "$IT_DB"; then now="now()"; else now="strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"; fi
+it_sql "$IT_DB" "INSERT INTO dead_letters (topic, partition, \"offset\", key, value, reason, received_at)
+  VALUES ('topic1', 0, 1000000, NULL, NULL, 'test: <b>not JSON</b>', $now)" >/dev/null
 for attempt in 1 2 3 4 5; do
   load
   [ "$(dom_field dl-total)" = 1 ] && break

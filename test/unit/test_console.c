@@ -210,7 +210,9 @@ START_TEST(dbview_reads_counts_dead_letters_offsets) {
              " ('topic2',1,6,'k','v','not JSON','2026-01-01T00:00:01.000Z'),"
              " ('topic3',2,7,'k','v','unknown field \"x\"','2026-01-01T00:00:02.000Z');"
              "INSERT INTO kafka_offsets VALUES ('c1','topic1',0,10), ('c2','topic1',1,20);");
-    json_t *j = dbview_read(path, "c1");
+    dbview *v = dbview_new(path, err, sizeof err);
+    ck_assert_ptr_nonnull(v);
+    json_t *j = dbview_read(v, "c1");
     ck_assert_ptr_nonnull(j);
     ck_assert_msg(json_is_null(json_object_get(j, "error")), "%s",
                   json_string_value(json_object_get(j, "error")));
@@ -233,6 +235,7 @@ START_TEST(dbview_reads_counts_dead_letters_offsets) {
     ck_assert_uint_eq(json_array_size(o), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(o, 0), "next_offset")), 10);
     json_decref(j);
+    dbview_free(v);
     remove_tmpdir();
 }
 END_TEST
@@ -240,9 +243,11 @@ END_TEST
 /* A database that is not there is an error on the page, and stays not there. */
 START_TEST(dbview_never_creates) {
     make_tmpdir();
-    char path[512];
+    char path[512], err[256];
     snprintf(path, sizeof path, "%s/none.db", tmpdir);
-    json_t *j = dbview_read(path, NULL);
+    dbview *v = dbview_new(path, err, sizeof err);
+    ck_assert_ptr_nonnull(v);
+    json_t *j = dbview_read(v, NULL);
     ck_assert_ptr_nonnull(j);
     ck_assert(json_is_string(json_object_get(j, "error")));
     struct stat st;
@@ -252,12 +257,13 @@ START_TEST(dbview_never_creates) {
     FILE *f = fopen(path, "w");
     fputs("not a database", f);
     fclose(f);
-    j = dbview_read(path, NULL);
+    j = dbview_read(v, NULL);
     ck_assert(json_is_string(json_object_get(j, "error")) ||
               json_object_get(json_array_get(json_object_get(j, "tables"), 0), "error"));
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_size, 14);
     json_decref(j);
+    dbview_free(v);
     remove_tmpdir();
 }
 END_TEST
