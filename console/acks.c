@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double acks_bucket_le_ms[ACKS_BUCKETS] = {0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100,
-                                                200, 500, 1000, 2000, 5000, 10000, 60000,
-                                                INFINITY};
+double acks_bucket_le_ms(size_t b) {
+    static const double r10[10] = {1, 1.25, 1.6, 2, 2.5, 3.15, 4, 5, 6.3, 8};
+    if (b >= ACKS_BUCKETS - 1) return INFINITY;
+    static const double decade[7] = {0.01, 0.1, 1, 10, 100, 1000, 10000};
+    return b == ACKS_BUCKETS - 2 ? 100000 : decade[b / 10] * r10[b % 10];
+}
 
 void acks_init(acks_state *a) {
     memset(a, 0, sizeof *a);
@@ -122,7 +125,7 @@ int acks_add(acks_state *a, const void *key, size_t key_len, const void *value, 
     double ms = (double)(ack_us - latest_us) / 1000.0;
     a->delays++;
     size_t b = 0;
-    while (b < ACKS_BUCKETS - 1 && ms > acks_bucket_le_ms[b]) b++;
+    while (b < ACKS_BUCKETS - 1 && ms > acks_bucket_le_ms(b)) b++;
     a->buckets[b]++;
     if (acks_sample(a, ms) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -149,7 +152,7 @@ json_t *acks_json(const acks_state *a) {
     json_t *buckets = json_array();
     for (size_t b = 0; buckets && b < ACKS_BUCKETS; b++)
         json_array_append_new(buckets,
-                              json_pack("{s:o,s:I}", "le_ms", acks_num(isinf(acks_bucket_le_ms[b]) ? NAN : acks_bucket_le_ms[b]),
+                              json_pack("{s:o,s:I}", "le_ms", acks_num(isinf(acks_bucket_le_ms(b)) ? NAN : acks_bucket_le_ms(b)),
                                         "count", (json_int_t)a->buckets[b]));
     json_t *j = json_pack("{s:I,s:o,s:o,s:I,s:I,s:I,s:b,s:o,s:o,s:o,s:o}",
                           "messages", (json_int_t)a->messages,

@@ -27,10 +27,13 @@
 
 #define ACKS_IDS_MAX 4000000u
 #define ACKS_SAMPLES_MAX 1000000u
-#define ACKS_BUCKETS 18 /* the histogram's upper bounds (ms), the last +Inf */
+/* The histogram's buckets: ten a decade (the R10 series 1, 1.25, 1.6, 2,
+ * 2.5, 3.15, 4, 5, 6.3, 8) from 0.01 ms to 100 s, then +Inf: fine enough
+ * that the shape of a run's delays shows, a few hundred bytes however many. */
+#define ACKS_BUCKETS 72
 
-/* The histogram's upper bounds in milliseconds (the last is +Inf). */
-extern const double acks_bucket_le_ms[ACKS_BUCKETS];
+/* The upper bound of bucket b in milliseconds (the last is +Inf). */
+double acks_bucket_le_ms(size_t b);
 
 typedef struct {
     uint64_t messages;   /* ack messages read */

@@ -1,6 +1,7 @@
 /* peek.c - the latest messages of a topic (see peek.h). */
 #include "console/peek.h"
 
+#include "common/signals.h"
 #include "common/timeutil.h"
 
 #include <stdlib.h>
@@ -112,7 +113,7 @@ json_t *peek_latest(rd_kafka_t *rk, const json_t *topic, int n, int timeout_ms) 
     json_t **got = calloc(cap ? cap : 1, sizeof *got);
     size_t ngot = 0;
     int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
-    while (got && pending > 0 && time_mono_us() < deadline) {
+    while (got && pending > 0 && signals_run && time_mono_us() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

@@ -309,7 +309,13 @@ if [ "$CONSOLE" = 1 ]; then
     [ $alive = 0 ] && break
     sleep 0.1
   done
-  [ "$STOP" = 1 ] || { tail -n 3 "$LOGS/console.log" >&2; say "error: the console stopped by itself (see $LOGS/console.log)"; verdict=1; }
+  if [ "$STOP" = 0 ]; then
+    # The console ends only on a signal (exit 0: the same Ctrl-C, say, when
+    # this shell started with SIGINT ignored) or a failure.
+    crc=0
+    wait "$CONSOLE_PID" 2>/dev/null || crc=$?
+    [ $crc = 0 ] || { tail -n 3 "$LOGS/console.log" >&2; say "error: the console exited with status $crc (see $LOGS/console.log)"; verdict=1; }
+  fi
   say "stopping the console and the broker"
   cleanup
   trap - EXIT

@@ -31,6 +31,7 @@ function fill(tableId, rows) {
 
 function fmtInt(v) { return v === null || v === undefined ? '–' : Number(v).toLocaleString('en-US'); }
 function fmtMs(v) { return v === null || v === undefined ? '–' : Number(v).toFixed(3); }
+function fmtBound(v) { return String(Number(Number(v).toPrecision(3))); }
 function fmtTime(ms) {
   if (ms === null || ms === undefined || ms < 0) return '–';
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -73,7 +74,7 @@ function drawHistogram(s) {
   let lo = first > 0 ? buckets[first - 1].le_ms : 0;
   for (let i = first; i <= last && a.delays; i++) {
     const b = buckets[i];
-    const label = b.le_ms === null ? '> ' + lo + ' ms' : lo + '–' + b.le_ms + ' ms';
+    const label = b.le_ms === null ? '> ' + fmtBound(lo) + ' ms' : fmtBound(lo) + '–' + fmtBound(b.le_ms) + ' ms';
     const r = el('div', null, 'hrow');
     r.appendChild(el('div', label));
     const barBox = el('div');
@@ -145,18 +146,33 @@ function drawGroups(s) {
   fill('groups', rows);
 }
 
+// A one-cell row across the whole table: "none", or why there is nothing.
+function noteRow(tableId, text) {
+  const r = row([{ text, cls: 'muted' }]);
+  r.cells[0].colSpan = $(tableId).tHead.rows[0].cells.length;
+  return r;
+}
+
 function drawDeadLetters(s) {
   const dl = (s.db && s.db.dead_letters) || {};
-  fill('reasons', (dl.by_reason || []).map((r) => row([{ text: r.reason }, { text: fmtInt(r.count), cls: 'num' }])));
-  fill('deadletters', (dl.latest || []).map((d) => row([
+  const reasons = dl.by_reason || [];
+  $('reasons').hidden = !reasons.length;
+  fill('reasons', reasons.map((r) => row([{ text: r.reason }, { text: fmtInt(r.count), cls: 'num' }])));
+  const latest = dl.latest || [];
+  fill('deadletters', latest.length ? latest.map((d) => row([
     { text: d.received_at }, { text: d.topic }, { text: d.partition, cls: 'num' },
     { text: d.offset, cls: 'num' }, { text: d.reason },
-  ])));
-  if (!(dl.latest || []).length) fill('deadletters', [row([{ text: 'none', cls: 'muted' }])]);
+  ])) : [noteRow('deadletters', s.db ? 'none' : 'no database')]);
 }
 
 function drawMessages(m) {
-  if (!m || m.pending) { $('messages-note').textContent = 'reading…'; return; }
+  if (!m || m.pending) {
+    // The console reads a topic once it is asked for: ask again soon.
+    $('messages-note').textContent = 'reading…';
+    setTimeout(loadMessages, 500);
+    return;
+  }
+  if (m.topic !== chosenTopic) return; // an answer for the topic chosen before
   const list = m.messages || [];
   $('messages-note').textContent = list.length + ' newest of ' + m.topic + ' (read_committed)' +
     (m.complete ? '' : ', some partitions did not answer in time') + (m.error ? ' — ' + m.error : '');
@@ -195,10 +211,15 @@ async function tick() {
   setTimeout(tick, refreshMs);
 }
 
+function loadMessages() {
+  if (!chosenTopic) return;
+  getJson('api/messages?topic=' + encodeURIComponent(chosenTopic)).then(drawMessages).catch(() => {});
+}
+
 $('topic-select').addEventListener('change', (e) => {
   chosenTopic = e.target.value;
   $('messages-note').textContent = 'reading…';
   fill('messages', []);
-  getJson('api/messages?topic=' + encodeURIComponent(chosenTopic)).then(drawMessages).catch(() => {});
+  loadMessages();
 });
 tick();

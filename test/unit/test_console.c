@@ -67,13 +67,26 @@ START_TEST(acks_percentiles_are_the_analysis_ones) {
     ck_assert_double_eq_tol(json_real_value(json_object_get(j, "p50_ms")), 50, 1e-9);
     ck_assert_double_eq_tol(json_real_value(json_object_get(j, "p99_ms")), 99, 1e-9);
     ck_assert_double_eq_tol(json_real_value(json_object_get(j, "max_ms")), 100, 1e-9);
-    /* Buckets by upper bound: (0,1] 1, (1,2] 1, (2,5] 3, (5,10] 5, (10,20] 10,
-     * (20,50] 30, (50,100] 50. */
+    /* Each delay of 1..100 ms in the bucket whose bounds hold it: (0.8,1]
+     * holds 1, (2.5,3.15] 3, (63,80] 64..80, (80,100] 81..100. */
     json_t *b = json_object_get(j, "buckets");
     ck_assert_uint_eq(json_array_size(b), ACKS_BUCKETS);
-    static const int want[] = {0, 0, 0, 1, 1, 3, 5, 10, 30, 50, 0};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, i), "count")), want[i]);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(0), 0.01, 1e-12);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(20), 1, 1e-12);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(25), 3.15, 1e-12);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(40), 100, 1e-9);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(69), 80000, 1e-6);
+    ck_assert_double_eq_tol(acks_bucket_le_ms(ACKS_BUCKETS - 2), 100000, 1e-6);
+    ck_assert(isinf(acks_bucket_le_ms(ACKS_BUCKETS - 1)));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, 19), "count")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, 20), "count")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, 25), "count")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, 39), "count")), 17); /* 64..80 */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(b, 40), "count")), 20); /* 81..100 */
+    long total = 0;
+    for (size_t i = 0; i < ACKS_BUCKETS; i++)
+        total += (long)json_integer_value(json_object_get(json_array_get(b, i), "count"));
+    ck_assert_int_eq(total, 100);
     ck_assert(json_is_null(json_object_get(json_array_get(b, ACKS_BUCKETS - 1), "le_ms")));
     json_decref(j);
     acks_free(&a);
