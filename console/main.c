@@ -308,7 +308,10 @@ int main(int argc, char **argv) {
                 console_acks_assign(&acks, topics);
                 /* Known since the metadata answer: a short wait suffices. */
                 char *cid = rd_kafka_clusterid(rk, 1000);
-                json_t *groups = cluster_groups(rk, o.groups, topics, 32, timeout_ms);
+                /* No metadata, no cluster to ask about groups this time. */
+                json_t *groups = json_is_null(json_object_get(topics, "error"))
+                                     ? cluster_groups(rk, o.groups, topics, 32, timeout_ms)
+                                     : json_array();
                 json_t *dbj = db ? dbview_read(db, cid) : NULL;
                 if (groups && dbj && json_is_null(json_object_get(dbj, "error")))
                     json_array_insert_new(groups, 0, console_db_group(dbj, topics));

@@ -302,19 +302,24 @@ if [ "$CONSOLE" = 1 ]; then
   done
   trap - INT TERM
   # A Ctrl-C at a terminal reached the console and the broker too: let them
-  # finish on that one signal before cleanup sends its own.
+  # finish on that one signal before the console gets its own (a second
+  # signal would stop it at once, status 130).
   for ((i = 0; i < 20; i++)); do
     alive=0
     for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     [ $alive = 0 ] && break
     sleep 0.1
   done
-  if [ "$STOP" = 0 ]; then
-    # The console ends only on a signal (exit 0: the same Ctrl-C, say, when
-    # this shell started with SIGINT ignored) or a failure.
-    crc=0
-    wait "$CONSOLE_PID" 2>/dev/null || crc=$?
-    [ $crc = 0 ] || { tail -n 3 "$LOGS/console.log" >&2; say "error: the console exited with status $crc (see $LOGS/console.log)"; verdict=1; }
+  # The console's own status: 0 once a signal stopped it (also the Ctrl-C of
+  # a shell that ignores SIGINT, which this loop cannot see), 130 after a
+  # second one; anything else is a failure to report.
+  kill -TERM "$CONSOLE_PID" 2>/dev/null || true
+  crc=0
+  wait "$CONSOLE_PID" 2>/dev/null || crc=$?
+  if [ $crc != 0 ] && [ $crc != 130 ]; then
+    tail -n 3 "$LOGS/console.log" >&2
+    say "error: the console exited with status $crc (see $LOGS/console.log)"
+    verdict=1
   fi
   say "stopping the console and the broker"
   cleanup

@@ -52,7 +52,7 @@ dom_field() { sed -n "s/.*id=\"$1\"[^>]*>\([^<]*\)<.*/\1/p" "$WORK/dom.html" | h
 load() {
   timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
     --user-data-dir="$WORK/chromium" --virtual-time-budget=8000 --dump-dom "$URL" \
-    >"$WORK/dom.html" 2>"$WORK/chromium.log" || it_fail "chromium failed: $(tail -n 2 "$WORK/chromium.log")"
+    >"$WORK/dom.html" 2>"$WORK/chromium.err" || it_fail "chromium failed: $(tail -n 2 "$WORK/chromium.err")"
 }
 # near A B: the page's and the summary's delay agree to 0.01 ms or 1%.
 near() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; t = b * 0.01; if (t < 0.01) t = 0.01; exit !(a != "" && d <= t) }'; }
