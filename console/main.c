@@ -187,12 +187,14 @@ static void console_acks_assign(console_acks *a, const json_t *topics) {
 static int console_acks_read(console_acks *a) {
     int64_t end = time_mono_us() + CONSOLE_ACK_SLICE_MS * 1000LL;
     int any = 0;
+    if (!a->partitions) { /* no ack topic yet: wait the slice, do not spin */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, CONSOLE_ACK_SLICE_MS);
+        if (m) rd_kafka_message_destroy(m);
+        return 0;
+    }
     while (signals_run && time_mono_us() < end) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, a->partitions ? 50 : 0);
-        if (!m) {
-            if (!a->partitions) return any;
-            continue;
-        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->rk, 50);
+        if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             rd_kafka_message_destroy(m);
             return any; /* caught up on one partition: give the others' work a turn */
