@@ -4,12 +4,15 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/timeutil.h"
+#include "kafka/kafka.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* The longest single blocking call: a stop asked for is seen this soon. */
 #define CLUSTER_SLICE_MS 500
+/* The list of groups: one call that cannot be sliced. */
+#define CLUSTER_LIST_MS 2000
 
 /* Metadata of every topic, in calls of CLUSTER_SLICE_MS until timeout_ms
  * has passed or a signal asks to stop. */
@@ -65,8 +68,7 @@ json_t *cluster_topics(rd_kafka_t *rk, int max_topics, int timeout_ms) {
         for (int p = 0; signals_run && p < t->partition_cnt && p < CLUSTER_PARTITIONS_MAX; p++) {
             int32_t id = t->partitions[p].id;
             int64_t low = -1, high = -1;
-            rd_kafka_resp_err_t e =
-                rd_kafka_query_watermark_offsets(rk, t->topic, id, &low, &high, timeout_ms);
+            rd_kafka_resp_err_t e = kafka_watermarks(rk, t->topic, id, &low, &high, timeout_ms);
             json_array_append_new(parts, e ? json_pack("{s:i,s:s}", "partition", (int)id, "error",
                                                        rd_kafka_err2str(e))
                                            : json_pack("{s:i,s:I,s:I}", "partition", (int)id,
@@ -121,12 +123,14 @@ static void cluster_add_group(json_t *names, const char *name, int max_groups) {
  * the error text if it cannot say, else NULL. rd_kafka_list_groups, not the
  * ListConsumerGroups admin call: librdkafka 2.0.2's leaks 176 bytes once a
  * process (LeakSanitizer sees it in a program that calls it once and frees
- * all it is given). Bounded by timeout_ms; called only right after the
- * cluster answered for its metadata. */
+ * all it is given). One blocking call of at most CLUSTER_LIST_MS (a signal
+ * waits for it), made only right after the cluster answered for its
+ * metadata. */
 static const char *cluster_list_groups(rd_kafka_t *rk, json_t *names, json_t *states,
                                        int max_groups, int timeout_ms) {
     const struct rd_kafka_group_list *list = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_list_groups(rk, NULL, &list, timeout_ms);
+    rd_kafka_resp_err_t err =
+        rd_kafka_list_groups(rk, NULL, &list, timeout_ms < CLUSTER_LIST_MS ? timeout_ms : CLUSTER_LIST_MS);
     if (err) return rd_kafka_err2str(err);
     for (int i = 0; i < list->group_cnt; i++) {
         const struct rd_kafka_group_info *g = &list->groups[i];
