@@ -10,7 +10,8 @@
  *     has a timeout, every list a cap.
  *   - libmicrohttpd's thread answers requests from the last snapshot only
  *     (web.c), so a slow broker or database never holds a request.
- * SIGINT/SIGTERM stop both within about a second plus one broker call. */
+ * SIGINT/SIGTERM stop both within about half a second (2 s at most while a
+ * call to the cluster or a database query is under way). */
 #include "common/cli.h"
 #include "common/exitcodes.h"
 #include "common/log.h"
