@@ -1,5 +1,5 @@
 # Dockerfile - one image for every Genetika+ program (producer, db_consumer,
-# ack_consumer, datagen, ack_delay, broker, kafka_admin), built from Debian
+# ack_consumer, datagen, ack_delay, broker, kafka_admin, console), built from Debian
 # bookworm with the same Debian packages as the native build. ca-certificates:
 # librdkafka verifies a managed cluster's TLS certificate against them.
 
@@ -15,7 +15,7 @@ WORKDIR /src
 COPY . .
 RUN rm -rf build* \
  && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
- && cmake --build build -j"$(nproc)" --target producer db_consumer ack_consumer datagen ack_delay broker kafka_admin
+ && cmake --build build -j"$(nproc)" --target producer db_consumer ack_consumer datagen ack_delay broker kafka_admin console
 
 # ---- runtime stage: shared libraries only, a non-root user ----
 FROM debian:bookworm-slim AS runtime
@@ -28,6 +28,8 @@ RUN apt-get update \
  && mkdir -p /var/lib/genetika/db /var/lib/genetika/cache /var/lib/genetika/out \
  && chown -R genetika:genetika /var/lib/genetika
 COPY --from=build /src/build/bin/ /usr/local/bin/
+# The console's page, where the installed console looks for it (bin/../share).
+COPY console/www/ /usr/local/share/genetika/console/www/
 COPY data/*.xlsx /app/data/
 USER genetika
 WORKDIR /var/lib/genetika

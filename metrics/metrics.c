@@ -145,7 +145,7 @@ int metrics_start(const char *program, const char *addr) {
     atomic_store(&M.on, true);
     char host[256];
     unsigned port;
-    metrics_addr_parse(addr, host, sizeof host, &port, err, sizeof err);
+    http_addr_parse(addr, host, sizeof host, &port, err, sizeof err);
     log_info("metrics: serving http://%s%s%s:%u/metrics, /healthz and /readyz",
              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
              metrics_server_port(M.server));

@@ -4,7 +4,7 @@
 
 #include "common/exitcodes.h"
 #include "common/log.h"
-#include "metrics/server.h"
+#include "metrics/http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -45,7 +45,7 @@ int probe_url(const char *target, const char *metrics_addr, char *url, size_t le
     }
     char host[256], why[256];
     unsigned port;
-    if (metrics_addr_parse(metrics_addr, host, sizeof host, &port, why, sizeof why) != 0) {
+    if (http_addr_parse(metrics_addr, host, sizeof host, &port, why, sizeof why) != 0) {
         snprintf(err, errlen, "--metrics-addr %s", why);
         return -1;
     }

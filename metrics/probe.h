@@ -31,7 +31,7 @@
              "stderr)"}
 
 /* Turns what --probe was given into the URL to GET: an http:// URL as it
- * is; a path ("readyz", "/readyz") on metrics_addr (metrics_addr_parse's
+ * is; a path ("readyz", "/readyz") on metrics_addr (http_addr_parse's
  * syntax; NULL: not set), a wildcard host replaced by the loopback. Returns
  * 0, or -1 with a one-line reason in err (another scheme, a path without an
  * address, port 0, a path with spaces or control characters). */

@@ -6,17 +6,14 @@
  *   GET /readyz   200 "ready" while ready() holds, else 503 with its reason
  * anything else: 404; a method other than GET or HEAD: 405.
  *
- * It is read-only and bounded: at most METRICS_SERVER_CONNECTIONS clients at
- * once, each dropped after METRICS_SERVER_IDLE_S seconds of silence, no
- * request body read. metrics_server_stop() ends it at once whatever the
- * clients do, so it never holds up a service's shutdown. */
+ * It is read-only and bounded as every server of http.h is, and
+ * metrics_server_stop() ends it at once whatever the clients do. */
 #ifndef GK_METRICS_SERVER_H
 #define GK_METRICS_SERVER_H
 #include <stdbool.h>
 #include <stddef.h>
 
-#define METRICS_SERVER_CONNECTIONS 16
-#define METRICS_SERVER_IDLE_S 5
+#include "metrics/http.h"
 
 typedef struct {
     /* Writes the /metrics page into *body (malloc'd) and *len; returns 0, or
@@ -30,14 +27,7 @@ typedef struct {
 
 typedef struct metrics_server metrics_server;
 
-/* Parses --metrics-addr: "HOST:PORT", "[IPV6]:PORT" or a bare "PORT" (host
- * 127.0.0.1); HOST is a numeric address or a name that resolves. PORT 0
- * lets the system choose. Fills host (room hostlen) and *port. Returns 0,
- * or -1 with a one-line reason in err. */
-int metrics_addr_parse(const char *text, char *host, size_t hostlen, unsigned *port, char *err,
-                       size_t errlen);
-
-/* Starts serving on addr (metrics_addr_parse's syntax). Returns the server,
+/* Starts serving on addr (http_addr_parse's syntax). Returns the server,
  * or NULL with a one-line reason in err (a bad address, a port in use). */
 metrics_server *metrics_server_start(const char *addr, const metrics_handlers *h, char *err,
                                      size_t errlen);

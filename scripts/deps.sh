@@ -14,8 +14,9 @@ DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev libl
 # used), curl and prometheus to scrape the services' metrics
 # (test_metrics_scrape, test_prometheus), and PostgreSQL's server and psql
 # for the tests of db_consumer's PostgreSQL store (each starts a private
-# server: scripts/postgres.sh).
-DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose curl prometheus postgresql"
+# server: scripts/postgres.sh), and chromium to load the console's page
+# headless (test_console).
+DEPS_TEST="gcovr kcat clang libclang-rt-14-dev docker-compose curl prometheus postgresql chromium"
 # Benchmarks: kcat as the producer's yardstick, GNU time for peak RSS,
 # PostgreSQL for the PostgreSQL sink stage.
 DEPS_BENCH="kcat time postgresql"

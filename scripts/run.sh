@@ -7,7 +7,9 @@
 # KAFKA_BOOTSTRAP names one already running - starts db_consumer and
 # ack_consumer, produces data/sim_file{1,2,3}.xlsx, waits until every row is
 # in the database and every event is acknowledged, stops everything, runs the
-# ack-delay analysis and prints one summary line. Files go to out/.
+# ack-delay analysis and prints one summary line. Files go to out/. With
+# --console it also starts the console (console/) once the broker is up, and
+# after the summary keeps the broker and the console running until Ctrl-C.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +45,12 @@ Options:
                          (give a password in PGPASSWORD or a password file)
   --bin DIR              use the programs already built in DIR instead of
                          building into build/ [GK_RUN_BIN]
+  --console              also serve the console page (read-only) while the
+                         pipeline runs, and after the summary keep it and the
+                         broker up until Ctrl-C [GK_RUN_CONSOLE=1]
+  --console-addr HOST:PORT
+                         where the console listens (default 127.0.0.1:8080; a
+                         bare PORT: 127.0.0.1) [GK_RUN_CONSOLE_ADDR]
   -h, --help             show this help
 
 Outputs: OUT/genetika.db (SQLite, without --db), OUT/ack-cache (LMDB), OUT/ack_delay.csv,
@@ -50,7 +58,8 @@ OUT/timestamps.png, OUT/delay.png, OUT/logs/*.log; with --broker kafka the
 broker's data and logs in OUT/kafka (emptied at every run, like the embedded
 broker's memory: each run is a new cluster) and kafka.sh's in OUT/kafka.log.
 Exit status: 0 when every event of this run is in every table of the database
-(which may hold earlier runs' too) and acknowledged, with no new dead letter.
+(which may hold earlier runs' too) and acknowledged, with no new dead letter
+(with --console: the same, once Ctrl-C has stopped everything).
 USAGE
 }
 
@@ -63,6 +72,8 @@ TIMEOUT=120
 OUT=out
 DB=""
 RUN_BIN=${GK_RUN_BIN:-}
+CONSOLE=${GK_RUN_CONSOLE:-0}
+CONSOLE_ADDR=${GK_RUN_CONSOLE_ADDR:-127.0.0.1:8080}
 while [ $# -gt 0 ]; do
   case "$1" in
     --bootstrap|--bootstrap-server) BOOTSTRAP=$2; shift 2 ;;
@@ -74,6 +85,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --db) DB=$2; shift 2 ;;
     --bin) RUN_BIN=$2; shift 2 ;;
+    --console) CONSOLE=1; shift ;;
+    --console-addr) CONSOLE_ADDR=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 64 ;;
   esac
@@ -82,6 +95,10 @@ done
 case "$BROKER" in
   embedded|kafka) ;;
   *) echo "run.sh: --broker: expected embedded or kafka, got '$BROKER'" >&2; exit 64 ;;
+esac
+case "$CONSOLE" in
+  0|1) ;;
+  *) echo "run.sh: GK_RUN_CONSOLE: expected 0 or 1, got '$CONSOLE'" >&2; exit 64 ;;
 esac
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -152,6 +169,22 @@ else
   say "Kafka at $BOOTSTRAP (pid $HARNESS_BROKER_PID; logs: $OUT/kafka.log, $OUT/kafka/logs/server.log)"
 fi
 export KAFKA_BOOTSTRAP=$BOOTSTRAP
+CONSOLE_URL=""
+if [ "$CONSOLE" = 1 ]; then
+  rm -f "$LOGS/console.log"
+  "$BIN/console" --addr "$CONSOLE_ADDR" --db "$DB" 2>"$LOGS/console.log" &
+  CONSOLE_PID=$!
+  PIDS+=("$CONSOLE_PID")
+  # Its first line says where it listens (the port chosen for :0 too).
+  for ((i = 0; i < 100; i++)); do
+    CONSOLE_URL=$(sed -n 's/.*serving \(http:[^ ]*\).*/\1/p' "$LOGS/console.log" 2>/dev/null | head -n 1)
+    [ -n "$CONSOLE_URL" ] && break
+    kill -0 "$CONSOLE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$CONSOLE_URL" ] || { tail -n 3 "$LOGS/console.log" >&2; die "the console did not start (see $LOGS/console.log)"; }
+  say "console at $CONSOLE_URL (read-only; log in $LOGS/console.log)"
+fi
 # Dead letters stored from now on are this run's (the format of db_consumer's
 # received_at, so that the two compare as text).
 RUN_START=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -242,11 +275,54 @@ SQL
 fi
 read -r D1 D2 D3 DL <<<"$counts"
 
-cleanup
-trap - EXIT
+# Without the console everything stops now; with it, after Ctrl-C.
+if [ "$CONSOLE" = 0 ]; then
+  cleanup
+  trap - EXIT
+fi
 
 echo "summary: events=${EVENTS:-?} data1=$D1 data2=$D2 data3=$D3 acks=${ACKS:-?} dead_letters=$DL ack_delay_p50_ms=${P50:-?} ack_delay_p99_ms=${P99:-?}"
+verdict=0
 if [ "$arc" -ne 0 ] || [ -z "$EVENTS" ] || [ "$D1" != "$EVENTS" ] || [ "$D2" != "$EVENTS" ] ||
   [ "$D3" != "$EVENTS" ] || [ "$ACKS" != "$EVENTS" ] || [ "$DL" != 0 ] || [ "${TOPIC_DL:-0}" != 0 ]; then
-  die "incomplete: every table and the ack topic should hold this run's $EVENTS events, with no new dead letters"
+  [ "$CONSOLE" = 0 ] &&
+    die "incomplete: every table and the ack topic should hold this run's $EVENTS events, with no new dead letters"
+  say "error: incomplete: every table and the ack topic should hold this run's $EVENTS events, with no new dead letters"
+  verdict=1
+fi
+if [ "$CONSOLE" = 1 ]; then
+  # The page stays live on the broker and the database as they are now:
+  # until Ctrl-C (or SIGTERM), which stops the console and the broker.
+  say "console at $CONSOLE_URL with the broker at $BOOTSTRAP: Ctrl-C stops both"
+  STOP=0
+  trap 'STOP=1' INT TERM
+  while [ "$STOP" = 0 ] && kill -0 "$CONSOLE_PID" 2>/dev/null; do
+    sleep 0.5 &
+    wait $! 2>/dev/null || true
+  done
+  trap - INT TERM
+  # A Ctrl-C at a terminal reached the console and the broker too: let them
+  # finish on that one signal before the console gets its own (a second
+  # signal would stop it at once, status 130).
+  for ((i = 0; i < 20; i++)); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  # The console's own status: 0 once a signal stopped it (also the Ctrl-C of
+  # a shell that ignores SIGINT, which this loop cannot see), 130 after a
+  # second one; anything else is a failure to report.
+  kill -TERM "$CONSOLE_PID" 2>/dev/null || true
+  crc=0
+  wait "$CONSOLE_PID" 2>/dev/null || crc=$?
+  if [ $crc != 0 ] && [ $crc != 130 ]; then
+    tail -n 3 "$LOGS/console.log" >&2
+    say "error: the console exited with status $crc (see $LOGS/console.log)"
+    verdict=1
+  fi
+  say "stopping the console and the broker"
+  cleanup
+  trap - EXIT
+  exit $verdict
 fi

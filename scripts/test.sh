@@ -85,7 +85,7 @@ step "tests (coverage build)"
 step "coverage summary (gcovr)"
 gcovr -r . --object-directory build-coverage \
   --filter 'common/' --filter 'xlsx/' --filter 'kafka/' --filter 'schema/' --filter 'producer/' --filter 'db_consumer/' \
-  --filter 'ack_consumer/' --filter 'broker/' --filter 'analysis/' --filter 'data/' \
+  --filter 'ack_consumer/' --filter 'broker/' --filter 'analysis/' --filter 'data/' --filter 'console/' \
   --print-summary -o build-coverage/coverage.txt
 cat build-coverage/coverage.txt | tail -n 40
 

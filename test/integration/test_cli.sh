@@ -10,7 +10,7 @@
 # brokers: none
 . "$(dirname "$0")/lib.sh"
 
-KAFKA_PROGRAMS="producer db_consumer ack_consumer ack_delay kafka_admin"
+KAFKA_PROGRAMS="producer db_consumer ack_consumer ack_delay kafka_admin console"
 unset KAFKA_BOOTSTRAP KAFKA_CONFIG KAFKA_CONFIG_FILE
 
 # run NAME WANT_RC CMD... : runs CMD (bounded), checks its exit status and
@@ -59,6 +59,10 @@ run timeout-range 64 "$GK_BIN/ack_delay" --timeout 86401
 run partitions-range 64 "$GK_BIN/broker" --partitions 0
 run replication-zero 64 "$GK_BIN/kafka_admin" --replication-factor 0 wait
 run rows-range 64 "$GK_BIN/datagen" --rows -1
+run console-refresh-nan 64 "$GK_BIN/console" --refresh nan
+run console-messages-range 64 "$GK_BIN/console" --messages 201
+run console-addr-port 64 "$GK_BIN/console" --addr 127.0.0.1:65536
+run console-x-bad 64 "$GK_BIN/console" -X no.such.setting=1
 it_log "ok: numbers out of range refused"
 
 # The ack topic is not a data topic, and a data topic not the ack topic.

@@ -8,6 +8,7 @@
 #include "metrics/registry.h"
 #include "metrics/server.h"
 #include "schema/message.h"
+#include "test/unit/http_client.h"
 #include "test/unit/runner.h"
 
 #include <arpa/inet.h>
@@ -254,21 +255,21 @@ END_TEST
 START_TEST(metrics_addr_forms) {
     char host[64], err[256];
     unsigned port = 1;
-    ck_assert_int_eq(metrics_addr_parse("9464", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("9464", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "127.0.0.1");
     ck_assert_uint_eq(port, 9464);
-    ck_assert_int_eq(metrics_addr_parse("0.0.0.0:80", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("0.0.0.0:80", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "0.0.0.0");
     ck_assert_uint_eq(port, 80);
-    ck_assert_int_eq(metrics_addr_parse("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
+    ck_assert_int_eq(http_addr_parse("[::1]:0", host, sizeof host, &port, err, sizeof err), 0);
     ck_assert_str_eq(host, "::1");
     ck_assert_uint_eq(port, 0);
-    ck_assert_int_eq(metrics_addr_parse("localhost:x", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("localhost:x", host, sizeof host, &port, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "0..65535"));
-    ck_assert_int_eq(metrics_addr_parse("65536", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse(":80", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse("h:", host, sizeof host, &port, err, sizeof err), -1);
-    ck_assert_int_eq(metrics_addr_parse("[::1]80", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("65536", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse(":80", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("h:", host, sizeof host, &port, err, sizeof err), -1);
+    ck_assert_int_eq(http_addr_parse("[::1]80", host, sizeof host, &port, err, sizeof err), -1);
 }
 END_TEST
 
@@ -288,25 +289,6 @@ static bool fake_unready(void *ctx, char *why, size_t len) {
     return false;
 }
 
-/* Sends request to 127.0.0.1:port and returns the whole answer (freed by
- * the caller). */
-static char *http(unsigned port, const char *request) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-    char *out = calloc(1, 65536);
-    size_t n = 0;
-    ssize_t k;
-    while (n < 65535 && (k = read(fd, out + n, 65535 - n)) > 0) n += (size_t)k;
-    close(fd);
-    return out;
-}
-
 START_TEST(server_answers_each_path) {
     char err[256];
     metrics_handlers h = {fake_render, fake_healthy, fake_unready, NULL};
@@ -317,26 +299,26 @@ START_TEST(server_answers_each_path) {
     const char *close_hdr = " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     char req[256];
     snprintf(req, sizeof req, "GET /metrics%s", close_hdr);
-    char *a = http(port, req);
+    char *a = http_client_get(port, req);
     ck_assert_msg(strncmp(a, "HTTP/1.1 200", 12) == 0, "%s", a);
     ck_assert_ptr_nonnull(strstr(a, "Content-Type: text/plain; version=0.0.4"));
     ck_assert_ptr_nonnull(strstr(a, "\r\n\r\nx_total 1\n"));
     free(a);
     snprintf(req, sizeof req, "GET /healthz%s", close_hdr);
-    a = http(port, req);
+    a = http_client_get(port, req);
     ck_assert_msg(strncmp(a, "HTTP/1.1 200", 12) == 0 && strstr(a, "\r\n\r\nok\n"), "%s", a);
     free(a);
     snprintf(req, sizeof req, "GET /readyz%s", close_hdr);
-    a = http(port, req);
+    a = http_client_get(port, req);
     ck_assert_msg(strncmp(a, "HTTP/1.1 503", 12) == 0 && strstr(a, "waiting for partitions\n"),
                   "%s", a);
     free(a);
     snprintf(req, sizeof req, "GET /other%s", close_hdr);
-    a = http(port, req);
+    a = http_client_get(port, req);
     ck_assert_msg(strncmp(a, "HTTP/1.1 404", 12) == 0, "%s", a);
     free(a);
     snprintf(req, sizeof req, "DELETE /metrics%s", close_hdr);
-    a = http(port, req);
+    a = http_client_get(port, req);
     ck_assert_msg(strncmp(a, "HTTP/1.1 405", 12) == 0, "%s", a);
     free(a);
     /* A second server on the same port is refused with a reason. */
