@@ -653,18 +653,22 @@ static void consume_progress(const consume_state *st, int64_t start_us) {
  * news, and a consumer frozen meanwhile has not fetched at all. A partition
  * found to have grown, or a broker not answering, is not at its end. */
 static bool consume_ends_confirmed(consume_state *st) {
+    if (!st->assigned || !signals_run) return false;
+    rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(st->assigned);
+    if (!ends) return false;
+    rd_kafka_resp_err_t err = kafka_end_offsets(st->rk, ends, CONSUME_END_CHECK_MS);
     bool all = true;
-    for (int i = 0; st->assigned && i < st->assigned->cnt && signals_run; i++) {
+    for (int i = 0; i < st->assigned->cnt; i++) {
         rd_kafka_topic_partition_t *p = &st->assigned->elems[i];
-        int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t err = kafka_watermarks(st->rk, p->topic, p->partition, &low, &high,
-                                                   CONSUME_END_CHECK_MS);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && high <= p->offset) continue;
+        const rd_kafka_topic_partition_t *e = &ends->elems[i];
+        rd_kafka_resp_err_t perr = err ? err : e->err;
+        if (perr == RD_KAFKA_RESP_ERR_NO_ERROR && e->offset >= 0 && e->offset <= p->offset) continue;
         log_debug("%s [%" PRId32 "]: not at its end after all (%s, end %" PRId64 ", seen %" PRId64 ")",
-                  p->topic, p->partition, rd_kafka_err2str(err), high, p->offset);
+                  p->topic, p->partition, rd_kafka_err2str(perr), e->offset, p->offset);
         consume_mark_end(st, p->topic, p->partition, NULL, -1);
         all = false;
     }
+    rd_kafka_topic_partition_list_destroy(ends);
     return all;
 }
 

@@ -237,6 +237,22 @@ rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t 
     return err;
 }
 
+rd_kafka_resp_err_t kafka_end_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list,
+                                      long bound_ms) {
+    kafka_wait w;
+    kafka_wait_begin(&w, rk, "end offsets", bound_ms, 0);
+    rd_kafka_resp_err_t err;
+    for (;;) {
+        /* RD_KAFKA_OFFSET_END as the time asks for the end (ListOffsets' "latest"). */
+        for (int i = 0; i < list->cnt; i++) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+        err = rd_kafka_offsets_for_times(rk, list, kafka_wait_slice(&w, 2000));
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+        int rc = kafka_wait_again(&w, rd_kafka_err2str(err));
+        if (rc == KAFKA_WAIT_STOPPED) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (rc == KAFKA_WAIT_EXPIRED) return err;
+    }
+}
+
 static void *kafka_destroy_thread(void *rk) {
     rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     return NULL;

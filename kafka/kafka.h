@@ -104,6 +104,16 @@ int kafka_wait_again(kafka_wait *w, const char *err);
  * for N s while waiting for WHAT (last error: E); TAIL". */
 void kafka_wait_log(const kafka_wait *w, log_level level, const char *err, const char *tail);
 
+/* The end offset of every partition of list (their offsets are overwritten
+ * with it, and each element's err set), asked in one ListOffsets request per
+ * leader - not one per partition, each of which would queue behind the
+ * consumer's own fetch wait on the connection. The end is what rk's
+ * isolation.level sees (the last stable offset for read_committed). Retries
+ * within bound_ms; returns the last call's error (RD_KAFKA_RESP_ERR__TIMED_OUT
+ * if stopped by a signal). */
+rd_kafka_resp_err_t kafka_end_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list,
+                                      long bound_ms);
+
 /* rd_kafka_query_watermark_offsets in a wait of at most bound_ms (calls of
  * at least 2 s each, a signal ends it early): returns the last call's error
  * (RD_KAFKA_RESP_ERR__TIMED_OUT if stopped by a signal). */
