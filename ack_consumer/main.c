@@ -34,6 +34,7 @@
  * accepts transactions but implements neither the fencing of old epochs nor
  * read_committed filtering, so there the option costs latency for nothing;
  * against a real Kafka it is the way to run. */
+#include "ack_consumer/dead_topic.h"
 #include "ack_consumer/reconcile.h"
 #include "ack_consumer/rules.h"
 #include "ack_consumer/scale.h"
@@ -409,6 +410,20 @@ static int ackc_dump_dead(const ack_store_options *so) {
     return GK_EXIT_OK;
 }
 
+/* --dump-dead-letters --mode scalable: the same lines, from the dead-letter
+ * topic (dead_topic.h), where that mode keeps them. */
+static int ackc_dump_dead_topic(const char *bootstrap, const cli_kv_list *kafka, const char *topic,
+                                long timeout_s) {
+    long n = 0, copies = 0;
+    int rc = ack_dead_topic_read(bootstrap, kafka, topic, timeout_s, ackc_print_dead, NULL, &n,
+                                 &copies);
+    fflush(stdout);
+    if (rc) return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
+    log_info("%ld dead letters in %s (read_committed); %ld copies left out (a partition re-read "
+             "after a move)", n, topic, copies);
+    return GK_EXIT_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Options and main                                                          */
 /* ------------------------------------------------------------------------ */
@@ -441,7 +456,13 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "--mode scalable: N instances in one group split topic1..3 by partition (they must\n"
         "have equal partition counts); each partition's state moves with it through the\n"
         "compacted --changelog-topic, written in one Kafka transaction with the acks and\n"
-        "the consumed offsets. Needs a real Kafka (fencing, read_committed).",
+        "the consumed offsets; its dead letters go to --dead-letter-topic in that same\n"
+        "transaction. Needs a real Kafka (fencing, read_committed).\n"
+        "Acked events are remembered so that a replay of the same data is not acked again.\n"
+        "By default forever (the state grows by every event); --ack-retention SECONDS\n"
+        "forgets an event that long after its ack (oldest first, at most --batch per\n"
+        "transaction): an event replayed AFTER that horizon IS ACKED AGAIN. Events not yet\n"
+        "complete are never forgotten: --map-size bounds them (a full state stops with 74).",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
         "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
         "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
@@ -507,7 +528,8 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .kind = CLI_FLAG, .target = &o->keep_state,
          .help = "keep the events (forget only offsets) when the cluster changes"},
         {.long_name = "dump-dead-letters", .kind = CLI_FLAG, .target = &o->dump_dead,
-         .help = "print the dead letters as JSON lines on stdout and exit"},
+         .help = "print the dead letters as JSON lines on stdout and exit (single: from the "
+                 "cache; scalable: from the dead-letter topic, read_committed, each once)"},
         {.long_name = "connect-timeout", .env = "GK_ACK_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
          .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
          .max = ACKC_MAX_CONNECT_TIMEOUT_S,
@@ -749,7 +771,10 @@ int main(int argc, char **argv) {
     ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0,
                             o.ack_retention > 0};
     if (o.dump_dead) {
-        rc = ackc_dump_dead(&so);
+        rc = strcmp(o.mode, "scalable") == 0
+                 ? ackc_dump_dead_topic(o.bootstrap, &o.kafka, o.dead_letter_topic,
+                                        o.connect_timeout)
+                 : ackc_dump_dead(&so);
         cli_kv_free(&o.kafka);
         return rc;
     }

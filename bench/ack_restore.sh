@@ -26,7 +26,9 @@ for n in "${SIZES[@]}"; do
     >"$WORK/kafka.addr" 2>"$WORK/kafka.log" || { tail -n 3 "$WORK/kafka.log" >&2; exit 1; }
   boot=$(head -n 1 "$WORK/kafka.addr")
   "$BIN/kafka_admin" -b "$boot" --partitions 1 -c cleanup.policy=compact create ack-changelog \
-    >/dev/null 2>"$WORK/admin.log" || { cat "$WORK/admin.log" >&2; exit 1; }
+    >/dev/null 2>"$WORK/admin.log" &&
+  "$BIN/kafka_admin" -b "$boot" --partitions 1 -c retention.ms=-1 create ack-dead-letters \
+    >/dev/null 2>>"$WORK/admin.log" || { cat "$WORK/admin.log" >&2; exit 1; }
   # An acked event's record: version 1, seen 0x07, state ACKED (changelog.h).
   /usr/bin/python3 -c '
 import sys

@@ -168,6 +168,19 @@ it_check_exact() {
   it_expect "distinct acked ids" "$(sort -u "$WORK/ack.keys" | wc -l)" "$n"
 }
 
+# it_scale_topics PARTS : on a real Kafka, creates the topics of ack_consumer
+# --mode scalable as docker-compose.yaml's kafka-init does: the compacted
+# changelog and the kept dead letters, PARTS partitions each (the embedded
+# broker creates them itself).
+it_scale_topics() {
+  [ "$GK_TEST_BROKER" = kafka ] || return 0
+  "$GK_BIN/kafka_admin" -b "$KAFKA_BOOTSTRAP" --partitions "$1" -c cleanup.policy=compact \
+    create "$(it_topic ack-changelog)" >"$WORK/admin.log" 2>&1 &&
+  "$GK_BIN/kafka_admin" -b "$KAFKA_BOOTSTRAP" --partitions "$1" -c retention.ms=-1 \
+    create "$(it_topic ack-dead-letters)" >>"$WORK/admin.log" 2>&1 ||
+    it_fail "cannot create the scalable mode's topics: $(tail -n 1 "$WORK/admin.log")"
+}
+
 # it_wait_assigned NAME... : waits (up to 30 s) until each named service's log
 # says it owns partitions, so that what is produced next is consumed live.
 it_wait_assigned() {
