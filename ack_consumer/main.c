@@ -400,13 +400,17 @@ static int ackc_dump_dead(const ack_store_options *so) {
         return rc == GK_EXIT_CANTCREAT ? GK_EXIT_NOINPUT : rc;
     }
     long n = ack_store_dead_letters(st, ackc_print_dead, NULL, err, sizeof err);
+    ack_store_counts c = {0};
+    if (n >= 0 && ack_store_count(st, &c, err, sizeof err) != 0) n = -1;
     ack_store_close(st);
     fflush(stdout);
     if (n < 0) {
         log_error("%s", err);
         return GK_EXIT_IOERR;
     }
-    log_info("%ld dead letters", n);
+    /* What else the cache holds: the state a dump is often asked about. */
+    log_info("%ld dead letters (cache %s: %zu events remembered, %zu pending, %zu by ack time)",
+             n, so->dir, c.events, c.pending, c.acked_at);
     return GK_EXIT_OK;
 }
 
@@ -574,9 +578,9 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
     uint64_t acks = ack_sender_delivered(c->sender);
     double busy = c->first_batch_us ? (double)(c->last_work_us - c->first_batch_us) / 1e6 : 0;
     printf("ack_consumer: messages=%" PRIu64 " acks=%" PRIu64 " dead_letters=%" PRIu64
-           " batches=%" PRIu64 " recovered=%" PRIu64 " resent=%" PRIu64
+           " batches=%" PRIu64 " recovered=%" PRIu64 " resent=%" PRIu64 " expired=%" PRIu64
            " unconfirmed=%zu seconds=%.3f acks_per_s=%.0f\n",
-           cs->messages, acks, c->dead_letters, cs->batches, c->recovered, c->resent,
+           cs->messages, acks, c->dead_letters, cs->batches, c->recovered, c->resent, c->expired,
            ack_sender_inflight(c->sender) + ack_sender_unsure_count(c->sender), secs,
            busy > 0 ? (double)acks / busy : 0.0);
     fflush(stdout);

@@ -168,6 +168,16 @@ it_check_exact() {
   it_expect "distinct acked ids" "$(sort -u "$WORK/ack.keys" | wc -l)" "$n"
 }
 
+# it_event T ID : a valid message of topic T (1..3) for event ID, as kcat -K
+# '\t' takes it: the key, a tab, the JSON row.
+it_event() {
+  case $1 in
+    1) printf '%d\t{"event_id":%d,"sample_id":"S-%d","patient_id":"P-%d","specimen_type":"blood","collected_at":"2024-03-01T08:%02d:00","volume_ml":4.5,"consent_research":true}\n' "$2" "$2" "$2" "$2" $(($2 % 60)) ;;
+    2) printf '%d\t{"event_id":%d,"run_id":"RUN-%d","instrument":"NovaSeq 6000","lane":%d,"read_count":%d,"q30_pct":91.5,"mean_coverage":32.25,"sequenced_at":"2024-03-02T09:%02d:00","passed_qc":false}\n' "$2" "$2" "$2" $(($2 % 4 + 1)) $(($2 * 1000)) $(($2 % 60)) ;;
+    3) printf '%d\t{"event_id":%d,"gene":"BRCA2","chrom":"13","position":%d,"ref":"C","alt":"T","zygosity":"heterozygous","quality":88.5,"classification":"benign","called_at":"2024-03-03T10:%02d:00.250"}\n' "$2" "$2" $((32315000 + $2)) $(($2 % 60)) ;;
+  esac
+}
+
 # it_scale_topics PARTS : on a real Kafka, creates the topics of ack_consumer
 # --mode scalable as docker-compose.yaml's kafka-init does: the compacted
 # changelog and the kept dead letters, PARTS partitions each (the embedded
