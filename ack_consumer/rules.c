@@ -9,6 +9,7 @@
 
 #include "schema/message.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,11 +74,11 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
         const msg_view *m = &b->msgs[i];
         schema_message sm;
         if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0) {
-            if (b->dead_letter) {
-                rc = b->dead_letter(b->changed_ctx, m, sm.reason);
-                if (rc == 0) rc = 1;
-                else snprintf(err, errlen, "dead letter of %s [%d] offset %lld not kept",
-                              m->topic, (int)m->partition, (long long)m->offset);
+            if (b->dead_letter) { /* kept elsewhere (scalable mode: a topic) */
+                rc = b->dead_letter(b->changed_ctx, m, sm.reason) == 0 ? 1 : -1;
+                if (rc < 0)
+                    snprintf(err, errlen, "dead letter of %s [%" PRId32 "] offset %" PRId64
+                             " not kept", m->topic, m->partition, m->offset);
             } else {
                 rc = ack_txn_dead_letter(t, m, sm.reason, err, errlen);
             }
