@@ -468,7 +468,8 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "transaction): an event replayed AFTER that horizon IS ACKED AGAIN. Events not yet\n"
         "complete are never forgotten: --map-size bounds them (a full state stops with 74).",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
-        "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
+        "refuses, or another instance in the group), 66 nothing to dump (no cache; scalable:\n"
+        "no dead-letter topic), 69 fatal Kafka error\n"
         "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
         "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
         "75 scalable: a transaction was aborted (restart to resume), 76 data lost upstream\n"
