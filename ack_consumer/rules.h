@@ -5,7 +5,9 @@
  * enters the pending set and the ready list, and the sender produces it.
  * The confirmation of that ack's delivery makes it ACKED. A message for a
  * PENDING or ACKED event, or a second one of a topic, changes nothing: no
- * event is ever acked twice. What a message means - its record type and
+ * event is ever acked twice - while it is remembered. With a horizon
+ * (--ack-retention) an ACKED event is forgotten that long after its ack,
+ * and a later message of it starts its life cycle afresh. What a message means - its record type and
  * event id, or that it is a dead letter - is schema_message_map's, the rule
  * db_consumer applies too.
  *
