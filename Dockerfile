@@ -9,6 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev liblmdb-dev check \
       libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev \
+      libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +21,7 @@ RUN rm -rf build* \
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      librdkafka1 libsqlite3-0 libpq5 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 libmicrohttpd12 \
+      librdkafka1 libsqlite3-0 libpq5 liblmdb0 libzip4 libxml2 libjansson4 libxlsxwriter4 libmicrohttpd12 libcurl4 \
       sqlite3 postgresql-client gnuplot-nox ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/genetika --create-home genetika \

@@ -48,6 +48,7 @@
 #include "kafka/consume.h"
 #include "kafka/kafka.h"
 #include "metrics/metrics.h"
+#include "metrics/probe.h"
 #include "schema/schema.h"
 
 #include <inttypes.h>
@@ -434,7 +435,7 @@ static int ackc_dump_dead_topic(const char *bootstrap, const cli_kv_list *kafka,
 
 typedef struct {
     const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr,
-        *mode, *changelog, *dead_letter_topic;
+        *mode, *changelog, *dead_letter_topic, *probe;
     cli_kv_list kafka;
     long map_size, batch, idle_exit, connect_timeout, ack_retention;
     int dump_dead, keep_state;
@@ -541,6 +542,7 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .help = "give up (exit 69) if the cluster has not answered by then (0: keep trying "
                  "until signalled)"},
         METRICS_CLI_OPT("GK_ACK_CONSUMER_METRICS_ADDR", &o->metrics_addr),
+        METRICS_CLI_PROBE(&o->probe),
         CLI_OPT_END,
     };
     int first = 0;
@@ -768,6 +770,10 @@ int main(int argc, char **argv) {
                       .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
+    if (rc == 0 && o.probe) {
+        cli_kv_free(&o.kafka);
+        return probe_run("ack_consumer", o.probe, o.metrics_addr);
+    }
     if (rc != 0) {
         cli_kv_free(&o.kafka);
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
@@ -784,7 +790,9 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (strcmp(o.mode, "scalable") == 0) {
-        rc = ackc_run_scalable(&o, &so);
+        rc = metrics_start("ack_consumer", o.metrics_addr);
+        if (rc == 0) rc = ackc_run_scalable(&o, &so);
+        metrics_stop();
         cli_kv_free(&o.kafka);
         return rc;
     }

@@ -10,6 +10,7 @@
 #include "common/signals.h"
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
+#include "metrics/metrics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +43,7 @@ struct ack_scale {
     size_t capsub;
     ack_scale_counts n;       /* committed */
     ack_scale_counts pending; /* in the open transaction */
+    uint64_t dead_by_class[SCHEMA_REASON_CLASSES]; /* dead letters of the batch being committed */
     int fatal; /* an exit code once fenced */
 };
 
@@ -218,6 +220,7 @@ static int scale_stable_end(ack_scale *sc, int32_t p, int64_t *low, int64_t *end
             kafka_watermarks(sc->watermark, sc->changelog, p, low, &high, SCALE_META_MS);
         if (!err) err = kafka_watermarks(sc->reader, sc->changelog, p, &l2, &lso, SCALE_META_MS);
         if (!signals_run) return KAFKA_WAIT_STOPPED;
+        metrics_tick(); /* waiting for open transactions to end is bounded, not a hang */
         if (!err && lso >= high) break;
         if (time_mono_us() - start > SCALE_STABLE_WAIT_MS * 1000LL) {
             log_error("changelog %s [%" PRId32 "]: %s after %d s; giving up",
@@ -323,6 +326,7 @@ static int scale_restore(ack_scale *sc, const char *cluster_id, int32_t p) {
                 rc = GK_EXIT_UNAVAILABLE;
                 break;
             }
+            metrics_tick(); /* a restore is progress (bounded above), not a hang */
             rd_kafka_message_t *m = rd_kafka_consumer_poll(sc->reader, 200);
             if (!m) continue;
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -454,6 +458,7 @@ static int scale_partition(ack_scale *sc, ack_txn *t, int32_t p, const msg_view 
         log_error("state of partition %" PRId32 ": %s", p, err);
         return -1;
     }
+    for (int i = 0; i < SCHEMA_REASON_CLASSES; i++) sc->dead_by_class[i] += res.dead_by_class[i];
     /* Complete and acked in this transaction: the ack is in it. */
     size_t ndone = sc->ready.n - from;
     ack_confirm *conf = calloc(ndone + 1, sizeof *conf);
@@ -507,6 +512,7 @@ static int scale_commit(void *ctx, const consume_batch *b) {
     ack_txn **open = calloc((size_t)sc->nparts, sizeof *open);
     if (!open) return log_error("out of memory"), -1;
     sc->ready.n = 0;
+    memset(sc->dead_by_class, 0, sizeof sc->dead_by_class);
     int rc = 0;
     char err[1024];
     for (int32_t p = 0; p < sc->nparts && rc == 0; p++) {
@@ -541,6 +547,11 @@ static int scale_commit(void *ctx, const consume_batch *b) {
         }
     }
     free(open);
+    if (end == 0) {
+        /* Committed with the Kafka transaction: its acks are confirmed. */
+        metrics_acks_confirmed(sc->ready.n);
+        for (int i = 0; i < SCHEMA_REASON_CLASSES; i++) metrics_dead_letters(i, sc->dead_by_class[i]);
+    }
     /* A fenced producer may first show in the abort after a failed batch:
      * ack_sender_fatal says so (once) and it is the zombie's exit too. */
     if (end == ACK_TXN_FENCED || ack_sender_fatal(sc->sender))

@@ -25,6 +25,7 @@
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
 #include "metrics/metrics.h"
+#include "metrics/probe.h"
 #include "schema/schema.h"
 
 #include <errno.h>
@@ -219,7 +220,7 @@ static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
 
 int main(int argc, char **argv) {
     long partitions = 3, nbrokers = 1;
-    const char *address_file = NULL, *level_name = "info", *metrics_addr = NULL;
+    const char *address_file = NULL, *level_name = "info", *metrics_addr = NULL, *probe = NULL;
     const cli_option opts[] = {
         {.long_name = "partitions", .short_name = 'p', .env = "GK_BROKER_PARTITIONS",
          .kind = CLI_INT, .target = &partitions, .metavar = "N", .min = 1,
@@ -233,6 +234,7 @@ int main(int argc, char **argv) {
         CLI_OPT_LOG_LEVEL(&level_name),
         CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         METRICS_CLI_OPT("GK_BROKER_METRICS_ADDR", &metrics_addr),
+        METRICS_CLI_PROBE(&probe),
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -248,6 +250,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "broker: unexpected argument '%s'\n", argv[first]);
         return GK_EXIT_USAGE;
     }
+    if (probe) return probe_run("broker", probe, metrics_addr);
     signals_install();
     broker_install_usr_signals();
     if ((rc = metrics_start("broker", metrics_addr)) != 0) return rc;

@@ -14,6 +14,7 @@
 #include "kafka/consume.h"
 #include "kafka/kafka.h"
 #include "metrics/metrics.h"
+#include "metrics/probe.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ static int dbc_split_topics(char *list, const char **out) {
 }
 
 typedef struct {
-    const char *bootstrap, *log_level, *db, *group, *topics, *sync, *metrics_addr;
+    const char *bootstrap, *log_level, *db, *group, *topics, *sync, *metrics_addr, *probe;
     cli_kv_list kafka;
     long batch, batch_wait, idle_exit, connect_timeout;
 } dbc_options;
@@ -126,6 +127,7 @@ static int dbc_parse(dbc_options *o, int argc, char **argv, db_sync *sync) {
          .help = "give up (exit 69) if the cluster, or PostgreSQL at start-up, has not answered "
                  "by then (0: keep trying until signalled)"},
         METRICS_CLI_OPT("GK_DB_CONSUMER_METRICS_ADDR", &o->metrics_addr),
+        METRICS_CLI_PROBE(&o->probe),
         CLI_OPT_END,
     };
     int first = 0;
@@ -170,6 +172,10 @@ int main(int argc, char **argv) {
                      .batch = 10000, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
     db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);
+    if (rc == 0 && o.probe) {
+        cli_kv_free(&o.kafka);
+        return probe_run("db_consumer", o.probe, o.metrics_addr);
+    }
     char *topic_list = rc == 0 ? strdup(o.topics) : NULL;
     const char *topics[DBC_MAX_TOPICS];
     int ntopics = topic_list ? dbc_split_topics(topic_list, topics) : -1;

@@ -451,7 +451,13 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
     for (int i = 0; i < st->assigned->cnt; i++) st->assigned->elems[i].opaque = NULL;
     st->nat_end = 0;
     st->last_activity_us = time_mono_us(); /* idle time counts from here */
-    metrics_ready(false, "catching up with the assigned partitions");
+    /* A member given nothing (more members than partitions) has nothing to
+     * catch up with: it is a ready stand-by, and an orchestrator waiting on
+     * every replica's /readyz must not wait for it forever. */
+    if (parts->cnt == 0)
+        metrics_ready(true, NULL);
+    else
+        metrics_ready(false, "catching up with the assigned partitions");
 }
 
 /* Eager protocol: everything is revoked at once. The pending batch is stored
@@ -581,10 +587,15 @@ static rd_kafka_t *consume_create(consume_state *st) {
          * queued.min.messages (default 100,000, counted over all partitions)
          * and looks again only when its broker thread next wakes, up to a
          * second later: a backlog stalled every 100,000 messages (what that
-         * cost: bench/README.md). The byte bound (queued.max.messages.kbytes,
-         * 64 MiB by default) now limits the prefetch instead, and holds more
-         * than a second of work. */
+         * cost: bench/README.md). The byte bound limits the prefetch instead.
+         * Its default, 64 MiB of payload, costs about four times that in
+         * resident memory (each message also holds an op and pins its fetch
+         * response); 16 MiB still holds most of a second of work, the most
+         * a consumer waits before librdkafka 2.0 looks at a full queue
+         * again, and one fetch response is kept to 4 MiB. */
         {"queued.min.messages", "1000000"},
+        {"queued.max.messages.kbytes", "16384"},
+        {"fetch.max.bytes", "4194304"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
         /* A restarted or crashed member is noticed in seconds, not 45 s: the
          * mock broker also holds every rejoin for the session timeout. */

@@ -13,6 +13,7 @@
 #include "common/timeutil.h"
 #include "kafka/kafka.h"
 #include "metrics/metrics.h"
+#include "metrics/probe.h"
 #include "producer/producer.h"
 #include "producer/reader.h"
 #include "producer/report.h"
@@ -27,7 +28,7 @@
 
 /* Command-line settings. */
 typedef struct {
-    const char *bootstrap, *level, *topic, *record, *sheet, *arrivals, *metrics_addr;
+    const char *bootstrap, *level, *topic, *record, *sheet, *arrivals, *metrics_addr, *probe;
     cli_kv_list kafka;
     int skip_invalid;
     double rate, flush_timeout, connect_timeout;
@@ -79,6 +80,7 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
          .max = 86400, .also = "0",
          .help = "longest wait for the first metadata from the cluster (0: skip the check)"},
         METRICS_CLI_OPT("GK_PRODUCER_METRICS_ADDR", &o->metrics_addr),
+        METRICS_CLI_PROBE(&o->probe),
         CLI_OPT_END,
     };
     const cli_program prog = {
@@ -93,6 +95,7 @@ static int producer_options(options *o, int argc, char **argv, int *first) {
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
     pace_arrivals arr;
     if (cli_log_init("producer", o->level) != 0) return GK_EXIT_USAGE;
+    if (o->probe) return probe_run("producer", o->probe, o->metrics_addr);
     if (pace_arrivals_parse(o->arrivals, &arr) != 0) {
         fprintf(stderr, "producer: --arrivals: expected constant or poisson, got '%s'\n", o->arrivals);
         return GK_EXIT_USAGE;

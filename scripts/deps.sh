@@ -6,7 +6,8 @@
 
 # Building and running the pipeline.
 DEPS_RUN="cmake make gcc pkg-config librdkafka-dev libsqlite3-dev libpq-dev liblmdb-dev check
-  libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev sqlite3
+  libsubunit-dev libzip-dev libxml2-dev libjansson-dev libxlsxwriter-dev libmicrohttpd-dev
+  libcurl4-openssl-dev sqlite3
   gnuplot-nox"
 # Tests: coverage, kcat to inject raw messages, clang for the fuzzers,
 # docker-compose only to validate docker-compose.yaml (no Docker engine is

@@ -168,6 +168,20 @@ it_check_exact() {
   it_expect "distinct acked ids" "$(sort -u "$WORK/ack.keys" | wc -l)" "$n"
 }
 
+# it_free_ports N : N distinct 127.0.0.1 ports nothing listens on right now
+# (for a service whose port must be known before it starts).
+it_free_ports() {
+  /usr/bin/python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
 # it_event T ID : a valid message of topic T (1..3) for event ID, as kcat -K
 # '\t' takes it: the key, a tab, the JSON row.
 it_event() {

@@ -6,6 +6,11 @@
 # must deliver the 50 sample events into the database and the ack topic;
 # so must the "postgres" profile: db_consumer_postgres scaled to three
 # instances against a native server set up as the postgres service is.
+# Each service's healthcheck (its own binary's --probe, with the
+# container's environment) is replayed too: it must pass once the service
+# is up, before the producer starts (its depends_on), and fail once the
+# service has stopped. The metrics endpoints, 0.0.0.0:PORT in a container,
+# listen here on 127.0.0.1 and a free port per instance.
 # On the embedded broker that is the replay alone. On Kafka it is compose
 # parity: the kafka service's KAFKA_* environment becomes server.properties
 # by the rule the apache/kafka image applies, hosts and ports rewritten to
@@ -37,7 +42,7 @@ it_log "ok: Dockerfile packages known to apt: $(echo $pkgs | wc -w)"
 # Turn each service into "NAME<TAB>env assignments<TAB>argv" lines. Container
 # paths are mapped into the work directory; binaries come from the build.
 python3 - "$WORK/compose.yaml" "$WORK" "$GK_SOURCE/data" "$WORK/service-env.txt" >"$WORK/services.sh" <<'PY'
-import shlex, sys, yaml
+import re, shlex, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 work, data = sys.argv[2], sys.argv[3]
 names = open(sys.argv[4], "w")
@@ -54,15 +59,28 @@ for name in ("db_consumer", "ack_consumer", "producer", "db_consumer_postgres"):
     env = {k: local(v) for k, v in env.items() if k != "KAFKA_BOOTSTRAP"}
     # The postgres service's address, to the test's server ($PG_PORT when called).
     env = {k: v.replace("@postgres:5432/", "@127.0.0.1:$PG_PORT/") for k, v in env.items()}
+    # The metrics endpoint: every address of the container there, the
+    # loopback and the instance's own free port here ($METRICS_PORT when called).
+    for k in [k for k in env if k.endswith("_METRICS_ADDR")]:
+        if not re.fullmatch(r"0\.0\.0\.0:\d+", env[k]):
+            sys.exit("compose: %s sets %s=%s, not 0.0.0.0:PORT" % (name, k, env[k]))
+        env[k] = "127.0.0.1:$METRICS_PORT"
     argv = [local(a) for a in svc["command"]]
     # KAFKA_CONFIG as compose sets it, after what the test's broker needs
     # (harness_kafka_config: the embedded broker's fetch wait, nothing on Kafka).
     assigns = ['"KAFKA_CONFIG=$(harness_kafka_config %s %s)"' % (name, shlex.quote(v)) if k == "KAFKA_CONFIG"
-               else '"%s=%s"' % (k, v) if "$PG_PORT" in v
+               else '"%s=%s"' % (k, v) if "$PG_PORT" in v or "$METRICS_PORT" in v
                else shlex.quote("%s=%s" % (k, v)) for k, v in env.items()]
     # exec: the service itself receives the signals the test sends.
     print("svc_%s() { exec env %s \"$GK_BIN/%s\" %s; }" % (
         name, " ".join(assigns), argv[0], " ".join(shlex.quote(a) for a in argv[1:])))
+    # The healthcheck runs in the container, with its environment: the
+    # service's own binary (CMD form: no shell in the way).
+    hc = svc.get("healthcheck", {}).get("test")
+    if not hc or hc[0] != "CMD" or hc[1] != argv[0]:
+        sys.exit("compose: %s's healthcheck %r is not its own binary %s in CMD form" % (name, hc, argv[0]))
+    print("hc_%s() { env %s \"$GK_BIN/%s\" %s; }" % (
+        name, " ".join(assigns), hc[1], " ".join(shlex.quote(a) for a in hc[2:])))
 PY
 cat "$WORK/services.sh" >&2
 # Every variable compose sets is one its program reads (a misspelt or renamed
@@ -76,6 +94,29 @@ done <"$WORK/service-env.txt"
 it_log "ok: every variable compose sets is read by its program ($(wc -l <"$WORK/service-env.txt"))"
 . "$WORK/services.sh"
 mkdir -p "$WORK/vol/db" "$WORK/vol/cache"
+
+# healthy SERVICE PORT: replays SERVICE's healthcheck (its instance on
+# metrics port PORT) until it passes, as compose does before starting what
+# depends on it; fails after 60 s.
+healthy() {
+  local i
+  for i in $(seq 120); do
+    METRICS_PORT=$2 hc_$1 >"$WORK/hc-$1.out" 2>"$WORK/hc-$1.err" && break
+    [ "$i" = 120 ] && it_fail "healthcheck of $1 never passed: $(tail -n 1 "$WORK/hc-$1.err")"
+    sleep 0.5
+  done
+  it_log "ok: healthcheck of $1 passes: $(cat "$WORK/hc-$1.out")"
+}
+# unhealthy SERVICE PORT: the healthcheck of a stopped instance fails (69),
+# with one line saying why.
+unhealthy() {
+  local rc=0
+  METRICS_PORT=$2 hc_$1 >/dev/null 2>"$WORK/hc-$1.err" || rc=$?
+  it_expect "healthcheck of the stopped $1: exit status" "$rc" 69
+  it_expect "healthcheck of the stopped $1: lines on stderr" "$(wc -l <"$WORK/hc-$1.err")" 1
+  it_log "ok: $(cat "$WORK/hc-$1.err")"
+}
+read -r M_DB M_ACK M_PRODUCER M_PG1 M_PG2 M_PG3 <<<"$(it_free_ports 6)"
 
 if [ "$GK_TEST_BROKER" = embedded ]; then
   it_broker --partitions 3
@@ -146,9 +187,18 @@ PY
   it_expect "cluster id" "$("$GK_BIN/kafka_admin" wait | sed -n 's/^cluster_id=\([^ ]*\).*/\1/p')" "$CLUSTER_ID"
   it_log "ok: kafka-init replayed: $(tr '\n' ';' <"$WORK/kafka-init.out")"
 fi
+METRICS_PORT=$M_DB
 it_start db svc_db_consumer
+METRICS_PORT=$M_ACK
 it_start ack svc_ack_consumer
+# The producer waits until both consumers are healthy (its depends_on).
+healthy db_consumer "$M_DB"
+healthy ack_consumer "$M_ACK"
+METRICS_PORT=$M_PRODUCER
 (svc_producer) >"$WORK/producer.out" 2>"$WORK/producer.log" || it_fail "producer (compose command) exited with $?"
+# It ran once and is gone: its healthcheck says so (test_metrics_scrape.sh
+# probes a running producer).
+unhealthy producer "$M_PRODUCER"
 
 DB=$(sed -n 's/^svc_db_consumer().*GK_DB_CONSUMER_DB=\([^ ]*\).*/\1/p' "$WORK/services.sh" | tr -d "'")
 [ -n "$DB" ] || it_fail "compose gives db_consumer no GK_DB_CONSUMER_DB"
@@ -162,6 +212,16 @@ for t in data1 data2 data3; do
   it_expect "$t rows" "$(it_sql "$DB" "SELECT count(*) FROM $t")" 50
 done
 it_expect "distinct acked events" "$(it_ack_keys | sort -u | wc -l)" 50
+# Compose's ack_consumer runs --mode scalable: its metrics count the acks of
+# its committed transactions (test_metrics_scrape.sh checks the single mode).
+for _ in $(seq 100); do
+  curl -s --max-time 5 -o "$WORK/ack.metrics" "http://127.0.0.1:$M_ACK/metrics" || true
+  grep -qx 'genetika_acks_confirmed_total 50' "$WORK/ack.metrics" && break
+  sleep 0.2
+done
+for m in genetika_acks_sent_total genetika_acks_confirmed_total genetika_ack_delay_seconds_count; do
+  it_expect "scalable ack_consumer: $m" "$(sed -n "s/^$m //p" "$WORK/ack.metrics")" 50
+done
 
 # The services run until stopped (as under compose): SIGTERM must stop them cleanly.
 kill -TERM "$PID_db" "$PID_ack"
@@ -169,6 +229,8 @@ it_wait_exit "$PID_db" 20
 it_expect "db_consumer exit status after SIGTERM" "$IT_RC" 0
 it_wait_exit "$PID_ack" 20
 it_expect "ack_consumer exit status after SIGTERM" "$IT_RC" 0
+unhealthy db_consumer "$M_DB"
+unhealthy ack_consumer "$M_ACK"
 
 # Profile "postgres": the postgres service as a native server with its user,
 # database and password, its healthcheck replayed against it, and
@@ -209,8 +271,12 @@ PG_PORT=$(sed -n 's/^port=//p' "$IT_PG_DATA/settings")
 env -u PGHOST -u PGPORT bash -c "${PG_HEALTH/-p 5432 /-p $PG_PORT }" >"$WORK/pg_isready.out" 2>&1 ||
   it_fail "healthcheck '$PG_HEALTH' fails: $(cat "$WORK/pg_isready.out")"
 it_log "ok: healthcheck: $(cat "$WORK/pg_isready.out")"
-for i in 1 2 3; do it_start "dbpg$i" svc_db_consumer_postgres; done
+for i in 1 2 3; do
+  eval "METRICS_PORT=\$M_PG$i"
+  it_start "dbpg$i" svc_db_consumer_postgres
+done
 it_wait_assigned dbpg1 dbpg2 dbpg3
+for i in 1 2 3; do eval "healthy db_consumer_postgres \$M_PG$i"; done
 PG_URI="postgresql://$POSTGRES_USER@127.0.0.1:$PG_PORT/$POSTGRES_DB"
 export PGPASSWORD=$POSTGRES_PASSWORD
 for _ in $(seq 600); do
@@ -225,6 +291,7 @@ for i in 1 2 3; do eval "kill -TERM \$PID_dbpg$i"; done
 for i in 1 2 3; do
   eval "it_wait_exit \$PID_dbpg$i 20"
   it_expect "db_consumer_postgres $i exit status after SIGTERM" "$IT_RC" 0
+  eval "unhealthy db_consumer_postgres \$M_PG$i"
 done
 "$GK_SOURCE/scripts/postgres.sh" stop --data "$IT_PG_DATA" 2>>"$WORK/postgres.log" || true
 it_log "PASS"

@@ -12,7 +12,12 @@
 # confirmed, one ack-delay observation per ack), the consumer lag of all nine
 # partitions must come down to 0 (librdkafka's statistics), and a SIGTERM must
 # stop both consumers, endpoint included, within the bounded shutdown. A bad
-# address and a port already taken are refused with exit 64.
+# address and a port already taken are refused with exit 64. Each service's
+# own --probe (compose's healthcheck) passes against it while it runs. Every
+# metric name the committed Grafana dashboard queries is a series this run's
+# scrapes hold (test_prometheus.sh runs the queries themselves), and the
+# README's metrics table names every family exported, with its type. A group
+# member given no partition (four members, three partitions) is ready.
 # brokers: embedded kafka
 . "$(dirname "$0")/lib.sh"
 
@@ -99,9 +104,20 @@ done
 it_log "producer mid-run: $(grep '^genetika_messages_produced_total' "$WORK/producer.mid" | tr '\n' ' ')"
 [ "$mid" -le $((3 * EVENTS)) ] || it_fail "producer counted $mid deliveries of $((3 * EVENTS)) rows"
 it_expect "producer /readyz while sending" "$(scrape "$P_PORT" readyz "$WORK/producer.readyz")" 200
+rc=0
+"$GK_BIN/producer" --probe readyz --metrics-addr "$P_PORT" >"$WORK/probe.out" 2>"$WORK/probe.err" || rc=$?
+it_expect "producer --probe readyz while sending: exit status" "$rc" 0
+it_log "ok: $(cat "$WORK/probe.out")"
 it_expect "producer /healthz while sending" "$(scrape "$P_PORT" healthz "$WORK/producer.healthz")" 200
 it_expect "db_consumer /healthz during the run" "$(scrape "$DB_PORT" healthz "$WORK/db.healthz")" 200
 it_expect "ack_consumer /healthz during the run" "$(scrape "$ACK_PORT" healthz "$WORK/ack.healthz")" 200
+for probe in "db_consumer --probe readyz --metrics-addr $DB_PORT" \
+  "ack_consumer --probe http://127.0.0.1:$ACK_PORT/healthz"; do
+  rc=0
+  # shellcheck disable=SC2086 # a command line
+  "$GK_BIN"/$probe >"$WORK/probe.out" 2>"$WORK/probe.err" || rc=$?
+  it_expect "$probe: exit status" "$rc" 0
+done
 it_wait_exit "$PID_producer" 120
 it_expect "producer exit status" "$IT_RC" 0
 grep -q "delivered=150 failed=0" "$WORK/producer.log" || it_fail "producer summary: $(tail -n 2 "$WORK/producer.log")"
@@ -172,11 +188,57 @@ it_expect "genetika_ack_delay_seconds_count = acks on the topic" "$(value "$WORK
 it_expect "ack delay +Inf bucket = count" "$(value "$WORK/ack.metrics" 'genetika_ack_delay_seconds_bucket{le="+Inf"}')" "$acks"
 it_expect "ack_consumer dead letters = db_consumer's" \
   "$(total "$WORK/ack.metrics" genetika_dead_letters_total)" "$(total "$WORK/db.metrics" genetika_dead_letters_total)"
+# The dashboard against reality: every metric name its queries use is a
+# series some service exported in this run.
+cat "$WORK/producer.mid" "$WORK/db.metrics" "$WORK/ack.metrics" |
+  awk '!/^#/ && NF { sub(/\{.*/, "", $1); print $1 }' | sort -u >"$WORK/scraped.names"
+/usr/bin/python3 "$GK_SOURCE/test/integration/dashboards.py" names "$GK_SOURCE/monitoring/grafana/dashboards" \
+  >"$WORK/dashboard.names" || it_fail "cannot read the dashboards' queries"
+missing=$(comm -23 "$WORK/dashboard.names" "$WORK/scraped.names")
+[ -z "$missing" ] || it_fail "the dashboard queries series no service exported: $(echo $missing)"
+it_log "ok: the dashboard's $(wc -l <"$WORK/dashboard.names") metric names are all series of this run's scrapes"
+# README.md's metrics table is the list the services export: the same
+# names, with the same types.
+grep -h '^# TYPE ' "$WORK/producer.mid" "$WORK/db.metrics" "$WORK/ack.metrics" | awk '{ print $3, $4 }' |
+  sort -u >"$WORK/types.scraped"
+sed -n 's/^| `\([a-z_]*\)[{`][^|]*| \(counter\|gauge\|histogram\) |.*/\1 \2/p' "$GK_SOURCE/README.md" |
+  sort -u >"$WORK/types.readme"
+diff "$WORK/types.readme" "$WORK/types.scraped" >"$WORK/types.diff" ||
+  it_fail "README's metrics table (<) and the scrapes (>) differ: $(grep '^[<>]' "$WORK/types.diff" | tr '\n' ' ')"
+it_log "ok: README's metrics table lists the $(wc -l <"$WORK/types.scraped") families the services export, types included"
 for f in db ack; do
   rss=$(value "$WORK/$f.metrics" process_resident_memory_bytes)
   [ "$rss" != absent ] && [ "$rss" -gt 1000000 ] || it_fail "$f RSS: $rss"
   it_expect "$f genetika_ready" "$(value "$WORK/$f.metrics" genetika_ready)" 1
 done
+
+# More members than partitions: four db_consumers of one group on topic1's
+# three partitions. The one given nothing is a ready stand-by (an
+# orchestrator waiting for every replica's /readyz must not wait forever);
+# all four answer 200 once the group has settled.
+for i in 1 2 3 4; do
+  it_start "sb$i" "$GK_BIN/db_consumer" --db "$WORK/standby$i.db" --group "${GK_TOPIC_PREFIX:-}standby" --topics "$(it_topic topic1)" \
+    --metrics-addr 0
+done
+empty=""
+for _ in $(seq 300); do
+  empty=$(grep -l "assigned 0 partition(s): none" "$WORK"/sb[1-4].log 2>/dev/null | head -n 1 || true)
+  n=0
+  for i in 1 2 3 4; do
+    if grep -q "assigned [0-9]* partition" "$WORK/sb$i.log"; then n=$((n + 1)); fi
+  done
+  [ -n "$empty" ] && [ "$n" = 4 ] && break
+  sleep 0.2
+done
+[ -n "$empty" ] || it_fail "no member of four on three partitions was given none: $(grep -h 'assigned' "$WORK"/sb[1-4].log | tr '\n' ' ')"
+for i in 1 2 3 4; do
+  port=$(port_of "sb$i")
+  for _ in $(seq 150); do [ "$(scrape "$port" readyz "$WORK/sb$i.readyz")" = 200 ] && break; sleep 0.2; done
+  it_expect "stand-by group member $i /readyz ($(grep -o 'assigned [0-9]* partition' "$WORK/sb$i.log" | tail -n 1))" \
+    "$(scrape "$port" readyz "$WORK/sb$i.readyz")" 200
+done
+for i in 1 2 3 4; do eval "kill -TERM \$PID_sb$i"; done
+for i in 1 2 3 4; do eval "it_wait_exit \$PID_sb$i 20"; done
 
 # SIGTERM: both stop cleanly, endpoint included, within the bounded shutdown.
 kill -TERM "$PID_db" "$PID_ack"
@@ -186,4 +248,8 @@ it_wait_exit "$PID_ack" 20
 it_expect "ack_consumer exit status" "$IT_RC" 0
 it_expect "db_consumer endpoint after the stop" "$(scrape "$DB_PORT" healthz /dev/null)" 000
 it_expect "ack_consumer endpoint after the stop" "$(scrape "$ACK_PORT" healthz /dev/null)" 000
+rc=0
+"$GK_BIN/db_consumer" --probe readyz --metrics-addr "$DB_PORT" >/dev/null 2>"$WORK/probe.err" || rc=$?
+it_expect "db_consumer --probe readyz after the stop: exit status" "$rc" 69
+it_log "ok: $(cat "$WORK/probe.err")"
 it_log "PASS"

@@ -1,8 +1,10 @@
 /* test_metrics.c - the metrics module: the registry (labels, bounds,
  * concurrent updates), the exact text of Prometheus' exposition format
  * (escaping, histograms, numbers), the dead-letter reason classes,
- * --metrics-addr parsing, and the HTTP endpoint's answers. */
+ * --metrics-addr parsing, the HTTP endpoint's answers, and the --probe that
+ * asks it (the URL it makes, what it reads from each answer, its bound). */
 #include "metrics/exposition.h"
+#include "metrics/probe.h"
 #include "metrics/registry.h"
 #include "metrics/server.h"
 #include "schema/message.h"
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Renders r and returns the text (freed by the caller). */
@@ -377,6 +380,110 @@ START_TEST(server_stops_with_a_client_mid_request) {
 }
 END_TEST
 
+/* The URL --probe asks: as given, or the path on --metrics-addr with a
+ * wildcard host made the loopback of its family. */
+START_TEST(probe_url_forms) {
+    char url[256], err[256];
+    ck_assert_int_eq(probe_url("readyz", "0.0.0.0:9101", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://127.0.0.1:9101/readyz");
+    ck_assert_int_eq(probe_url("/healthz", "9102", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://127.0.0.1:9102/healthz");
+    ck_assert_int_eq(probe_url("readyz", "[::]:9103", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://[::1]:9103/readyz");
+    ck_assert_int_eq(probe_url("readyz", "[0:0::0]:9103", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://[::1]:9103/readyz");
+    ck_assert_int_eq(probe_url("readyz", "[::1]:9104", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://[::1]:9104/readyz");
+    ck_assert_int_eq(probe_url("readyz", "10.0.0.7:9105", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://10.0.0.7:9105/readyz");
+    ck_assert_int_eq(probe_url("readyz", "db:9106", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://db:9106/readyz");
+    /* A URL is taken as it is, whatever --metrics-addr says. */
+    ck_assert_int_eq(probe_url("http://h:1/readyz", "9101", url, sizeof url, err, sizeof err), 0);
+    ck_assert_str_eq(url, "http://h:1/readyz");
+    ck_assert_int_eq(probe_url("HTTP://h:1/x", NULL, url, sizeof url, err, sizeof err), 0);
+    /* Refused, with a reason. */
+    ck_assert_int_eq(probe_url("readyz", NULL, url, sizeof url, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no --metrics-addr"));
+    ck_assert_int_eq(probe_url("readyz", "127.0.0.1:0", url, sizeof url, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "port 0"));
+    ck_assert_int_eq(probe_url("readyz", "h:x", url, sizeof url, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "0..65535"));
+    ck_assert_int_eq(probe_url("https://h/readyz", NULL, url, sizeof url, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "only an http:// URL"));
+    ck_assert_int_eq(probe_url("file:///etc/passwd", NULL, url, sizeof url, err, sizeof err), -1);
+    ck_assert_int_eq(probe_url("http://", NULL, url, sizeof url, err, sizeof err), -1);
+    ck_assert_int_eq(probe_url("ready z", "9101", url, sizeof url, err, sizeof err), -1);
+    ck_assert_int_eq(probe_url("readyz\n", "9101", url, sizeof url, err, sizeof err), -1);
+    ck_assert_int_eq(probe_url("", "9101", url, sizeof url, err, sizeof err), -1);
+    char small[16];
+    ck_assert_int_eq(probe_url("readyz", "9101", small, sizeof small, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "too long"));
+}
+END_TEST
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* What the probe reads from each answer of a real endpoint, and from none. */
+START_TEST(probe_reads_the_endpoint) {
+    char err[256], url[128], text[512];
+    metrics_handlers h = {fake_render, fake_healthy, fake_unready, NULL};
+    metrics_server *s = metrics_server_start("127.0.0.1:0", &h, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    unsigned port = metrics_server_port(s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", port);
+    ck_assert_int_eq(probe_get(url, 5000, text, sizeof text), 200);
+    ck_assert_str_eq(text, "ok");
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/readyz", port);
+    ck_assert_int_eq(probe_get(url, 5000, text, sizeof text), 503);
+    ck_assert_str_eq(text, "waiting for partitions");
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/nothing", port);
+    ck_assert_int_eq(probe_get(url, 5000, text, sizeof text), 404);
+    /* A long answer: its first line is kept, the rest is not waited for. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", port);
+    ck_assert_int_eq(probe_get(url, 5000, text, sizeof text), 200);
+    ck_assert_str_eq(text, "x_total 1");
+    /* The same through the mode the services run. */
+    char addr[32];
+    snprintf(addr, sizeof addr, "%u", port);
+    ck_assert_int_eq(probe_run("test", "healthz", addr), 0);
+    ck_assert_int_eq(probe_run("test", "/readyz", addr), 69);
+    ck_assert_int_eq(probe_run("test", "readyz", NULL), 64);
+    metrics_server_stop(s);
+    /* Nothing listens: no answer, at once. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/readyz", port);
+    ck_assert_int_eq(probe_get(url, 5000, text, sizeof text), -1);
+    ck_assert_ptr_nonnull(strstr(text, "onnect"));
+    ck_assert_int_eq(probe_run("test", "healthz", addr), 69);
+}
+END_TEST
+
+/* A listener that never answers (a wedged service) holds the probe no
+ * longer than its timeout. */
+START_TEST(probe_is_bounded_by_its_timeout) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 4), 0); /* the kernel accepts; nobody reads */
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    char url[128], text[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/readyz", ntohs(a.sin_port));
+    double t0 = now_s();
+    ck_assert_int_eq(probe_get(url, 300, text, sizeof text), -1);
+    double took = now_s() - t0;
+    ck_assert_msg(took >= 0.25, "gave up after %.3f s, before its 0.3 s", took);
+    ck_assert_ptr_nonnull(strstr(text, "timed out"));
+    close(fd);
+}
+END_TEST
+
 static Suite *metrics_suite(void) {
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("core");
@@ -391,6 +498,9 @@ static Suite *metrics_suite(void) {
     tcase_add_test(tc, metrics_addr_forms);
     tcase_add_test(tc, server_answers_each_path);
     tcase_add_test(tc, server_stops_with_a_client_mid_request);
+    tcase_add_test(tc, probe_url_forms);
+    tcase_add_test(tc, probe_reads_the_endpoint);
+    tcase_add_test(tc, probe_is_bounded_by_its_timeout);
     suite_add_tcase(s, tc);
     return s;
 }
