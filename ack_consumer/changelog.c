@@ -2,6 +2,7 @@
  * changelog.h). */
 #include "ack_consumer/changelog.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static void cl_put64(unsigned char *p, int64_t v) {
@@ -19,7 +20,10 @@ size_t ack_changelog_encode(const ack_event *ev, unsigned char *out) {
     out[0] = ev->version;
     out[1] = ev->seen;
     out[2] = ev->state;
-    if (ev->state == ACK_ACKED) return 3; /* its topics are never read again (store_lmdb.h) */
+    if (ev->state == ACK_ACKED) { /* its topics are never read again (store_lmdb.h) */
+        for (int i = 0; i < 4; i++) out[3 + i] = (unsigned char)(ev->acked_s >> (8 * i));
+        return ACK_CHANGELOG_ACKED_LEN;
+    }
     unsigned char *p = out + 3;
     for (int i = 0; i < ACK_N_TOPICS; i++, p += 32) {
         cl_put64(p, ev->topics[i].ts_ms);
@@ -32,16 +36,19 @@ size_t ack_changelog_encode(const ack_event *ev, unsigned char *out) {
 
 int ack_changelog_decode(const void *in, size_t len, ack_event *ev) {
     const unsigned char *p = in;
-    if (!p || (len != 3 && len != ACK_CHANGELOG_RECORD_MAX)) return -1;
+    bool acked = len == 3 || len == ACK_CHANGELOG_ACKED_LEN;
+    if (!p || (!acked && len != ACK_CHANGELOG_RECORD_MAX)) return -1;
     memset(ev, 0, sizeof *ev);
     ev->version = p[0];
     ev->seen = p[1];
     ev->state = p[2];
     if (ev->version != ACK_EVENT_VERSION || ev->seen > ACK_SEEN_ALL || ev->state > ACK_ACKED ||
-        (len == 3) != (ev->state == ACK_ACKED))
+        acked != (ev->state == ACK_ACKED))
         return -1;
     for (int i = 0; i < ACK_N_TOPICS; i++) ev->topics[i] = (ack_seen){-1, -1, -1, -1, 0};
-    if (len == 3) return 0;
+    if (len == ACK_CHANGELOG_ACKED_LEN)
+        for (int i = 0; i < 4; i++) ev->acked_s |= (uint32_t)p[3 + i] << (8 * i);
+    if (acked) return 0;
     p += 3;
     for (int i = 0; i < ACK_N_TOPICS; i++, p += 32)
         ev->topics[i] = (ack_seen){cl_get64(p), cl_get64(p + 8), cl_get64(p + 16),

@@ -3,7 +3,10 @@
  * pipeline), value = this portable encoding of ack_event (event.h): the
  * changelog crosses machines, so unlike the local LMDB record it has a fixed
  * byte order (little-endian) and no padding. An ACKED event is its first 3
- * bytes only, as in LMDB: its topics are never read again. */
+ * bytes and its ack time (acked_s, 4 bytes; earlier versions wrote the 3
+ * bytes alone, read as an unknown ack time), as in LMDB: its topics are
+ * never read again. A tombstone (no value) is an event forgotten by
+ * --ack-retention: compaction then drops the key. */
 #ifndef GK_ACK_CHANGELOG_H
 #define GK_ACK_CHANGELOG_H
 #include "ack_consumer/event.h"
@@ -13,6 +16,7 @@
 /* version, seen, state, then per topic ts_ms, produced_us, offset, partition
  * as 8-byte little-endian integers. */
 #define ACK_CHANGELOG_RECORD_MAX (3 + ACK_N_TOPICS * 4 * 8)
+#define ACK_CHANGELOG_ACKED_LEN 7
 
 /* Encodes ev into out (room for ACK_CHANGELOG_RECORD_MAX). Returns the length. */
 size_t ack_changelog_encode(const ack_event *ev, unsigned char *out);

@@ -29,7 +29,11 @@ typedef struct {
     uint8_t version; /* ACK_EVENT_VERSION */
     uint8_t seen;    /* bit i: topic i */
     uint8_t state;   /* ack_event_state */
-    uint8_t reserved[5];
+    uint8_t reserved;
+    /* ACKED: when (wall clock, seconds since 1970) the ack was committed -
+     * what --ack-retention counts from; 0: unknown (acked by a version that
+     * did not record it, or not ACKED). Earlier versions wrote 0 here. */
+    uint32_t acked_s;
     ack_seen topics[ACK_N_TOPICS];
 } ack_event;
 

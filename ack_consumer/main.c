@@ -34,6 +34,7 @@
  * accepts transactions but implements neither the fencing of old epochs nor
  * read_committed filtering, so there the option costs latency for nothing;
  * against a real Kafka it is the way to run. */
+#include "ack_consumer/dead_topic.h"
 #include "ack_consumer/reconcile.h"
 #include "ack_consumer/rules.h"
 #include "ack_consumer/scale.h"
@@ -64,6 +65,7 @@
 #define ACKC_DRAIN_MS 5000 /* at a stop: the rest stays pending for the next start */
 #define ACKC_COMMIT_SAMPLES 100000 /* state transaction durations kept for the exit report */
 #define ACKC_MAX_CONNECT_TIMEOUT_S 604800 /* a week: any bound worth giving */
+#define ACKC_MAX_RETENTION_S 3153600000L /* 100 years; an ack time is 32-bit seconds */
 
 /* The crash points test_ack_restart.sh kills the process at (one in each
  * window of the protocol above). They are compiled only into the test build
@@ -89,6 +91,9 @@ typedef struct {
     const char *sync_name; /* --sync, for the report */
     uint32_t *commit_us; /* durations of the first ACKC_COMMIT_SAMPLES transactions */
     size_t ncommit;
+    long retention_s;  /* --ack-retention (0: forever) */
+    size_t expire_max; /* acked events forgotten per transaction, at most */
+    uint64_t expired;
 } ackc_ctx;
 
 /* ------------------------------------------------------------------------ */
@@ -162,17 +167,16 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
     size_t nmsgs = batch ? batch->nmsgs : 0;
     /* An empty cluster id means "unknown": never clear the state for that. */
     const char *cluster_id = batch && *batch->cluster_id ? batch->cluster_id : NULL;
-    ack_batch b = {cluster_id,
-                   batch ? batch->msgs : NULL,
-                   nmsgs,
-                   batch ? batch->next : NULL,
-                   batch ? batch->nnext : 0,
-                   all,
-                   nconf + nfound,
-                   ends ? ends : sf,
-                   ends ? nends : nsf,
-                   NULL,
-                   NULL};
+    ack_batch b = {.cluster_id = cluster_id,
+                   .msgs = batch ? batch->msgs : NULL,
+                   .nmsgs = nmsgs,
+                   .next = batch ? batch->next : NULL,
+                   .nnext = batch ? batch->nnext : 0,
+                   .confirms = all,
+                   .nconfirms = nconf + nfound,
+                   .scan_from = ends ? ends : sf,
+                   .nscan_from = ends ? nends : nsf};
+    ack_rules_horizon(&b, time_now_us(), c->retention_s, c->expire_max);
     ack_batch_result res;
     char err[1024];
     int64_t t0 = time_mono_us();
@@ -188,6 +192,7 @@ static int ackc_apply(ackc_ctx *c, const consume_batch *batch, const ack_confirm
     metrics_acks_confirmed(nconf);
     for (int i = 0; i < SCHEMA_REASON_CLASSES; i++) metrics_dead_letters(i, res.dead_by_class[i]);
     c->dead_letters += res.dead_letters;
+    c->expired += res.expired;
     c->last_record_us = time_mono_us();
     if (nmsgs && !c->first_batch_us) c->first_batch_us = c->last_record_us;
     if (nmsgs || nconf) c->last_work_us = c->last_record_us;
@@ -396,13 +401,31 @@ static int ackc_dump_dead(const ack_store_options *so) {
         return rc == GK_EXIT_CANTCREAT ? GK_EXIT_NOINPUT : rc;
     }
     long n = ack_store_dead_letters(st, ackc_print_dead, NULL, err, sizeof err);
+    ack_store_counts c = {0};
+    if (n >= 0 && ack_store_count(st, &c, err, sizeof err) != 0) n = -1;
     ack_store_close(st);
     fflush(stdout);
     if (n < 0) {
         log_error("%s", err);
         return GK_EXIT_IOERR;
     }
-    log_info("%ld dead letters", n);
+    /* What else the cache holds: the state a dump is often asked about. */
+    log_info("%ld dead letters (cache %s: %zu events remembered, %zu pending, %zu by ack time)",
+             n, so->dir, c.events, c.pending, c.acked_at);
+    return GK_EXIT_OK;
+}
+
+/* --dump-dead-letters --mode scalable: the same lines, from the dead-letter
+ * topic (dead_topic.h), where that mode keeps them. */
+static int ackc_dump_dead_topic(const char *bootstrap, const cli_kv_list *kafka, const char *topic,
+                                long timeout_s) {
+    long n = 0, copies = 0;
+    int rc = ack_dead_topic_read(bootstrap, kafka, topic, timeout_s, ackc_print_dead, NULL, &n,
+                                 &copies);
+    fflush(stdout);
+    if (rc) return rc == KAFKA_WAIT_STOPPED ? GK_EXIT_OK : rc;
+    log_info("%ld dead letters in %s (read_committed); %ld copies left out (a partition re-read "
+             "after a move)", n, topic, copies);
     return GK_EXIT_OK;
 }
 
@@ -412,9 +435,9 @@ static int ackc_dump_dead(const ack_store_options *so) {
 
 typedef struct {
     const char *bootstrap, *log_level, *cache, *group, *ack_topic, *sync, *txn_id, *metrics_addr,
-        *mode, *changelog, *probe;
+        *mode, *changelog, *dead_letter_topic, *probe;
     cli_kv_list kafka;
-    long map_size, batch, idle_exit, connect_timeout;
+    long map_size, batch, idle_exit, connect_timeout, ack_retention;
     int dump_dead, keep_state;
 } ackc_options;
 
@@ -438,9 +461,16 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "--mode scalable: N instances in one group split topic1..3 by partition (they must\n"
         "have equal partition counts); each partition's state moves with it through the\n"
         "compacted --changelog-topic, written in one Kafka transaction with the acks and\n"
-        "the consumed offsets. Needs a real Kafka (fencing, read_committed).",
+        "the consumed offsets; its dead letters go to --dead-letter-topic in that same\n"
+        "transaction. Needs a real Kafka (fencing, read_committed).\n"
+        "Acked events are remembered so that a replay of the same data is not acked again.\n"
+        "By default forever (the state grows by every event); --ack-retention SECONDS\n"
+        "forgets an event that long after its ack (oldest first, at most --batch per\n"
+        "transaction): an event replayed AFTER that horizon IS ACKED AGAIN. Events not yet\n"
+        "complete are never forgotten: --map-size bounds them (a full state stops with 74).",
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
-        "refuses, or another instance in the group), 66 no cache to dump, 69 fatal Kafka error\n"
+        "refuses, or another instance in the group), 66 nothing to dump (no cache; scalable:\n"
+        "no dead-letter topic), 69 fatal Kafka error\n"
         "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
         "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
         "75 scalable: a transaction was aborted (restart to resume), 76 data lost upstream\n"
@@ -489,11 +519,23 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .max = CLI_ANY_LEN,
          .help = "scalable: the compacted topic each partition's state is kept in (as many "
                  "partitions as topic1)"},
+        {.long_name = "dead-letter-topic", .env = "GK_ACK_CONSUMER_DEAD_LETTER_TOPIC",
+         .kind = CLI_STRING, .target = &o->dead_letter_topic, .metavar = "TOPIC", .min = 1,
+         .max = CLI_ANY_LEN,
+         .help = "scalable: the topic dead letters are kept in, in the transaction of the "
+                 "offsets that skip them (as many partitions as topic1, retention.ms=-1; single "
+                 "mode keeps them in the cache)"},
+        {.long_name = "ack-retention", .env = "GK_ACK_CONSUMER_ACK_RETENTION", .kind = CLI_INT,
+         .target = &o->ack_retention, .metavar = "SECONDS", .min = 0, .max = ACKC_MAX_RETENTION_S,
+         .help = "forget an acked event this long after its ack (LMDB record deleted; scalable: "
+                 "a tombstone in the changelog), so the state stays bounded; an event replayed "
+                 "after that is ACKED AGAIN (0: remember forever)"},
         {.long_name = "keep-state-on-new-cluster", .env = "GK_ACK_CONSUMER_KEEP_STATE_ON_NEW_CLUSTER",
          .kind = CLI_FLAG, .target = &o->keep_state,
          .help = "keep the events (forget only offsets) when the cluster changes"},
         {.long_name = "dump-dead-letters", .kind = CLI_FLAG, .target = &o->dump_dead,
-         .help = "print the dead letters as JSON lines on stdout and exit"},
+         .help = "print the dead letters as JSON lines on stdout and exit (single: from the "
+                 "cache; scalable: from the dead-letter topic, read_committed, each once)"},
         {.long_name = "connect-timeout", .env = "GK_ACK_CONSUMER_CONNECT_TIMEOUT", .kind = CLI_INT,
          .target = &o->connect_timeout, .metavar = "SECONDS", .min = 0,
          .max = ACKC_MAX_CONNECT_TIMEOUT_S,
@@ -539,9 +581,9 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
     uint64_t acks = ack_sender_delivered(c->sender);
     double busy = c->first_batch_us ? (double)(c->last_work_us - c->first_batch_us) / 1e6 : 0;
     printf("ack_consumer: messages=%" PRIu64 " acks=%" PRIu64 " dead_letters=%" PRIu64
-           " batches=%" PRIu64 " recovered=%" PRIu64 " resent=%" PRIu64
+           " batches=%" PRIu64 " recovered=%" PRIu64 " resent=%" PRIu64 " expired=%" PRIu64
            " unconfirmed=%zu seconds=%.3f acks_per_s=%.0f\n",
-           cs->messages, acks, c->dead_letters, cs->batches, c->recovered, c->resent,
+           cs->messages, acks, c->dead_letters, cs->batches, c->recovered, c->resent, c->expired,
            ack_sender_inflight(c->sender) + ack_sender_unsure_count(c->sender), secs,
            busy > 0 ? (double)acks / busy : 0.0);
     fflush(stdout);
@@ -601,7 +643,7 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
              o->cache, o->sync, o->map_size, n.events, n.pending, n.dead_letters, o->ack_topic,
              o->txn_id ? " in transactions as " : "", o->txn_id ? o->txn_id : "");
     ack_sender_config sc = {o->bootstrap, &o->kafka, o->ack_topic, o->txn_id, o->connect_timeout,
-                            NULL, 0};
+                            NULL, 0, NULL};
     rc = ack_sender_new(&sc, &c->sender);
     if (rc == 0) rc = ack_sender_init(c->sender);
     char *cluster = NULL;
@@ -644,8 +686,11 @@ static int ackc_run(ackc_ctx *c, const ackc_options *o, const ack_store_options 
 static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so) {
     const char *topics[SCHEMA_N_RECORDS];
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
-    ack_scale_config scfg = {o->bootstrap, &o->kafka, o->changelog, topics, SCHEMA_N_RECORDS,
-                             *so, o->connect_timeout};
+    ack_scale_config scfg = {.bootstrap = o->bootstrap, .kafka = &o->kafka,
+                             .changelog = o->changelog, .dead_letters = o->dead_letter_topic,
+                             .topics = topics, .ntopics = SCHEMA_N_RECORDS, .store = *so,
+                             .connect_timeout_s = o->connect_timeout,
+                             .retention_s = o->ack_retention, .expire_max = (size_t)o->batch};
     /* The changelog is the source of truth: a machine crash only takes the
      * local checkpoint back, and the restore replays more. */
     scfg.store.sync = ACK_SYNC_PROCESS;
@@ -665,12 +710,17 @@ static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so)
         snprintf(gen_id, sizeof gen_id, "%s-%s-%ld", o->group, host, (long)getpid());
         txn_id = gen_id;
     }
-    log_info("scalable mode: %" PRId32 " partitions, changelog %s, acks to %s in transactions as "
-             "%s, cache %s/p<N>",
-             nparts, o->changelog, o->ack_topic, txn_id, o->cache);
+    char horizon[64] = "forever";
+    if (o->ack_retention) snprintf(horizon, sizeof horizon, "for %ld s", o->ack_retention);
+    log_info("scalable mode: %" PRId32 " partitions, changelog %s, dead letters to %s, acks to %s "
+             "in transactions as %s, cache %s/p<N>, acked events remembered %s",
+             nparts, o->changelog, o->dead_letter_topic, o->ack_topic, txn_id, o->cache, horizon);
     ack_sender *sender = NULL;
-    ack_sender_config sc_cfg = {o->bootstrap, &o->kafka, o->ack_topic, txn_id,
-                                o->connect_timeout, o->changelog, nparts};
+    ack_sender_config sc_cfg = {.bootstrap = o->bootstrap, .overrides = &o->kafka,
+                                .topic = o->ack_topic, .transactional_id = txn_id,
+                                .connect_timeout_s = o->connect_timeout,
+                                .changelog_topic = o->changelog, .changelog_partitions = nparts,
+                                .dead_letter_topic = o->dead_letter_topic};
     rc = ack_sender_new(&sc_cfg, &sender);
     char *cluster = NULL;
     if (rc == 0) rc = ack_sender_cluster_id(sender, &cluster);
@@ -700,10 +750,11 @@ static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so)
     int64_t start = time_mono_us();
     rc = consume_run(&cfg, &store, sc, &cs);
     ack_sender_log_latency(sender);
+    ack_scale_counts n = ack_scale_counts_get(sc);
     printf("ack_consumer: mode=scalable messages=%" PRIu64 " acks=%" PRIu64 " restored=%" PRIu64
-           " batches=%" PRIu64 " seconds=%.3f\n",
-           cs.messages, ack_sender_delivered(sender), ack_scale_restored(sc), cs.batches,
-           (double)(time_mono_us() - start) / 1e6);
+           " dead_letters=%" PRIu64 " expired=%" PRIu64 " batches=%" PRIu64 " seconds=%.3f\n",
+           cs.messages, ack_sender_delivered(sender), n.restored, n.dead_letters, n.expired,
+           cs.batches, (double)(time_mono_us() - start) / 1e6);
     fflush(stdout);
     ack_sender_destroy(sender);
     ack_scale_close(sc);
@@ -715,6 +766,7 @@ int main(int argc, char **argv) {
                       .cache = "ack-cache", .group = "genetika-ack",
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
                       .mode = "single", .changelog = SCHEMA_ACK_CHANGELOG_TOPIC,
+                      .dead_letter_topic = SCHEMA_ACK_DEAD_LETTER_TOPIC, .ack_retention = 0,
                       .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
@@ -727,9 +779,13 @@ int main(int argc, char **argv) {
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
     signals_install();
-    ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0};
+    ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0,
+                            o.ack_retention > 0};
     if (o.dump_dead) {
-        rc = ackc_dump_dead(&so);
+        rc = strcmp(o.mode, "scalable") == 0
+                 ? ackc_dump_dead_topic(o.bootstrap, &o.kafka, o.dead_letter_topic,
+                                        o.connect_timeout)
+                 : ackc_dump_dead(&so);
         cli_kv_free(&o.kafka);
         return rc;
     }
@@ -746,6 +802,8 @@ int main(int argc, char **argv) {
     c.rec = (ack_reconcile_config){o.bootstrap, &o.kafka, o.ack_topic, rec_group,
                                    ACKC_RECONCILE_TIMEOUT_MS};
     c.sync_name = o.sync;
+    c.retention_s = o.ack_retention;
+    c.expire_max = (size_t)o.batch;
     rc = metrics_start("ack_consumer", o.metrics_addr);
     if (rc == 0) rc = ackc_run(&c, &o, &so);
     metrics_stop();

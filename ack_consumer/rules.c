@@ -9,6 +9,7 @@
 
 #include "schema/message.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ static int rule_confirm(ack_txn *t, uint64_t id, const ack_batch *b, ack_batch_r
     if (found <= 0) return found;
     if (ev.state != ACK_PENDING) return 0;
     ev.state = ACK_ACKED;
+    ev.acked_s = b->now_s;
     if (ack_txn_put_event(t, id, &ev, err, errlen) != 0 ||
         ack_txn_set_pending(t, id, false, err, errlen) != 0)
         return -1;
@@ -72,7 +74,14 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
         const msg_view *m = &b->msgs[i];
         schema_message sm;
         if (schema_message_map(&sm, m->topic, m->key, m->key_len, m->value, m->value_len) != 0) {
-            rc = ack_txn_dead_letter(t, m, sm.reason, err, errlen);
+            if (b->dead_letter) { /* kept elsewhere (scalable mode: a topic) */
+                rc = b->dead_letter(b->changed_ctx, m, sm.reason) == 0 ? 1 : -1;
+                if (rc < 0)
+                    snprintf(err, errlen, "dead letter of %s [%" PRId32 "] offset %" PRId64
+                             " not kept", m->topic, m->partition, m->offset);
+            } else {
+                rc = ack_txn_dead_letter(t, m, sm.reason, err, errlen);
+            }
             if (rc > 0) {
                 res->dead_letters++;
                 res->dead_by_class[schema_reason_class(sm.reason)]++;
@@ -88,11 +97,27 @@ static int rule_messages(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
     return rc;
 }
 
+void ack_rules_horizon(ack_batch *b, int64_t now_us, long retention_s, size_t max) {
+    int64_t now_s = now_us / 1000000;
+    b->now_s = now_s > 0 && now_s <= UINT32_MAX ? (uint32_t)now_s : 0;
+    b->expire_before_s = 0;
+    b->expire_max = 0;
+    if (retention_s <= 0 || b->now_s == 0 || (int64_t)b->now_s <= retention_s) return;
+    b->expire_before_s = (uint32_t)(b->now_s - retention_s);
+    b->expire_max = max;
+}
+
 int ack_rules_apply_txn(ack_txn *t, const ack_batch *b, ack_ready_list *ready,
                         ack_batch_result *res, char *err, size_t errlen) {
     memset(res, 0, sizeof *res);
     int fail = 0;
     if (b->cluster_id) fail = ack_txn_use_cluster(t, b->cluster_id, &res->cleared, err, errlen);
+    if (!fail && b->expire_before_s) {
+        long n = ack_txn_expire(t, b->expire_before_s, b->expire_max, b->forgotten, b->changed_ctx,
+                                err, errlen);
+        if (n < 0) fail = -1;
+        else res->expired = (size_t)n;
+    }
     for (size_t i = 0; i < b->nconfirms && !fail; i++)
         fail = rule_confirm(t, b->confirms[i].event_id, b, res, err, errlen);
     if (!fail) fail = ack_txn_put_scan_from(t, b->scan_from, b->nscan_from, err, errlen);

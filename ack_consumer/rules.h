@@ -5,7 +5,9 @@
  * enters the pending set and the ready list, and the sender produces it.
  * The confirmation of that ack's delivery makes it ACKED. A message for a
  * PENDING or ACKED event, or a second one of a topic, changes nothing: no
- * event is ever acked twice. What a message means - its record type and
+ * event is ever acked twice - while it is remembered. With a horizon
+ * (--ack-retention) an ACKED event is forgotten that long after its ack,
+ * and a later message of it starts its life cycle afresh. What a message means - its record type and
  * event id, or that it is a dead letter - is schema_message_map's, the rule
  * db_consumer applies too.
  *
@@ -45,7 +47,22 @@ typedef struct {
     /* Optional: told the id of every event the transaction writes (scalable
      * mode: its changelog record). Returns 0, or -1 if out of memory. */
     int (*changed)(void *ctx, uint64_t event_id);
-    void *changed_ctx;
+    void *changed_ctx; /* the ctx of changed, dead_letter and forgotten */
+    /* Optional (scalable mode): keeps a dead letter instead of the store
+     * (ack_txn_dead_letter): in the dead-letter topic, in the batch's Kafka
+     * transaction. Returns 0, or -1 (logged) to fail the batch. */
+    int (*dead_letter)(void *ctx, const msg_view *m, const char *reason);
+    /* The wall clock (seconds since 1970): an event acked in this
+     * transaction records it as its ack time (ack_event.acked_s). */
+    uint32_t now_s;
+    /* The horizon (--ack-retention): first of all, up to expire_max ACKED
+     * events acked before expire_before_s (0: none) are forgotten, oldest
+     * first (ack_txn_expire), each told to forgotten (optional; scalable
+     * mode: its changelog tombstone). A message of a forgotten event later
+     * starts it afresh: a replay after the horizon is acked again. */
+    uint32_t expire_before_s;
+    size_t expire_max;
+    int (*forgotten)(void *ctx, uint64_t event_id);
 } ack_batch;
 
 /* What one transaction did (counts are for this transaction only). */
@@ -54,8 +71,17 @@ typedef struct {
     size_t dead_by_class[SCHEMA_REASON_CLASSES]; /* the same, per schema_reason_class */
     size_t acked;        /* events that became ACKED */
     size_t completed;    /* events that became PENDING (also appended to the ready list) */
+    size_t expired;      /* ACKED events forgotten (the horizon) */
     bool cleared;        /* the cluster changed and the state was cleared */
 } ack_batch_result;
+
+/* The one rule of time in a batch: sets b->now_s from now_us (the wall
+ * clock, microseconds) and, for a horizon of retention_s seconds (0:
+ * forever, nothing expires), b->expire_before_s = now - retention_s and
+ * b->expire_max = max: the work per transaction stays bounded, and with max
+ * at least the batch size expiry keeps up with any rate of new events (a
+ * batch of N messages acks at most N events). */
+void ack_rules_horizon(ack_batch *b, int64_t now_us, long retention_s, size_t max);
 
 /* Applies one batch in ONE store transaction: the cluster check
  * (ack_txn_use_cluster), the confirmations, the scan_from values, then every

@@ -28,7 +28,7 @@
 
 struct ack_scale {
     ack_scale_config cfg;
-    char *changelog;
+    char *changelog, *dead_letters;
     ack_store **stores; /* by partition number; NULL: not ours */
     int32_t nparts;
     ack_sender *sender;
@@ -37,9 +37,12 @@ struct ack_scale {
     ack_ready_list ready;
     uint64_t *changed; /* event ids a partition's transaction wrote */
     size_t nchanged, capchanged;
+    uint64_t *forgot; /* event ids a partition's transaction forgot (the horizon) */
+    size_t nforgot, capforgot;
     msg_view *sub; /* one partition's messages of a batch */
     size_t capsub;
-    uint64_t restored;
+    ack_scale_counts n;       /* committed */
+    ack_scale_counts pending; /* in the open transaction */
     uint64_t dead_by_class[SCHEMA_REASON_CLASSES]; /* dead letters of the batch being committed */
     int fatal; /* an exit code once fenced */
 };
@@ -78,13 +81,16 @@ static int scale_count(const struct rd_kafka_metadata *md, const char *topic) {
 int ack_scale_open(const ack_scale_config *cfg, ack_scale **out, int32_t *partitions) {
     *out = NULL;
     ack_scale *sc = calloc(1, sizeof *sc);
-    if (!sc || !(sc->changelog = strdup(cfg->changelog))) {
+    if (!sc || !(sc->changelog = strdup(cfg->changelog)) ||
+        !(sc->dead_letters = strdup(cfg->dead_letters))) {
+        if (sc) free(sc->changelog);
         free(sc);
         log_error("out of memory");
         return GK_EXIT_SOFTWARE;
     }
     sc->cfg = *cfg;
     sc->cfg.changelog = sc->changelog;
+    sc->cfg.dead_letters = sc->dead_letters;
     sc->reader = scale_client(cfg, "read_committed");
     sc->watermark = sc->reader ? scale_client(cfg, "read_uncommitted") : NULL;
     if (!sc->watermark) {
@@ -115,7 +121,7 @@ int ack_scale_open(const ack_scale_config *cfg, ack_scale **out, int32_t *partit
             rc = GK_EXIT_USAGE;
         }
     }
-    int c = scale_count(md, cfg->changelog);
+    int c = scale_count(md, cfg->changelog), d = scale_count(md, cfg->dead_letters);
     rd_kafka_metadata_destroy(md);
     if (rc == 0 && (n < 1 || n > SCALE_MAX_PARTITIONS)) {
         log_error("--mode scalable: %s has %d partitions (1..%d needed; missing?)", cfg->topics[0],
@@ -128,6 +134,15 @@ int ack_scale_open(const ack_scale_config *cfg, ack_scale **out, int32_t *partit
                   "--partitions %d -c cleanup.policy=compact)",
                   cfg->changelog, c < 0 ? "does not exist" : "has another partition count", n,
                   cfg->topics[0], cfg->changelog, n);
+        rc = GK_EXIT_USAGE;
+    }
+    /* Kept, not compacted: every dead letter stays until an operator deletes
+     * the topic's records (README: Scaling out). */
+    if (rc == 0 && d != n) {
+        log_error("--mode scalable: the dead-letter topic %s %s; it must have the %d partitions "
+                  "of %s (create it: kafka_admin create %s --partitions %d -c retention.ms=-1)",
+                  cfg->dead_letters, d < 0 ? "does not exist" : "has another partition count", n,
+                  cfg->topics[0], cfg->dead_letters, n);
         rc = GK_EXIT_USAGE;
     }
     if (rc == 0 && !(sc->stores = calloc((size_t)n, sizeof *sc->stores))) rc = GK_EXIT_SOFTWARE;
@@ -143,7 +158,7 @@ int ack_scale_open(const ack_scale_config *cfg, ack_scale **out, int32_t *partit
 
 void ack_scale_set_sender(ack_scale *sc, ack_sender *sender) { sc->sender = sender; }
 
-uint64_t ack_scale_restored(const ack_scale *sc) { return sc->restored; }
+ack_scale_counts ack_scale_counts_get(const ack_scale *sc) { return sc->n; }
 
 void ack_scale_close(ack_scale *sc) {
     if (!sc) return;
@@ -153,8 +168,10 @@ void ack_scale_close(ack_scale *sc) {
     if (sc->watermark) rd_kafka_destroy(sc->watermark);
     ack_ready_list_free(&sc->ready);
     free(sc->changed);
+    free(sc->forgot);
     free(sc->sub);
     free(sc->changelog);
+    free(sc->dead_letters);
     free(sc);
 }
 
@@ -226,14 +243,16 @@ static int scale_stable_end(ack_scale *sc, int32_t p, int64_t *low, int64_t *end
     return 0;
 }
 
-/* Applies one changelog record to t. Returns 0, or -1 with err. */
+/* Applies one changelog record to t: an event's record, or a tombstone (an
+ * event forgotten past the horizon). Returns 0, or -1 with err. */
 static int scale_apply_record(ack_scale *sc, ack_txn *t, const rd_kafka_message_t *m, char *err,
                               size_t errlen) {
     (void)sc;
     char key[32];
     ack_event ev;
+    bool tombstone = !m->payload;
     if (!m->key || m->key_len == 0 || m->key_len >= sizeof key ||
-        ack_changelog_decode(m->payload, m->len, &ev) != 0) {
+        (!tombstone && ack_changelog_decode(m->payload, m->len, &ev) != 0)) {
         log_warn("changelog [%" PRId32 "] offset %" PRId64 ": not a record this version writes; "
                  "skipped", m->partition, m->offset);
         return 0;
@@ -243,6 +262,7 @@ static int scale_apply_record(ack_scale *sc, ack_txn *t, const rd_kafka_message_
     char *endp;
     uint64_t id = strtoull(key, &endp, 10);
     if (*endp) return 0;
+    if (tombstone) return ack_txn_forget(t, id, err, errlen) < 0 ? -1 : 0;
     return ack_txn_put_event(t, id, &ev, err, errlen);
 }
 
@@ -343,7 +363,7 @@ static int scale_restore(ack_scale *sc, const char *cluster_id, int32_t p) {
         rd_kafka_assign(sc->reader, NULL);
         if (rc) return rc;
     }
-    sc->restored += n;
+    sc->n.restored += n;
     log_info("restored partition %" PRId32 ": %" PRIu64 " records from changelog offset %" PRId64
              " to %" PRId64 " in %.0f ms%s",
              p, n, from, end, (double)(time_mono_us() - t0) / 1000.0,
@@ -399,19 +419,40 @@ static int scale_note_changed(void *ctx, uint64_t id) {
     return 0;
 }
 
+static int scale_note_forgotten(void *ctx, uint64_t id) {
+    ack_scale *sc = ctx;
+    uint64_t *c = grow_one(sc->forgot, sc->nforgot, &sc->capforgot, sizeof *c, 256);
+    if (!c) return -1;
+    sc->forgot = c;
+    sc->forgot[sc->nforgot++] = id;
+    return 0;
+}
+
+/* ack_batch.dead_letter: into the dead-letter topic, in the transaction. */
+static int scale_dead_letter(void *ctx, const msg_view *m, const char *reason) {
+    ack_scale *sc = ctx;
+    if (ack_sender_txn_dead_letter(sc->sender, m, reason) != 0) return -1;
+    sc->pending.dead_letters++;
+    return 0;
+}
+
 static int scale_cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-/* Applies partition p's messages of b in t (open), completes and acks what
- * became complete, and produces the changelog records and acks. Returns 0
- * or -1 (logged). */
+/* Applies partition p's messages of b in t (open): forgets what is past the
+ * horizon, completes and acks what became complete, keeps the dead letters,
+ * and produces the changelog's tombstones and records and the acks. Returns
+ * 0 or -1 (logged). */
 static int scale_partition(ack_scale *sc, ack_txn *t, int32_t p, const msg_view *msgs, size_t n) {
     char err[1024];
     size_t from = sc->ready.n;
     sc->nchanged = 0;
-    ack_batch b = {.msgs = msgs, .nmsgs = n, .changed = scale_note_changed, .changed_ctx = sc};
+    sc->nforgot = 0;
+    ack_batch b = {.msgs = msgs, .nmsgs = n, .changed = scale_note_changed, .changed_ctx = sc,
+                   .dead_letter = scale_dead_letter, .forgotten = scale_note_forgotten};
+    ack_rules_horizon(&b, time_now_us(), sc->cfg.retention_s, sc->cfg.expire_max);
     ack_batch_result res;
     if (ack_rules_apply_txn(t, &b, &sc->ready, &res, err, sizeof err) != 0) {
         log_error("state of partition %" PRId32 ": %s", p, err);
@@ -424,13 +465,18 @@ static int scale_partition(ack_scale *sc, ack_txn *t, int32_t p, const msg_view 
     if (!conf) return log_error("out of memory"), -1;
     for (size_t i = 0; i < ndone; i++) conf[i] = (ack_confirm){sc->ready.items[from + i].event_id, -1, -1};
     ack_batch c = {.confirms = conf, .nconfirms = ndone, .changed = scale_note_changed,
-                   .changed_ctx = sc};
+                   .changed_ctx = sc, .now_s = b.now_s};
     int rc = ack_rules_apply_txn(t, &c, &sc->ready, &res, err, sizeof err);
     free(conf);
     if (rc != 0) {
         log_error("state of partition %" PRId32 ": %s", p, err);
         return -1;
     }
+    /* Tombstones first: an event forgotten and seen again in this batch
+     * ends with its new record. */
+    for (size_t i = 0; i < sc->nforgot; i++)
+        if (ack_sender_txn_record(sc->sender, p, sc->forgot[i], NULL, 0)) return -1;
+    sc->pending.expired += sc->nforgot;
     if (sc->nchanged > 1) qsort(sc->changed, sc->nchanged, sizeof *sc->changed, scale_cmp_u64);
     for (size_t i = 0; i < sc->nchanged; i++) {
         if (i && sc->changed[i] == sc->changed[i - 1]) continue;
@@ -462,6 +508,7 @@ static int scale_commit(void *ctx, const consume_batch *b) {
         sc->capsub = b->nmsgs;
     }
     if (ack_sender_txn_begin(sc->sender) != 0) return -1;
+    sc->pending = (ack_scale_counts){0};
     ack_txn **open = calloc((size_t)sc->nparts, sizeof *open);
     if (!open) return log_error("out of memory"), -1;
     sc->ready.n = 0;
@@ -509,6 +556,10 @@ static int scale_commit(void *ctx, const consume_batch *b) {
      * ack_sender_fatal says so (once) and it is the zombie's exit too. */
     if (end == ACK_TXN_FENCED || ack_sender_fatal(sc->sender))
         return sc->fatal = GK_EXIT_UNAVAILABLE;
+    if (end == 0) {
+        sc->n.dead_letters += sc->pending.dead_letters;
+        sc->n.expired += sc->pending.expired;
+    }
     if (end == ACK_TXN_ABORTED) {
         log_error("the transaction was aborted: nothing of this batch is visible; stopping (a "
                   "restart resumes from the group's committed offsets)");

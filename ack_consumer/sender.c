@@ -49,6 +49,7 @@ struct ack_sender {
     rd_kafka_topic_t *cl_rkt;
     int64_t *cl_next;
     int32_t ncl;
+    rd_kafka_topic_t *dl_rkt; /* scalable mode: the dead-letter topic */
 };
 
 static int sender_confirm_push(sender_confirms *c, ack_confirm v) {
@@ -91,6 +92,12 @@ static void sender_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     ack_sender *s = opaque;
     uint64_t id = (uint64_t)(uintptr_t)m->_private;
     if (s->inflight > 0) s->inflight--;
+    if (s->dl_rkt && m->rkt == s->dl_rkt) { /* a dead letter */
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !s->closing)
+            log_warn("a dead letter of partition %" PRId32 " not delivered: %s (its transaction "
+                     "will be aborted)", m->partition, rd_kafka_err2str(m->err));
+        return;
+    }
     if (s->cl_rkt && m->rkt == s->cl_rkt) { /* a changelog record */
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->partition >= 0 && m->partition < s->ncl &&
             m->offset + 1 > s->cl_next[m->partition])
@@ -190,6 +197,12 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
             ack_sender_destroy(s);
             return GK_EXIT_SOFTWARE;
         }
+    }
+    if (cfg->dead_letter_topic && !(s->dl_rkt = rd_kafka_topic_new(s->rk, cfg->dead_letter_topic, NULL))) {
+        log_error("dead-letter topic %s: %s", cfg->dead_letter_topic,
+                  rd_kafka_err2str(rd_kafka_last_error()));
+        ack_sender_destroy(s);
+        return GK_EXIT_SOFTWARE;
     }
     kafka_wait_begin(&s->connect, s->rk, "the cluster", s->connect_timeout_s * 1000, 1);
     *out = s;
@@ -561,6 +574,7 @@ void ack_sender_destroy(ack_sender *s) {
         rd_kafka_poll(s->rk, 0);
         if (s->rkt) rd_kafka_topic_destroy(s->rkt);
         if (s->cl_rkt) rd_kafka_topic_destroy(s->cl_rkt);
+        if (s->dl_rkt) rd_kafka_topic_destroy(s->dl_rkt);
         rd_kafka_destroy(s->rk);
     }
     free(s->topic);
@@ -614,6 +628,76 @@ int ack_sender_txn_record(ack_sender *s, int32_t partition, uint64_t event_id, c
         }
         log_error("cannot produce the changelog record of event %" PRIu64 ": %s", event_id,
                   rd_kafka_err2str(err));
+        return -1;
+    }
+}
+
+/* The headers of m's dead letter: m's own (unless they exceed
+ * ACK_DL_MAX_HEADERS: then none, and their count said), then where it came
+ * from and why. Returns them (the caller owns them) or NULL if out of memory. */
+static rd_kafka_headers_t *sender_dl_headers(const msg_view *m, const char *reason,
+                                             size_t value_bytes) {
+    const rd_kafka_message_t *km = m->native;
+    rd_kafka_headers_t *own = NULL;
+    size_t n = 0, bytes = 0;
+    if (km && rd_kafka_message_headers(km, &own) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t len;
+        while (rd_kafka_header_get_all(own, n, &name, &val, &len) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            bytes += strlen(name) + len;
+            n++;
+        }
+    }
+    bool keep = own && bytes <= ACK_DL_MAX_HEADERS;
+    rd_kafka_headers_t *h = keep ? rd_kafka_headers_copy(own) : rd_kafka_headers_new(6);
+    if (!h) return NULL;
+    char part[NUMTEXT_I64_MAX], off[NUMTEXT_I64_MAX], num[NUMTEXT_I64_MAX];
+    rd_kafka_header_add(h, ACK_DL_HDR_TOPIC, -1, m->topic, -1);
+    rd_kafka_header_add(h, ACK_DL_HDR_PARTITION, -1, part,
+                        (ssize_t)numtext_i64(part, m->partition));
+    rd_kafka_header_add(h, ACK_DL_HDR_OFFSET, -1, off, (ssize_t)numtext_i64(off, m->offset));
+    rd_kafka_header_add(h, ACK_DL_HDR_REASON, -1, reason, -1);
+    if (value_bytes)
+        rd_kafka_header_add(h, ACK_DL_HDR_VALUE_BYTES, -1, num,
+                            (ssize_t)numtext_i64(num, (int64_t)value_bytes));
+    if (n && !keep)
+        rd_kafka_header_add(h, ACK_DL_HDR_HEADERS_LEFT_OUT, -1, num,
+                            (ssize_t)numtext_i64(num, (int64_t)n));
+    return h;
+}
+
+int ack_sender_txn_dead_letter(ack_sender *s, const msg_view *m, const char *reason) {
+    size_t klen = m->key ? m->key_len : 0, vlen = m->value ? m->value_len : 0;
+    size_t cut_from = vlen > ACK_DL_MAX_VALUE ? vlen : 0;
+    if (klen > ACK_DL_MAX_KEY) klen = ACK_DL_MAX_KEY; /* an event id key is 20 digits at most */
+    if (vlen > ACK_DL_MAX_VALUE) vlen = ACK_DL_MAX_VALUE;
+    char where[400];
+    snprintf(where, sizeof where, "%s [%" PRId32 "] offset %" PRId64, m->topic, m->partition,
+             m->offset);
+    rd_kafka_headers_t *h = sender_dl_headers(m, reason, cut_from);
+    if (!h) {
+        log_error("out of memory for the dead letter of %s", where);
+        return -1;
+    }
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->rk, RD_KAFKA_V_RKT(s->dl_rkt), RD_KAFKA_V_PARTITION(m->partition),
+            RD_KAFKA_V_KEY(m->key, klen), RD_KAFKA_V_VALUE((void *)m->value, vlen),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { /* h is librdkafka's now */
+            s->inflight++;
+            log_warn("%s: dead letter: %s%s", where, reason,
+                     cut_from ? " (its copy cut to the first 768 KiB of its value)" : "");
+            return 0;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && signals_run) {
+            rd_kafka_poll(s->rk, 100);
+            continue;
+        }
+        log_error("cannot produce the dead letter of %s: %s", where, rd_kafka_err2str(err));
+        rd_kafka_headers_destroy(h);
         return -1;
     }
 }

@@ -38,6 +38,7 @@ typedef struct {
     long connect_timeout_s; /* the longest wait for the cluster's first answer; 0: none */
     const char *changelog_topic; /* scalable mode (scale.h), else NULL */
     int32_t changelog_partitions;
+    const char *dead_letter_topic; /* scalable mode, else NULL */
 } ack_sender_config;
 
 /* Creates the producer into *out. Returns 0, or an exit code after logging:
@@ -107,10 +108,34 @@ int ack_sender_txn_begin(ack_sender *s);
 /* Produces r's ack in the open transaction. Returns 0 or -1 (logged). */
 int ack_sender_txn_ack(ack_sender *s, const ack_ready *r);
 
-/* Produces a changelog record (key: the event id) to partition in the open
- * transaction. Returns 0 or -1 (logged). */
+/* Produces a changelog record (key: the event id; value NULL: a tombstone)
+ * to partition in the open transaction. Returns 0 or -1 (logged). */
 int ack_sender_txn_record(ack_sender *s, int32_t partition, uint64_t event_id, const void *value,
                           size_t len);
+
+/* A dead letter in the dead-letter topic: the message as it came - its key,
+ * value and headers - to the partition of its number, with these headers
+ * added (Kafka Connect's dead-letter queues do the same), all text: */
+#define ACK_DL_HDR_TOPIC "gk-dl-topic"         /* the topic it was consumed from */
+#define ACK_DL_HDR_PARTITION "gk-dl-partition" /* decimal */
+#define ACK_DL_HDR_OFFSET "gk-dl-offset"       /* decimal */
+#define ACK_DL_HDR_REASON "gk-dl-reason"       /* why it could not be used */
+/* Only if the copy had to be cut to fit a Kafka message (the input topic
+ * still has it whole until its retention): the original value's length in
+ * bytes; and the count of its headers left out. */
+#define ACK_DL_HDR_VALUE_BYTES "gk-dl-value-bytes"
+#define ACK_DL_HDR_HEADERS_LEFT_OUT "gk-dl-headers-left-out"
+/* The most of a message the copy keeps: with the headers above it stays
+ * under librdkafka's and the broker's default message.max.bytes (1 MB), so
+ * that no poison message can make its own dead letter undeliverable (and
+ * the transaction abort at every retry). */
+#define ACK_DL_MAX_KEY (64 * 1024)
+#define ACK_DL_MAX_HEADERS (64 * 1024)
+#define ACK_DL_MAX_VALUE (768 * 1024)
+
+/* Produces m's dead letter (reason: why) in the open transaction. Returns 0
+ * or -1 (logged). */
+int ack_sender_txn_dead_letter(ack_sender *s, const msg_view *m, const char *reason);
 
 /* Sends next[0..n) (the consumer's next offsets) with group_metadata to the
  * transaction and commits it. Returns 0 (committed: every record of it was

@@ -45,11 +45,13 @@ struct ack_txn {
 
 struct ack_store {
     MDB_env *env;
-    MDB_dbi events, offsets, pending, meta, dead;
+    MDB_dbi events, offsets, pending, meta, dead, acked_at;
     char *dir; /* for the messages */
     int lock_fd;
     size_t map_bytes;
     bool keep_state;
+    bool index_acked;
+    bool acked_missing; /* read-only open of a cache from before acked_at */
     struct ack_txn write; /* the one write transaction */
 };
 
@@ -154,10 +156,17 @@ static int lm_open_dbis(ack_store *s, bool read_only, char *err, size_t errlen) 
     int rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     if (rc) return lm_err(s, err, errlen, "begin", rc), rc;
     lm_guard_txn = txn; /* aborted by lm_open_checked if a page read jumps out */
-    static const char *const names[] = {"events", "offsets", "pending", "meta", "dead_letters"};
-    MDB_dbi *dbis[] = {&s->events, &s->offsets, &s->pending, &s->meta, &s->dead};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const names[] = {"events", "offsets", "pending", "meta", "dead_letters",
+                                        "acked_at"};
+    MDB_dbi *dbis[] = {&s->events, &s->offsets, &s->pending, &s->meta, &s->dead, &s->acked_at};
+    for (size_t i = 0; i < 6; i++) {
         rc = mdb_dbi_open(txn, names[i], read_only ? 0 : MDB_CREATE, dbis[i]);
+        /* A cache from before acked_at, opened read-only (the dump). */
+        if (rc == MDB_NOTFOUND && read_only && dbis[i] == &s->acked_at) {
+            s->acked_missing = true;
+            rc = 0;
+            continue;
+        }
         if (rc) {
             mdb_txn_abort(txn);
             lm_guard_txn = NULL;
@@ -192,6 +201,7 @@ int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_
     s->lock_fd = -1;
     s->map_bytes = o->map_bytes;
     s->keep_state = o->keep_state_on_new_cluster;
+    s->index_acked = o->index_acked;
     int code = GK_EXIT_CANTCREAT;
     if (!o->read_only && lm_mkdirs(o->dir) != 0) {
         snprintf(err, errlen, "cannot create cache directory %s: %s", o->dir, strerror(errno));
@@ -297,8 +307,8 @@ int ack_txn_use_cluster(ack_txn *t, const char *cluster_id, bool *cleared, char 
             log_warn("state belongs to Kafka cluster %.*s, now connected to %s: its events mean "
                      "nothing there; starting with empty state",
                      len, (const char *)v.mv_data, cluster_id);
-            MDB_dbi all[] = {s->events, s->offsets, s->pending, s->meta, s->dead};
-            for (size_t i = 0; i < 5; i++)
+            MDB_dbi all[] = {s->events, s->offsets, s->pending, s->meta, s->dead, s->acked_at};
+            for (size_t i = 0; i < 6; i++)
                 if (lm_drop(s, txn, all[i], err, errlen)) return -1;
         }
         *cleared = true;
@@ -377,6 +387,14 @@ int ack_txn_get_event(ack_txn *t, uint64_t id, ack_event *ev, char *err, size_t 
     return lm_get_event(t->s, t->txn, id, ev, err, errlen);
 }
 
+/* The acked_at key of event id acked at acked_s: time first, so that a
+ * cursor walks the events in the order they were acked. */
+#define LM_ACKED_AT_KEY 12
+static void lm_acked_at_key(uint32_t acked_s, uint64_t id, unsigned char out[LM_ACKED_AT_KEY]) {
+    for (int i = 3; i >= 0; i--, acked_s >>= 8) out[i] = (unsigned char)(acked_s & 0xff);
+    lm_key_id(id, out + 4);
+}
+
 int ack_txn_put_event(ack_txn *t, uint64_t id, const ack_event *ev, char *err, size_t errlen) {
     unsigned char kb[8];
     lm_key_id(id, kb);
@@ -388,7 +406,79 @@ int ack_txn_put_event(ack_txn *t, uint64_t id, const ack_event *ev, char *err, s
     int rc = compact ? mdb_del(t->txn, t->s->events, &k, NULL) : 0;
     if (rc == MDB_NOTFOUND) rc = 0;
     if (rc == 0) rc = mdb_put(t->txn, t->s->events, &k, &v, 0);
+    if (rc == 0 && compact && ev->acked_s && t->s->index_acked) {
+        unsigned char ab[LM_ACKED_AT_KEY];
+        lm_acked_at_key(ev->acked_s, id, ab);
+        MDB_val ak = {sizeof ab, ab}, av = {0, NULL};
+        rc = mdb_put(t->txn, t->s->acked_at, &ak, &av, 0);
+    }
     return rc ? lm_err(t->s, err, errlen, "write event", rc) : 0;
+}
+
+int ack_txn_forget(ack_txn *t, uint64_t id, char *err, size_t errlen) {
+    ack_event ev;
+    int found = lm_get_event(t->s, t->txn, id, &ev, err, errlen);
+    if (found <= 0) return found;
+    unsigned char kb[8];
+    lm_key_id(id, kb);
+    MDB_val k = {8, kb};
+    int rc = mdb_del(t->txn, t->s->events, &k, NULL);
+    if (rc == 0) rc = mdb_del(t->txn, t->s->pending, &k, NULL);
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (rc == 0 && ev.state == ACK_ACKED && ev.acked_s) {
+        unsigned char ab[LM_ACKED_AT_KEY];
+        lm_acked_at_key(ev.acked_s, id, ab);
+        MDB_val ak = {sizeof ab, ab};
+        rc = mdb_del(t->txn, t->s->acked_at, &ak, NULL);
+        if (rc == MDB_NOTFOUND) rc = 0;
+    }
+    return rc ? lm_err(t->s, err, errlen, "forget event", rc) : 1;
+}
+
+long ack_txn_expire(ack_txn *t, uint32_t before_s, size_t max, int (*fn)(void *, uint64_t),
+                    void *ctx, char *err, size_t errlen) {
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->s->acked_at, &cur);
+    if (rc) return lm_err(t->s, err, errlen, "cursor", rc);
+    long n = 0;
+    MDB_val k, v;
+    /* Every entry met is deleted: the first one is always the next. */
+    while ((size_t)n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        if (k.mv_size != LM_ACKED_AT_KEY) {
+            snprintf(err, errlen, "LMDB %s: acked_at: a key of %zu bytes (damaged)", t->s->dir,
+                     k.mv_size);
+            n = -1;
+            break;
+        }
+        const unsigned char *b = k.mv_data;
+        uint32_t at = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        if (at >= before_s) break;
+        uint64_t id = lm_id_key(b + 4);
+        if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
+        ack_event ev;
+        int found = lm_get_event(t->s, t->txn, id, &ev, err, errlen);
+        if (found < 0) {
+            n = -1;
+            break;
+        }
+        /* An entry whose event was rewritten since (not ACKED at that time
+         * any more) only goes. */
+        if (found == 0 || ev.state != ACK_ACKED || ev.acked_s != at) continue;
+        unsigned char kb[8];
+        lm_key_id(id, kb);
+        MDB_val ek = {8, kb};
+        if ((rc = mdb_del(t->txn, t->s->events, &ek, NULL)) != 0) break;
+        if (fn && fn(ctx, id) != 0) {
+            snprintf(err, errlen, "out of memory");
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (n < 0) return -1;
+    if (rc && rc != MDB_NOTFOUND) return lm_err(t->s, err, errlen, "expire acked events", rc);
+    return n;
 }
 
 int ack_txn_set_pending(ack_txn *t, uint64_t id, bool pending, char *err, size_t errlen) {
@@ -521,7 +611,7 @@ int ack_txn_put_checkpoint(ack_txn *t, int64_t next, char *err, size_t errlen) {
 
 int ack_txn_clear(ack_txn *t, char *err, size_t errlen) {
     ack_store *s = t->s;
-    MDB_dbi all[] = {s->events, s->offsets, s->pending, s->meta, s->dead};
+    MDB_dbi all[] = {s->events, s->offsets, s->pending, s->meta, s->dead, s->acked_at};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (lm_drop(s, t->txn, all[i], err, errlen)) return -1;
     return 0;
@@ -716,10 +806,11 @@ long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx, char
 int ack_store_count(ack_store *s, ack_store_counts *c, char *err, size_t errlen) {
     MDB_txn *txn;
     if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
-    MDB_dbi dbis[] = {s->events, s->pending, s->dead, s->offsets};
-    size_t *outs[] = {&c->events, &c->pending, &c->dead_letters, &c->offsets};
+    MDB_dbi dbis[] = {s->events, s->pending, s->dead, s->offsets, s->acked_at};
+    size_t *outs[] = {&c->events, &c->pending, &c->dead_letters, &c->offsets, &c->acked_at};
+    c->acked_at = 0;
     int rc = 0;
-    for (size_t i = 0; i < 4 && rc == 0; i++) {
+    for (size_t i = 0; i < (s->acked_missing ? 4 : 5) && rc == 0; i++) {
         MDB_stat st;
         rc = mdb_stat(txn, dbis[i], &st);
         if (rc == 0) *outs[i] = st.ms_entries;
@@ -803,6 +894,17 @@ static int lm_check_dead(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB
     (void)s, (void)txn;
     lm_dead d;
     return lm_dead_decode(k, v, &d, why, len);
+}
+
+/* An entry of acked_at need not have its event any more (ack_txn_expire
+ * drops such an entry), so only its form is checked. */
+static int lm_check_acked_at(ack_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                             char *why, size_t len) {
+    (void)s, (void)txn;
+    if (k->mv_size == LM_ACKED_AT_KEY && v->mv_size == 0) return 0;
+    snprintf(why, len, "a key of %zu and a value of %zu bytes, not %d and 0", k->mv_size,
+             v->mv_size, LM_ACKED_AT_KEY);
+    return -1;
 }
 
 /* LMDB's free-page lists: arrays of page numbers. */
@@ -919,10 +1021,12 @@ static int lm_check(ack_store *s, char *err, size_t errlen) {
     MDB_txn *txn;
     if (lm_read_begin(s, &txn, err, errlen) != 0) return -1;
     static const char *const names[] = {"(free pages)", "(main)", "events", "pending",
-                                        "offsets", "meta", "dead_letters"};
+                                        "offsets", "meta", "dead_letters", "acked_at"};
     lm_check_fn *const checks[] = {lm_check_free, NULL, lm_check_event, lm_check_pending,
-                                   lm_check_offset, lm_check_meta, lm_check_dead};
-    const MDB_dbi dbis[] = {0, 1, s->events, s->pending, s->offsets, s->meta, s->dead};
+                                   lm_check_offset, lm_check_meta, lm_check_dead,
+                                   lm_check_acked_at};
+    const MDB_dbi dbis[] = {0, 1, s->events, s->pending, s->offsets, s->meta, s->dead,
+                            s->acked_at};
     /* Volatile: read again after a jump back from LMDB's assertion. */
     MDB_cursor *volatile cur = NULL;
     volatile int fail = 0;
@@ -932,7 +1036,7 @@ static int lm_check(ack_store *s, char *err, size_t errlen) {
     sigaction(SIGBUS, &bus, &old_bus);
     mdb_env_set_assert(s->env, lm_check_assert);
     if (sigsetjmp(lm_at.jmp, 1) == 0) {
-        for (size_t i = 0; i < sizeof dbis / sizeof dbis[0] && !fail; i++)
+        for (size_t i = 0; i < sizeof dbis / sizeof dbis[0] - s->acked_missing && !fail; i++)
             fail = lm_walk(s, txn, dbis[i], names[i], checks[i], (MDB_cursor **)&cur, err, errlen);
     } else {
         fail = lm_damage(s, lm_at.why, err, errlen);

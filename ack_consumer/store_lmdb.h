@@ -13,7 +13,12 @@
  *                 "scan_from/<partition>" -> where a reconciliation scan of
  *                 that ack-topic partition must start (int64).
  *   dead_letters  "topic/partition/offset" -> reason and the raw key/value of
- *                 a message that could not be used.
+ *                 a message that could not be used (single mode; the
+ *                 scalable one keeps them in a topic, scale.h).
+ *   acked_at      ack time (4-byte big-endian seconds) + event id (8-byte
+ *                 big-endian) -> (empty): the ACKED events in the order
+ *                 they were acked, for --ack-retention's expiry; kept only
+ *                 when the store is opened with index_acked.
  *
  * The store knows records, not rules: what happens to an event is decided
  * by rules.c, which reads and writes events, the pending set, dead letters
@@ -42,6 +47,7 @@ typedef struct {
     size_t map_bytes;    /* LMDB map size (most the state can grow to) */
     bool read_only;      /* for --dump-dead-letters: no lock, no changes */
     bool keep_state_on_new_cluster; /* keep the state when the cluster id changes */
+    bool index_acked;    /* --ack-retention: index ACKED events by ack time (acked_at) */
 } ack_store_options;
 
 /* A partition of the ack topic and an offset (for scan_from). */
@@ -98,8 +104,21 @@ int ack_txn_use_cluster(ack_txn *t, const char *cluster_id, bool *cleared, char 
  * ACKED event comes back with its topics unknown (-1): they are not kept. */
 int ack_txn_get_event(ack_txn *t, uint64_t id, ack_event *ev, char *err, size_t errlen);
 
-/* Writes one event (an ACKED one in its compact form). */
+/* Writes one event (an ACKED one in its compact form; with index_acked and
+ * a known ack time, also in acked_at). */
 int ack_txn_put_event(ack_txn *t, uint64_t id, const ack_event *ev, char *err, size_t errlen);
+
+/* Forgets event id: its record, and its entries in pending and acked_at.
+ * Returns 1 if it was stored, 0 if not. */
+int ack_txn_forget(ack_txn *t, uint64_t id, char *err, size_t errlen);
+
+/* Forgets up to max ACKED events acked before before_s, oldest first (by
+ * acked_at), telling fn (optional) each id. An acked_at entry that no
+ * longer matches its event (rewritten meanwhile) is dropped, the event
+ * kept. Returns the number of events forgotten, or -1 (fn's -1 reads as
+ * out of memory). */
+long ack_txn_expire(ack_txn *t, uint32_t before_s, size_t max, int (*fn)(void *, uint64_t),
+                    void *ctx, char *err, size_t errlen);
 
 /* Adds id to the pending set, or takes it out (absent is fine). */
 int ack_txn_set_pending(ack_txn *t, uint64_t id, bool pending, char *err, size_t errlen);
@@ -173,7 +192,7 @@ long ack_store_dead_letters(ack_store *s, ack_dead_letter_fn fn, void *ctx, char
 /* Counts of the databases (for tests and the start-up log line). Returns 0
  * or -1. */
 typedef struct {
-    size_t events, pending, dead_letters, offsets;
+    size_t events, pending, dead_letters, offsets, acked_at;
 } ack_store_counts;
 int ack_store_count(ack_store *s, ack_store_counts *c, char *err, size_t errlen);
 

@@ -27,7 +27,9 @@ run() {
   local boot
   boot=$(head -n 1 "$WORK/kafka.addr")
   "$BIN/kafka_admin" -b "$boot" --partitions 3 -c cleanup.policy=compact create ack-changelog \
-    >/dev/null 2>"$WORK/admin.log"
+    >/dev/null 2>"$WORK/admin.log" &&
+  "$BIN/kafka_admin" -b "$boot" --partitions 3 -c retention.ms=-1 create ack-dead-letters \
+    >/dev/null 2>>"$WORK/admin.log"
   rm -rf "$WORK/cache"
   "$BIN/ack_consumer" -b "$boot" --cache "$WORK/cache" "$@" >"$WORK/ack.out" 2>"$WORK/ack.log" &
   local pid=$!

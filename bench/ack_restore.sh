@@ -26,14 +26,21 @@ for n in "${SIZES[@]}"; do
     >"$WORK/kafka.addr" 2>"$WORK/kafka.log" || { tail -n 3 "$WORK/kafka.log" >&2; exit 1; }
   boot=$(head -n 1 "$WORK/kafka.addr")
   "$BIN/kafka_admin" -b "$boot" --partitions 1 -c cleanup.policy=compact create ack-changelog \
-    >/dev/null 2>"$WORK/admin.log" || { cat "$WORK/admin.log" >&2; exit 1; }
-  # An acked event's record: version 1, seen 0x07, state ACKED (changelog.h).
+    >/dev/null 2>"$WORK/admin.log" &&
+  "$BIN/kafka_admin" -b "$boot" --partitions 1 -c retention.ms=-1 create ack-dead-letters \
+    >/dev/null 2>>"$WORK/admin.log" || { cat "$WORK/admin.log" >&2; exit 1; }
+  # An acked event's record: version 1, seen 0x07, state ACKED, and its ack
+  # time (4 bytes little-endian: 1,000 acks a second) (changelog.h). kcat
+  # reads lines split at tabs: a time with a tab or newline byte is moved on.
   /usr/bin/python3 -c '
-import sys
+import struct, sys
 n = int(sys.argv[1])
 out = sys.stdout.buffer
 for i in range(1, n + 1):
-    out.write(b"%d\t\x01\x07\x02\n" % i)
+    t = 1764640000 + i // 1000
+    while b"\t" in struct.pack("<I", t) or b"\n" in struct.pack("<I", t):
+        t += 1
+    out.write(b"%d\t\x01\x07\x02" % i + struct.pack("<I", t) + b"\n")
 ' "$n" >"$WORK/records"
   kcat -P -b "$boot" -t ack-changelog -p 0 -K $'\t' -z lz4 -X linger.ms=50 -l "$WORK/records"
   rm -rf "$WORK/cache"

@@ -1,7 +1,7 @@
 /* broker.c - the embedded Kafka broker for local runs and tests.
  *
  * Runs librdkafka's mock cluster (rdkafka_mock.h) in its own process, creates
- * topic1..3, ack and ack-changelog with the same partition count, prints its
+ * topic1..3, ack, ack-changelog and ack-dead-letters with the same partition count, prints its
  * bootstrap address as the first line on stdout (and optionally into a file,
  * atomically) and
  * serves until SIGINT/SIGTERM. SIGUSR1 takes every mock broker down and SIGUSR2
@@ -111,14 +111,16 @@ static rd_kafka_t *broker_host_new(void) {
     return kafka_new(RD_KAFKA_PRODUCER, conf);
 }
 
-/* Creates the data topics, the ack topic and ack_consumer's changelog
- * (--mode scalable) with n partitions each. Returns 0 or -1. */
+/* Creates the data topics, the ack topic and ack_consumer's changelog and
+ * dead-letter topics (--mode scalable) with n partitions each. Returns 0 or
+ * -1. */
 static int broker_create_topics(rd_kafka_mock_cluster_t *mc, int partitions) {
-    const char *topics[SCHEMA_N_RECORDS + 2];
+    const char *topics[SCHEMA_N_RECORDS + 3];
     for (int i = 0; i < SCHEMA_N_RECORDS; i++) topics[i] = schema_records[i].topic;
     topics[SCHEMA_N_RECORDS] = SCHEMA_ACK_TOPIC;
     topics[SCHEMA_N_RECORDS + 1] = SCHEMA_ACK_CHANGELOG_TOPIC;
-    for (int i = 0; i <= SCHEMA_N_RECORDS + 1; i++) {
+    topics[SCHEMA_N_RECORDS + 2] = SCHEMA_ACK_DEAD_LETTER_TOPIC;
+    for (int i = 0; i <= SCHEMA_N_RECORDS + 2; i++) {
         rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, 1);
         if (e) {
             log_error("cannot create topic %s: %s", topics[i], rd_kafka_err2str(e));
@@ -222,7 +224,7 @@ int main(int argc, char **argv) {
     const cli_option opts[] = {
         {.long_name = "partitions", .short_name = 'p', .env = "GK_BROKER_PARTITIONS",
          .kind = CLI_INT, .target = &partitions, .metavar = "N", .min = 1,
-         .max = BROKER_MAX_PARTITIONS, .help = "partitions of topic1, topic2, topic3, ack and ack-changelog"},
+         .max = BROKER_MAX_PARTITIONS, .help = "partitions of topic1, topic2, topic3, ack, ack-changelog and ack-dead-letters"},
         {.long_name = "brokers", .env = "GK_BROKER_BROKERS", .kind = CLI_INT,
          .target = &nbrokers, .metavar = "N", .min = 1, .max = BROKER_MAX_BROKERS,
          .help = "number of mock brokers"},
@@ -274,9 +276,9 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", addr);
         fflush(stdout);
-        log_info("listening on %s: %ld broker(s), topics %s,%s,%s with %ld partition(s)", addr,
-                 nbrokers, schema_topic_list(), SCHEMA_ACK_TOPIC, SCHEMA_ACK_CHANGELOG_TOPIC,
-                 partitions);
+        log_info("listening on %s: %ld broker(s), topics %s,%s,%s,%s with %ld partition(s)",
+                 addr, nbrokers, schema_topic_list(), SCHEMA_ACK_TOPIC, SCHEMA_ACK_CHANGELOG_TOPIC,
+                 SCHEMA_ACK_DEAD_LETTER_TOPIC, partitions);
         metrics_ready(true, NULL);
         broker_serve(mc, (int)nbrokers);
         log_info("stopping (signal %d)", signals_received());

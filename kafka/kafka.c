@@ -165,6 +165,7 @@ msg_view kafka_msg_view(const rd_kafka_message_t *m, bool with_produced_us) {
         .value_len = m->len,
         .ts_ms = kafka_msg_timestamp_ms(m),
         .produced_us = -1,
+        .native = m,
     };
     if (with_produced_us && kafka_header_int64(m, KAFKA_HDR_PRODUCED_US, &v.produced_us) != 0)
         v.produced_us = -1;

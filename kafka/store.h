@@ -41,6 +41,10 @@ typedef struct {
     size_t value_len;
     int64_t ts_ms;       /* message timestamp, -1 if none */
     int64_t produced_us; /* header gk-produced-us, -1 if absent or not read */
+    /* The librdkafka message this views (rd_kafka_message_t, opaque here),
+     * for a store that keeps a message whole, headers included (ack_consumer's
+     * dead-letter topic); NULL in a view built by hand. */
+    const void *native;
 } msg_view;
 
 /* A partition and an offset in it: where to start consuming (assign), or

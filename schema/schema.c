@@ -64,13 +64,16 @@ _Static_assert(FITS(sample_intake_cols) && FITS(sequencing_qc_cols) && FITS(vari
 #define BASE3 "topic3"
 #define ACK_BASE "ack"
 #define CHANGELOG_BASE "ack-changelog"
+#define DEAD_LETTER_BASE "ack-dead-letters"
 static const char *const topic_base[SCHEMA_N_RECORDS] = {BASE1, BASE2, BASE3};
 static char topic_names[SCHEMA_N_RECORDS][SCHEMA_TOPIC_MAX + 1] = {BASE1, BASE2, BASE3};
 static char ack_name[SCHEMA_TOPIC_MAX + 1] = ACK_BASE;
 static char changelog_name[SCHEMA_TOPIC_MAX + 1] = CHANGELOG_BASE;
+static char dead_letter_name[SCHEMA_TOPIC_MAX + 1] = DEAD_LETTER_BASE;
 static char topic_list[SCHEMA_N_RECORDS * (SCHEMA_TOPIC_MAX + 1)] = BASE1 "," BASE2 "," BASE3;
 const char *const schema_ack_topic = ack_name;
 const char *const schema_ack_changelog_topic = changelog_name;
+const char *const schema_ack_dead_letter_topic = dead_letter_name;
 const char *schema_topic_prefix;
 
 const schema_record schema_records[SCHEMA_N_RECORDS] = {
@@ -124,10 +127,11 @@ int schema_topic_name_check(const char *topic, char *err, size_t errlen) {
 int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
     char name[SCHEMA_TOPIC_MAX + 64];
     /* Every name the prefix makes must be one Kafka allows. */
-    const char *bases[SCHEMA_N_RECORDS + 2];
+    const char *bases[SCHEMA_N_RECORDS + 3];
     for (size_t i = 0; i < SCHEMA_N_RECORDS; i++) bases[i] = topic_base[i];
     bases[SCHEMA_N_RECORDS] = ACK_BASE;
     bases[SCHEMA_N_RECORDS + 1] = CHANGELOG_BASE;
+    bases[SCHEMA_N_RECORDS + 2] = DEAD_LETTER_BASE;
     if (!prefix) prefix = "";
     if (strlen(prefix) > SCHEMA_TOPIC_MAX) {
         snprintf(err, errlen, "topic prefix is %zu characters long (Kafka allows %d per topic name)",
@@ -151,6 +155,7 @@ int schema_topic_prefix_set(const char *prefix, char *err, size_t errlen) {
     }
     snprintf(ack_name, sizeof ack_name, "%s%s", prefix, ACK_BASE);
     snprintf(changelog_name, sizeof changelog_name, "%s%s", prefix, CHANGELOG_BASE);
+    snprintf(dead_letter_name, sizeof dead_letter_name, "%s%s", prefix, DEAD_LETTER_BASE);
     return 0;
 }
 

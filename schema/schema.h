@@ -58,7 +58,8 @@ extern const char *const schema_ack_topic;
  * by the shared option --topic-prefix (GK_TOPIC_PREFIX), whose check this
  * is: it refuses a prefix that would make an illegal Kafka topic name
  * (schema_topic_name_check) with a one-line reason and returns -1, else it
- * renames schema_records[i].topic, SCHEMA_ACK_TOPIC, SCHEMA_ACK_CHANGELOG_TOPIC
+ * renames schema_records[i].topic, SCHEMA_ACK_TOPIC, SCHEMA_ACK_CHANGELOG_TOPIC,
+ * SCHEMA_ACK_DEAD_LETTER_TOPIC
  * and schema_topic_list()
  * in place and returns 0. A topic named explicitly (--topic, --topics,
  * --ack-topic) is used as given. */
@@ -74,6 +75,12 @@ int schema_topic_name_check(const char *topic, char *err, size_t errlen);
  * partitions as the data topics), under the topic prefix. */
 extern const char *const schema_ack_changelog_topic;
 #define SCHEMA_ACK_CHANGELOG_TOPIC schema_ack_changelog_topic
+
+/* ack_consumer --mode scalable's default dead-letter topic (as many
+ * partitions as the data topics, kept: retention.ms=-1), under the topic
+ * prefix. */
+extern const char *const schema_ack_dead_letter_topic;
+#define SCHEMA_ACK_DEAD_LETTER_TOPIC schema_ack_dead_letter_topic
 
 /* What a topic named on a command line is for. */
 typedef enum { SCHEMA_TOPIC_DATA, SCHEMA_TOPIC_ACK } schema_topic_role;

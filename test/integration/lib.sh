@@ -182,6 +182,29 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
+# it_event T ID : a valid message of topic T (1..3) for event ID, as kcat -K
+# '\t' takes it: the key, a tab, the JSON row.
+it_event() {
+  case $1 in
+    1) printf '%d\t{"event_id":%d,"sample_id":"S-%d","patient_id":"P-%d","specimen_type":"blood","collected_at":"2024-03-01T08:%02d:00","volume_ml":4.5,"consent_research":true}\n' "$2" "$2" "$2" "$2" $(($2 % 60)) ;;
+    2) printf '%d\t{"event_id":%d,"run_id":"RUN-%d","instrument":"NovaSeq 6000","lane":%d,"read_count":%d,"q30_pct":91.5,"mean_coverage":32.25,"sequenced_at":"2024-03-02T09:%02d:00","passed_qc":false}\n' "$2" "$2" "$2" $(($2 % 4 + 1)) $(($2 * 1000)) $(($2 % 60)) ;;
+    3) printf '%d\t{"event_id":%d,"gene":"BRCA2","chrom":"13","position":%d,"ref":"C","alt":"T","zygosity":"heterozygous","quality":88.5,"classification":"benign","called_at":"2024-03-03T10:%02d:00.250"}\n' "$2" "$2" $((32315000 + $2)) $(($2 % 60)) ;;
+  esac
+}
+
+# it_scale_topics PARTS : on a real Kafka, creates the topics of ack_consumer
+# --mode scalable as docker-compose.yaml's kafka-init does: the compacted
+# changelog and the kept dead letters, PARTS partitions each (the embedded
+# broker creates them itself).
+it_scale_topics() {
+  [ "$GK_TEST_BROKER" = kafka ] || return 0
+  "$GK_BIN/kafka_admin" -b "$KAFKA_BOOTSTRAP" --partitions "$1" -c cleanup.policy=compact \
+    create "$(it_topic ack-changelog)" >"$WORK/admin.log" 2>&1 &&
+  "$GK_BIN/kafka_admin" -b "$KAFKA_BOOTSTRAP" --partitions "$1" -c retention.ms=-1 \
+    create "$(it_topic ack-dead-letters)" >>"$WORK/admin.log" 2>&1 ||
+    it_fail "cannot create the scalable mode's topics: $(tail -n 1 "$WORK/admin.log")"
+}
+
 # it_wait_assigned NAME... : waits (up to 30 s) until each named service's log
 # says it owns partitions, so that what is produced next is consumed live.
 it_wait_assigned() {

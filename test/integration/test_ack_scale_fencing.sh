@@ -16,8 +16,7 @@ RATE=$(it_scale 150 300) # events/s per file: 40 s / 67 s of stream
 PARTS=4
 "$GK_BIN/datagen" --rows "$N" --seed 12 --out "$WORK/data" 2>"$WORK/datagen.log" || it_fail "datagen failed"
 it_broker --partitions "$PARTS"
-"$GK_BIN/kafka_admin" -b "$KAFKA_BOOTSTRAP" --partitions "$PARTS" -c cleanup.policy=compact \
-  create ack-changelog >"$WORK/admin.log" 2>&1 || it_fail "cannot create the changelog: $(tail -n 1 "$WORK/admin.log")"
+it_scale_topics "$PARTS"
 
 ACK=("$GK_BIN/ack_consumer" --mode scalable --group zombie-test --batch 500
      -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)

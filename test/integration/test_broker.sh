@@ -22,13 +22,13 @@ if command -v ss >/dev/null; then
   it_log "ok: listens only on $(echo $listen)"
 fi
 
-# Five topics (the data topics, ack, and ack_consumer's changelog), each
-# with N partitions.
+# Six topics (the data topics, ack, and ack_consumer's changelog and
+# dead-letter topics), each with N partitions.
 timeout 20 kcat -L -b "$ADDR" >"$WORK/meta.txt" || it_fail "kcat -L failed"
-for t in topic1 topic2 topic3 ack ack-changelog; do
+for t in topic1 topic2 topic3 ack ack-changelog ack-dead-letters; do
   grep -q "topic \"$t\" with $N partitions" "$WORK/meta.txt" || it_fail "topic $t lacks $N partitions: $(cat "$WORK/meta.txt")"
 done
-it_expect "topic count" "$(grep -c '^  topic "' "$WORK/meta.txt")" 5
+it_expect "topic count" "$(grep -c '^  topic "' "$WORK/meta.txt")" 6
 
 # One message round trip.
 echo "k1:hello" | timeout 20 kcat -P -b "$ADDR" -t topic2 -p 0 -K: -X message.timeout.ms=5000 ||

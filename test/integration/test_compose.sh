@@ -157,12 +157,12 @@ print("KAFKA_IMAGE=%s" % shlex.quote(kafka["image"]))
 print("INIT_IMAGE=%s" % shlex.quote(init["image"]))
 print("INIT_TOPICS=%s" % shlex.quote(topics.group(1)))
 print("INIT_PARTITIONS=%s" % shlex.quote(str(init["environment"]["PARTITIONS"])))
-# The changelog of ack_consumer --mode scalable: its own line, compacted.
+# The topics of ack_consumer --mode scalable (the compacted changelog, the
+# dead letters kept): a line each, with its config, as "TOPIC CONFIG" lines.
 sep = r'[\s\\]+'  # spaces and the shell's line continuations
-cl = re.search(r'--topic ([\w.-]+)' + sep + r'--partitions "\$PARTITIONS"' + sep +
-               r'--replication-factor 1' + sep + r'--config (\S+)', cmd)
-print("INIT_CHANGELOG=%s" % shlex.quote(cl.group(1) if cl else ""))
-print("INIT_CHANGELOG_CONFIG=%s" % shlex.quote(cl.group(2) if cl else ""))
+own = re.findall(r'--topic ([\w.-]+)' + sep + r'--partitions "\$PARTITIONS"' + sep +
+                 r'--replication-factor 1' + sep + r'--config (\S+)', cmd)
+print("INIT_CONFIGURED=%s" % shlex.quote("\n".join("%s %s" % t for t in own)))
 PY
   then
     it_fail "cannot turn the kafka service into server.properties: $(cat "$WORK/compose-kafka.err")"
@@ -178,11 +178,12 @@ PY
   # shellcheck disable=SC2086 # a list of topics
   "$GK_BIN/kafka_admin" --partitions "$INIT_PARTITIONS" --replication-factor 1 create $INIT_TOPICS \
     >"$WORK/kafka-init.out" 2>"$WORK/kafka-init.log" || it_fail "kafka-init (replayed): $(cat "$WORK/kafka-init.log")"
-  if [ -n "$INIT_CHANGELOG" ]; then
+  while read -r topic config; do
+    [ -n "$topic" ] || continue
     "$GK_BIN/kafka_admin" --partitions "$INIT_PARTITIONS" --replication-factor 1 \
-      -c "$INIT_CHANGELOG_CONFIG" create "$INIT_CHANGELOG" >>"$WORK/kafka-init.out" \
-      2>>"$WORK/kafka-init.log" || it_fail "kafka-init (replayed, changelog): $(cat "$WORK/kafka-init.log")"
-  fi
+      -c "$config" create "$topic" >>"$WORK/kafka-init.out" \
+      2>>"$WORK/kafka-init.log" || it_fail "kafka-init (replayed, $topic): $(cat "$WORK/kafka-init.log")"
+  done <<<"$(printf '%b' "$INIT_CONFIGURED")"
   it_expect "cluster id" "$("$GK_BIN/kafka_admin" wait | sed -n 's/^cluster_id=\([^ ]*\).*/\1/p')" "$CLUSTER_ID"
   it_log "ok: kafka-init replayed: $(tr '\n' ';' <"$WORK/kafka-init.out")"
 fi

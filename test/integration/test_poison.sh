@@ -10,9 +10,9 @@
 N=20 # good events per topic
 it_broker --partitions 3
 
-good1() { printf '%d\t{"event_id":%d,"sample_id":"S-%d","patient_id":"P-%d","specimen_type":"blood","collected_at":"2024-03-01T08:%02d:00","volume_ml":4.5,"consent_research":true}\n' "$1" "$1" "$1" "$1" "$1"; }
-good2() { printf '%d\t{"event_id":%d,"run_id":"RUN-%d","instrument":"NovaSeq 6000","lane":%d,"read_count":%d,"q30_pct":91.5,"mean_coverage":32.25,"sequenced_at":"2024-03-02T09:%02d:00","passed_qc":false}\n' "$1" "$1" "$1" $(($1 % 4 + 1)) $(($1 * 1000)) "$1"; }
-good3() { printf '%d\t{"event_id":%d,"gene":"BRCA2","chrom":"13","position":%d,"ref":"C","alt":"T","zygosity":"heterozygous","quality":88.5,"classification":"benign","called_at":"2024-03-03T10:%02d:00.250"}\n' "$1" "$1" $((32315000 + $1)) "$1"; }
+good1() { it_event 1 "$1"; }
+good2() { it_event 2 "$1"; }
+good3() { it_event 3 "$1"; }
 
 # Bad messages, each with a key of its own (or none) so that it can be found
 # again; the expected reason fragments are checked below.

@@ -22,6 +22,7 @@
 
 static char dir[64];
 static char err[512];
+static bool index_acked; /* open_state's index_acked (the horizon's tests) */
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures and message builders                                             */
@@ -44,10 +45,11 @@ static void teardown(void) {
         }
     closedir(d);
     rmdir(dir);
+    index_acked = false;
 }
 
 static ack_store *open_state(size_t map_bytes, bool keep) {
-    ack_store_options o = {dir, ACK_SYNC_PROCESS, map_bytes, false, keep};
+    ack_store_options o = {dir, ACK_SYNC_PROCESS, map_bytes, false, keep, index_acked};
     ack_store *s = NULL;
     ck_assert_msg(ack_store_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
     return s;
@@ -139,7 +141,7 @@ static ack_batch_result apply(ack_store *s, const char *cluster, size_t n,
                               const ack_confirm *conf, size_t nconf, ack_ready_list *ready) {
     consume_partition next[MAXMSG];
     size_t nnext = consume_batch_offsets(msgs, n, next);
-    ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0, NULL, NULL};
+    ack_batch b = {cluster, msgs, n, next, nnext, conf, nconf, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     ack_batch_result res;
     ck_assert_msg(ack_rules_apply(s, &b, ready, &res, err, sizeof err) == 0, "apply: %s",
                   err);
@@ -351,7 +353,7 @@ START_TEST(confirm_acks_and_records_scan_from) {
 
     ack_confirm c[] = {{11, 2, 30}, {999, 2, 31}}; /* 999: unknown, ignored */
     ack_part_offset sf = {2, 32};
-    ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1, NULL, NULL};
+    ack_batch b = {"C1", NULL, 0, NULL, 0, c, 2, &sf, 1, NULL, NULL, NULL, 0, 0, 0, NULL};
     ack_batch_result r;
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), 0);
     ck_assert_uint_eq(r.acked, 1);
@@ -462,10 +464,10 @@ START_TEST(failed_batch_leaves_nothing) {
         snprintf(bk[i], sizeof bk[i], "%" PRIu64, id);
         valid_json(t + 1, id, bv[i], sizeof bv[i]);
         big[i] = (msg_view){topics[t], 0, 10 + (int64_t)i, bk[i], strlen(bk[i]), bv[i],
-                           strlen(bv[i]), -1, -1};
+                           strlen(bv[i]), -1, -1, NULL};
     }
     static consume_partition next[N];
-    ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0, NULL, NULL};
+    ack_batch b = {"C1", big, N, next, consume_batch_offsets(big, N, next), NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL};
     ack_batch_result r;
     ck_assert_int_eq(ack_rules_apply(s, &b, &ready, &r, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "--map-size") != NULL, "err: %s", err);
@@ -492,7 +494,7 @@ END_TEST
 
 START_TEST(cache_is_locked) {
     ack_store *s = open_state(64u << 20, false);
-    ack_store_options o = {dir, ACK_SYNC_FULL, 64u << 20, false, false};
+    ack_store_options o = {dir, ACK_SYNC_FULL, 64u << 20, false, false, false};
     ack_store *t = NULL;
     ck_assert_int_eq(ack_store_open(&o, &t, err, sizeof err), GK_EXIT_CANTCREAT);
     ck_assert_ptr_nonnull(strstr(err, "in use"));
@@ -553,7 +555,7 @@ static void fill_cache(int events, int poison) {
  * too. */
 static void assert_refused(const char *const *want) {
     for (int ro = 0; ro < 2; ro++) {
-        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false};
+        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false, false};
         ack_store *s = NULL;
         err[0] = '\0';
         int rc = ack_store_open(&o, &s, err, sizeof err);
@@ -655,7 +657,7 @@ END_TEST
 START_TEST(intact_cache_opens) {
     fill_cache(500, 100);
     for (int ro = 0; ro < 2; ro++) {
-        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false};
+        ack_store_options o = {dir, ACK_SYNC_PROCESS, 64u << 20, ro == 1, false, false};
         ack_store *s = NULL;
         ck_assert_msg(ack_store_open(&o, &s, err, sizeof err) == 0, "open: %s", err);
         dl_seen d = {0};
@@ -760,15 +762,192 @@ START_TEST(changelog_record_round_trip) {
     ck_assert_int_eq(memcmp(&ev, &back, sizeof ev), 0);
     ev.state = ACK_ACKED;
     ev.seen = ACK_SEEN_ALL;
+    ev.acked_s = 1764640000u;
     len = ack_changelog_encode(&ev, rec);
-    ck_assert_uint_eq(len, 3);
+    ck_assert_uint_eq(len, ACK_CHANGELOG_ACKED_LEN);
     ck_assert_int_eq(ack_changelog_decode(rec, len, &back), 0);
     ck_assert_int_eq(back.state, ACK_ACKED);
+    ck_assert_uint_eq(back.acked_s, 1764640000u); /* the horizon counts from it */
     ck_assert_int_eq(back.topics[2].offset, -1);
+    /* An earlier version's 3-byte record: acked at an unknown time. */
+    ck_assert_int_eq(ack_changelog_decode(rec, 3, &back), 0);
+    ck_assert_int_eq(back.state, ACK_ACKED);
+    ck_assert_uint_eq(back.acked_s, 0);
     ck_assert_int_eq(ack_changelog_decode(rec, 2, &back), -1);
+    ck_assert_int_eq(ack_changelog_decode(rec, 5, &back), -1);
     ck_assert_int_eq(ack_changelog_decode(NULL, 0, &back), -1);
     rec[0] = 99;
     ck_assert_int_eq(ack_changelog_decode(rec, 3, &back), -1);
+}
+END_TEST
+
+static int note_dead(void *ctx, const msg_view *m, const char *reason) {
+    changed_ids *c = ctx;
+    ck_assert_ptr_nonnull(reason);
+    c->ids[c->n++] = (uint64_t)m->offset;
+    return 0;
+}
+
+static int refuse_dead(void *ctx, const msg_view *m, const char *reason) {
+    (void)ctx, (void)m, (void)reason;
+    return -1;
+}
+
+/* Scalable mode: a dead letter goes to the hook (the dead-letter topic, in
+ * the batch's Kafka transaction), not to the local store; a hook that
+ * fails fails the whole batch. */
+START_TEST(scalable_dead_letters_go_to_the_hook) {
+    ack_store *s = open_state(64u << 20, false);
+    raw_msg(0, "topic1", 0, 5, "9", "not json");
+    good_msg(1, 1, 9, 0, 6);
+    raw_msg(2, "topic2", 0, 7, NULL, "{}");
+    changed_ids dead = {0};
+    ack_ready_list ready = {0};
+    ack_batch b = {.msgs = msgs, .nmsgs = 3, .changed_ctx = &dead, .dead_letter = note_dead};
+    ack_batch_result res;
+    ack_txn *t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_msg(ack_rules_apply_txn(t, &b, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ck_assert_uint_eq(res.dead_letters, 2);
+    ck_assert_uint_eq(dead.n, 2);
+    ck_assert_uint_eq(dead.ids[0], 5);
+    ck_assert_uint_eq(dead.ids[1], 7);
+    ck_assert_uint_eq(counts(s).dead_letters, 0);
+    ck_assert_uint_eq(counts(s).events, 1);
+    b.dead_letter = refuse_dead;
+    t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_int_eq(ack_rules_apply_txn(t, &b, &ready, &res, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "topic1 [0] offset 5") != NULL, "%s", err);
+    ack_txn_abort(t);
+    ack_ready_list_free(&ready);
+    ack_store_close(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* The horizon (--ack-retention)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The one rule of time: no horizon expires nothing; a horizon expires what
+ * was acked more than retention_s before now, at most max per transaction. */
+START_TEST(horizon_rule) {
+    ack_batch b = {0};
+    ack_rules_horizon(&b, 1764640000123456LL, 0, 500);
+    ck_assert_uint_eq(b.now_s, 1764640000u);
+    ck_assert_uint_eq(b.expire_before_s, 0); /* forever */
+    ck_assert_uint_eq(b.expire_max, 0);
+    ack_rules_horizon(&b, 1764640000123456LL, 3600, 500);
+    ck_assert_uint_eq(b.now_s, 1764640000u);
+    ck_assert_uint_eq(b.expire_before_s, 1764640000u - 3600);
+    ck_assert_uint_eq(b.expire_max, 500);
+    /* A horizon longer than the clock's age (or no clock) expires nothing. */
+    ack_rules_horizon(&b, 1764640000123456LL, 3153600000L, 500);
+    ck_assert_uint_eq(b.expire_before_s, 0);
+    ack_rules_horizon(&b, 0, 60, 500);
+    ck_assert_uint_eq(b.expire_before_s, 0);
+}
+END_TEST
+
+/* Completes event id (three messages at offsets base..base+2 of partition
+ * 0) and confirms its ack at now_s, as single mode does. */
+static void ack_at(ack_store *s, uint64_t id, int64_t base, uint32_t now_s) {
+    for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, id, 0, base + t);
+    ack_ready_list ready = {0};
+    apply(s, "C1", 3, NULL, 0, &ready);
+    ck_assert_uint_eq(ready.n, 1);
+    ack_confirm c = {id, 0, base};
+    ack_batch b = {.cluster_id = "C1", .confirms = &c, .nconfirms = 1, .now_s = now_s};
+    ack_batch_result res;
+    ck_assert_msg(ack_rules_apply(s, &b, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.acked, 1);
+    ack_ready_list_free(&ready);
+}
+
+/* Expiry with the ack-time index: oldest first, bounded per transaction,
+ * only ACKED events acked before the horizon, every one reported (the
+ * changelog's tombstone); a forgotten event's replay is acked again, one
+ * within the horizon is not; the index passes the integrity check. */
+START_TEST(expiry_forgets_oldest_acked_first) {
+    index_acked = true;
+    ack_store *s = open_state(64u << 20, false);
+    ack_at(s, 1, 100, 1000);
+    ack_at(s, 2, 200, 2000);
+    ack_at(s, 3, 300, 3000);
+    good_msg(0, 1, 4, 0, 400); /* event 4: open, never expires */
+    ack_ready_list ready = {0};
+    apply(s, "C1", 1, NULL, 0, &ready);
+    ack_event ev;
+    ck_assert_int_eq(get_event(s, 2, &ev), 1);
+    ck_assert_uint_eq(ev.acked_s, 2000);
+    ck_assert_uint_eq(counts(s).acked_at, 3);
+
+    changed_ids gone = {0};
+    ack_batch b = {.cluster_id = "C1", .changed_ctx = &gone, .forgotten = note_changed,
+                   .now_s = 9000, .expire_before_s = 2500, .expire_max = 1};
+    ack_batch_result res;
+    ck_assert_msg(ack_rules_apply(s, &b, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.expired, 1); /* the bound: one per transaction */
+    ck_assert_uint_eq(gone.n, 1);
+    ck_assert_uint_eq(gone.ids[0], 1); /* the oldest first */
+    b.expire_max = 100;
+    ck_assert_msg(ack_rules_apply(s, &b, &ready, &res, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(res.expired, 1); /* event 3 was acked after the horizon */
+    ck_assert_uint_eq(gone.n, 2);
+    ck_assert_uint_eq(gone.ids[1], 2);
+    ck_assert_int_eq(get_event(s, 1, &ev), 0);
+    ck_assert_int_eq(get_event(s, 2, &ev), 0);
+    ck_assert_int_eq(get_event(s, 3, &ev), 1);
+    ck_assert_int_eq(get_event(s, 4, &ev), 1);
+    ack_store_counts c = counts(s);
+    ck_assert_uint_eq(c.events, 2);
+    ck_assert_uint_eq(c.acked_at, 1);
+    ack_store_close(s);
+
+    s = open_state(64u << 20, false); /* the integrity check reads acked_at */
+    /* A replay: event 1 (forgotten) is acked again, event 3 (remembered) not. */
+    for (int t = 1; t <= 3; t++) good_msg((size_t)t - 1, t, 1, 0, 500 + t);
+    for (int t = 1; t <= 3; t++) good_msg((size_t)t + 2, t, 3, 0, 600 + t);
+    ready.n = 0;
+    ack_batch_result r = apply(s, "C1", 6, NULL, 0, &ready);
+    ck_assert_uint_eq(r.completed, 1);
+    ck_assert_uint_eq(ready.items[0].event_id, 1);
+    ack_ready_list_free(&ready);
+    ack_store_close(s);
+}
+END_TEST
+
+/* Forgetting by id (a changelog tombstone met in a restore) takes the index
+ * entry along; an index entry whose event was rewritten since (a restore
+ * replaying an older record) is dropped by the expiry, the event kept;
+ * without index_acked nothing is indexed (the default costs nothing). */
+START_TEST(forget_and_stale_index_entries) {
+    index_acked = true;
+    ack_store *s = open_state(64u << 20, false);
+    ack_at(s, 1, 100, 1000);
+    ack_at(s, 2, 200, 1100);
+    ack_txn *t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(ack_txn_forget(t, 1, err, sizeof err), 1);
+    ck_assert_int_eq(ack_txn_forget(t, 1, err, sizeof err), 0);
+    ack_event open = {.version = ACK_EVENT_VERSION, .seen = 1, .state = ACK_OPEN};
+    for (int i = 0; i < ACK_N_TOPICS; i++) open.topics[i] = (ack_seen){-1, -1, -1, -1, 0};
+    ck_assert_int_eq(ack_txn_put_event(t, 2, &open, err, sizeof err), 0);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ck_assert_uint_eq(counts(s).acked_at, 1); /* 2's entry, stale now */
+    t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_int_eq(ack_txn_expire(t, 5000, 10, NULL, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ack_event ev;
+    ck_assert_int_eq(get_event(s, 2, &ev), 1);
+    ck_assert_int_eq(ev.state, ACK_OPEN);
+    ck_assert_uint_eq(counts(s).acked_at, 0);
+    ack_store_close(s);
+    teardown();
+    setup();
+    s = open_state(64u << 20, false); /* index_acked is off again */
+    ack_at(s, 5, 100, 1000);
+    ck_assert_uint_eq(counts(s).acked_at, 0);
+    ack_store_close(s);
 }
 END_TEST
 
@@ -794,6 +973,10 @@ static Suite *suite(void) {
     tcase_add_test(tc, intact_cache_opens);
     tcase_add_test(tc, scalable_transaction_reports_changes_and_checkpoint);
     tcase_add_test(tc, changelog_record_round_trip);
+    tcase_add_test(tc, scalable_dead_letters_go_to_the_hook);
+    tcase_add_test(tc, horizon_rule);
+    tcase_add_test(tc, expiry_forgets_oldest_acked_first);
+    tcase_add_test(tc, forget_and_stale_index_entries);
     suite_add_tcase(s, tc);
     return s;
 }

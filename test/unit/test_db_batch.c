@@ -23,9 +23,9 @@ typedef struct {
 static void make_batch(test_batch *t, int64_t from, int64_t to) {
     size_t n = 0;
     for (int64_t o = from; o < to; o++)
-        t->msgs[n++] = (msg_view){"topic1", 0, o, "1", 1, "x", 1, -1, -1};
+        t->msgs[n++] = (msg_view){"topic1", 0, o, "1", 1, "x", 1, -1, -1, NULL};
     for (int64_t o = 100; o < 103; o++)
-        t->msgs[n++] = (msg_view){"topic2", 1, o, "1", 1, "x", 1, -1, -1};
+        t->msgs[n++] = (msg_view){"topic2", 1, o, "1", 1, "x", 1, -1, -1, NULL};
     t->b = (consume_batch){"C", t->msgs, n, t->next,
                            consume_batch_offsets(t->msgs, n, t->next), NULL};
 }

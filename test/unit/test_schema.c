@@ -467,17 +467,19 @@ START_TEST(topic_prefix) {
     ck_assert_str_eq(err, "topic prefix 'a b': topic name 'a btopic1' holds ' ' (Kafka allows "
                           "letters, digits, '.', '_' and '-')");
     ck_assert_int_eq(schema_topic_prefix_set("x/", err, sizeof err), -1);
-    /* The longest name a prefix makes is the changelog's ("ack-changelog",
-     * 13 characters): the prefix may make it exactly 249 long. */
+    /* The longest name a prefix makes is the dead-letter topic's
+     * ("ack-dead-letters", 16 characters): the prefix may make it exactly
+     * 249 long. */
     char longest[SCHEMA_TOPIC_MAX + 2];
-    size_t room = SCHEMA_TOPIC_MAX - strlen("ack-changelog");
+    size_t room = SCHEMA_TOPIC_MAX - strlen("ack-dead-letters");
     memset(longest, 'p', sizeof longest);
     longest[room] = '\0';
     ck_assert_int_eq(schema_topic_prefix_set(longest, err, sizeof err), 0);
-    ck_assert_uint_eq(strlen(SCHEMA_ACK_CHANGELOG_TOPIC), SCHEMA_TOPIC_MAX);
+    ck_assert_uint_eq(strlen(SCHEMA_ACK_DEAD_LETTER_TOPIC), SCHEMA_TOPIC_MAX);
+    ck_assert_uint_eq(strlen(SCHEMA_ACK_CHANGELOG_TOPIC), room + 13);
     ck_assert_uint_eq(strlen(schema_records[0].topic), room + 6);
     longest[room] = 'p';
-    longest[room + 1] = '\0'; /* the changelog's name would be 250 long */
+    longest[room + 1] = '\0'; /* the dead-letter topic's name would be 250 long */
     ck_assert_int_eq(schema_topic_prefix_set(longest, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "is 250 characters long") != NULL, "%s", err);
     longest[SCHEMA_TOPIC_MAX + 1] = '\0';

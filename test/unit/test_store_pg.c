@@ -161,7 +161,7 @@ static msg_view good(msgbuf *b, int topic, int32_t partition, int64_t offset, in
                  id, tag);
     static const char *const names[] = {"topic1", "topic2", "topic3"};
     return (msg_view){names[topic], partition, offset, b->key, strlen(b->key),
-                      b->value, strlen(b->value), -1, -1};
+                      b->value, strlen(b->value), -1, -1, NULL};
 }
 
 /* ------------------------------------------------------------------- tests */
@@ -240,9 +240,9 @@ START_TEST(test_dead_letters) {
     static const char bad_utf8[] = "{\"event_id\":7,\"sample_id\":\"\xff\xfe\"}";
     msg_view m[5] = {
         good(&b[0], 0, 0, 0, 1, "S"),
-        {"topic1", 0, 1, "7", 1, "not json", 8, -1, -1},
-        {"topic1", 0, 2, "7", 1, bad_utf8, sizeof bad_utf8 - 1, -1, -1},
-        {"topic1", 0, 3, NULL, 0, NULL, 0, -1, -1},
+        {"topic1", 0, 1, "7", 1, "not json", 8, -1, -1, NULL},
+        {"topic1", 0, 2, "7", 1, bad_utf8, sizeof bad_utf8 - 1, -1, -1, NULL},
+        {"topic1", 0, 3, NULL, 0, NULL, 0, -1, -1, NULL},
         good(&b[1], 0, 0, 4, 2, "T"),
     };
     db_stats st = {0};

@@ -125,12 +125,12 @@ static msg_view good(msgbuf *b, int topic, int32_t partition, int64_t offset, in
     good_json(b->value, sizeof b->value, topic, id);
     static const char *const names[] = {"topic1", "topic2", "topic3"};
     return (msg_view){names[topic], partition, offset, b->key, strlen(b->key),
-                      b->value, strlen(b->value), -1, -1};
+                      b->value, strlen(b->value), -1, -1, NULL};
 }
 
 static msg_view raw(const char *topic, int64_t offset, const char *key, const char *value,
                     size_t value_len) {
-    return (msg_view){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len, -1, -1};
+    return (msg_view){topic, 0, offset, key, key ? strlen(key) : 0, value, value_len, -1, -1, NULL};
 }
 
 START_TEST(test_tables_created) {
