@@ -471,7 +471,8 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         "Exit codes: 0 done or stopped by a signal, 64 usage (also a -X setting librdkafka\n"
         "refuses, or another instance in the group), 66 nothing to dump (no cache; scalable:\n"
         "no dead-letter topic), 69 fatal Kafka error\n"
-        "or no answer within --connect-timeout, 73 cannot create the cache, 74 storage error\n"
+        "or no answer within --connect-timeout (scalable: also fenced, or stopped past its\n"
+        "group session while its partitions went to another member), 73 cannot create the cache, 74 storage error\n"
         "(state full: raise --map-size; disk full; a cache that fails its integrity check),\n"
         "75 scalable: a transaction was aborted (restart to resume), 76 data lost upstream\n"
         "(retention).\n"};
@@ -745,6 +746,7 @@ static int ackc_run_scalable(const ackc_options *o, const ack_store_options *so)
      * one's partitions within seconds. */
     consume_config cfg = ackc_consume_config(o, "6000", topics, defaults);
     cfg.co_partitioned = true;
+    cfg.leave_on_lost = true;
     consume_store store = ack_scale_store();
     consume_stats cs = {0};
     int64_t start = time_mono_us();

@@ -31,6 +31,13 @@
 #define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 #define CONSUME_CLOSE_MS 5000     /* the longest a close may wait for the cluster */
 
+/* A poll returning this much later than it should means the process itself
+ * was stopped; a session found lost within CONSUME_THAWED_US after that was
+ * lost to the stop (librdkafka notices within a second or two of waking).
+ * See consume_revoke. */
+#define CONSUME_STOPPED_US (3 * 1000000LL)
+#define CONSUME_THAWED_US (10 * 1000000LL)
+
 typedef struct {
     rd_kafka_t *rk;
     const consume_config *cfg;
@@ -49,6 +56,8 @@ typedef struct {
     size_t nbatch;
     int64_t batch_start_us; /* when the open batch got its first message (monotonic) */
     int64_t last_activity_us; /* last message or assignment (monotonic) */
+    int64_t thawed_us; /* when a poll last returned CONSUME_STOPPED_US late: the process
+                          had been stopped (monotonic; 0: never) */
     bool resumed; /* the store had offsets at an assignment: it has done work before */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
 } consume_state;
@@ -464,8 +473,24 @@ static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *p
  * first, so that the next owner starts right after it (nothing lost, nothing
  * done twice); then the store lets the partitions go. */
 static void consume_revoke(consume_state *st) {
+    /* Lost, not revoked: another member may already own these partitions.
+     * The flush below is then refused by the group (a fenced store says so
+     * itself). A member that was itself stopped (SIGSTOP, a frozen VM: a poll
+     * returned seconds late just before) is a zombie and leaves, whichever it
+     * noticed first; one the broker dropped while it ran rejoins. */
+    bool lost = rd_kafka_assignment_lost(st->rk);
+    bool stopped = st->thawed_us && time_mono_us() - st->thawed_us < CONSUME_THAWED_US;
     int rc = consume_flush(st);
     if (rc && !st->rc) st->rc = rc;
+    if (lost && !stopped)
+        log_warn("the group dropped this member (its session ran out while it was running: a "
+                 "broker or network stall); rejoining");
+    if (lost && stopped && st->cfg->leave_on_lost && !st->rc) {
+        log_error("fenced: this member was stopped past its group session and its partitions "
+                  "went to another member; leaving without writing anything more (restart it "
+                  "to rejoin the group)");
+        st->rc = GK_EXIT_UNAVAILABLE;
+    }
     consume_commit_kafka(st);
     if (st->store->revoke && st->assigned) {
         consume_partition *plain = consume_plain(st->assigned);
@@ -710,7 +735,9 @@ static int consume_loop(consume_state *st) {
             if (rc) return rc;
         }
         int wait_ms = consume_poll_ms(st);
+        int64_t due_us = time_mono_us() + wait_ms * 1000LL;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, wait_ms);
+        if (time_mono_us() - due_us > CONSUME_STOPPED_US) st->thawed_us = time_mono_us();
         if (st->rc) { /* set by the rebalance callback served inside poll */
             if (m) rd_kafka_message_destroy(m);
             break;

@@ -64,6 +64,10 @@ typedef struct {
     bool co_partitioned; /* topics must have equal partition counts, and every assignment
                             the same partition numbers of each (a store whose state of a
                             key spans its topics, per partition number) */
+    bool leave_on_lost; /* a member stopped past its session (SIGSTOP, a frozen VM),
+                           whose partitions the group gave to another, ends the run with
+                           GK_EXIT_UNAVAILABLE instead of rejoining: a zombie of a store
+                           whose writes are fenced by the group's generation */
 } consume_config;
 
 /* Statistics kept by the loop. */
