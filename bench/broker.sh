@@ -147,11 +147,14 @@ bench_broker_stop() {
   bench_stop "$BROKER_PID"
 }
 
-# bench_create_changelog: the compacted changelog topic ack_consumer
-# --mode scalable keeps its state in, with topic1's partitions, in the
-# current namespace of the real Kafka.
-bench_create_changelog() {
+# bench_create_scalable_topics: the topics ack_consumer --mode scalable
+# needs besides the pipeline's, with topic1's partitions, in the current
+# namespace of the real Kafka: the compacted changelog its state lives in,
+# and the dead-letter topic (kept for ever).
+bench_create_scalable_topics() {
   "$BENCH_BIN/kafka_admin" -b "$BOOTSTRAP" --partitions "$BROKER_PARTS" -c cleanup.policy=compact --timeout 60 \
-    --log-level error create "${BENCH_TP}ack-changelog" >>"$BENCH_STAGE_DIR/$BROKER_NAME.topics" 2>&1 ||
-    bench_fail "cannot create ${BENCH_TP}ack-changelog: $(tail -n 1 "$BENCH_STAGE_DIR/$BROKER_NAME.topics")"
+    --log-level error create "${BENCH_TP}ack-changelog" >>"$BENCH_STAGE_DIR/$BROKER_NAME.topics" 2>&1 &&
+    "$BENCH_BIN/kafka_admin" -b "$BOOTSTRAP" --partitions "$BROKER_PARTS" -c retention.ms=-1 --timeout 60 \
+      --log-level error create "${BENCH_TP}ack-dead-letters" >>"$BENCH_STAGE_DIR/$BROKER_NAME.topics" 2>&1 ||
+    bench_fail "cannot create the scalable mode's topics: $(tail -n 1 "$BENCH_STAGE_DIR/$BROKER_NAME.topics")"
 }

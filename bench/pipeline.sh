@@ -32,7 +32,7 @@ bench_pipeline() {
   bench_data "$n" || bench_fail "datagen failed"
   local data=$BENCH_DATA
   bench_broker "$tag" "$BENCH_PARTITIONS"
-  case " ${PIPE_ACK_ARGS:-} " in *" --mode scalable "*) bench_create_changelog ;; esac
+  case " ${PIPE_ACK_ARGS:-} " in *" --mode scalable "*) bench_create_scalable_topics ;; esac
   rm -rf "$d/$tag.db" "$d/$tag.db-wal" "$d/$tag.db-shm" "$d/$tag.cache"
   bench_start "${tag}_db" 1800 "$BENCH_BIN/db_consumer" -b "$BOOTSTRAP" --db "$d/$tag.db" \
     --idle-exit "$BENCH_IDLE_EXIT"
