@@ -42,6 +42,9 @@ it_cleanup() {
   it_pg_cleanup
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     it_log "work directory kept for inspection: $WORK"
+    # The shared Kafka's own logs outlive the run when one of its tests failed
+    # (shared_kafka.sh stop keeps them): what the broker did is evidence too.
+    [ -z "${IT_SHARED:-}" ] || echo "$WORK" >>"$GK_TEST_KAFKA_SHARED/failed-tests"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 30 "$f"; } >&2; done
   else
     [ -n "${GK_TEST_KEEP:-}" ] && it_log "work directory kept (GK_TEST_KEEP): $WORK" || rm -rf "$WORK"

@@ -25,6 +25,12 @@ case "$cmd" in
     echo "shared Kafka at $boot for this run" ;;
   stop)
     harness_kafka_sh stop --data "$dir/kafka"
+    if [ -s "$dir/failed-tests" ]; then
+      # A test on it failed: its logs and data stay for inspection.
+      keep=$(mktemp -d "${TMPDIR:-/tmp}/gk-kafka-shared.XXXXXX")
+      mv "$dir"/* "$keep"/
+      echo "shared Kafka: a test on it failed ($(paste -sd' ' "$keep/failed-tests")); its log and data are kept in $keep" >&2
+    fi
     rm -rf "$dir" ;;
   *) echo "usage: shared_kafka.sh start|stop DIR" >&2; exit 64 ;;
 esac

@@ -5,7 +5,11 @@
 # the 20,000 event ids exactly once and the ack topic holds exactly 20,000
 # messages with 20,000 distinct event ids.
 # brokers: embedded kafka
-# kafka: shared
+# Its own Kafka, not the run's shared one: on the shared broker, under the
+# load of the tests around it, three CI runs of 2026-12-02 found one early
+# message the producer had been told was delivered missing from the log
+# (both consumers agreeing on the log's end); not explained yet, see
+# README, Troubleshooting.
 . "$(dirname "$0")/lib.sh"
 
 N=20000
