@@ -10,6 +10,7 @@
 #include "kafka/consume.h"
 
 #include "common/exitcodes.h"
+#include "common/freeze.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
@@ -31,10 +32,10 @@
 #define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 #define CONSUME_CLOSE_MS 5000     /* the longest a close may wait for the cluster */
 
-/* A poll returning this much later than it should means the process itself
- * was stopped; a session found lost within CONSUME_THAWED_US after that was
- * lost to the stop (librdkafka notices within a second or two of waking).
- * See consume_revoke. */
+/* A poll (or the freeze watch's sleep) returning this much later than it
+ * should means the process itself was stopped; a session found lost within
+ * CONSUME_THAWED_US after that was lost to the stop (librdkafka notices
+ * within a second or two of waking). See consume_revoke. */
 #define CONSUME_STOPPED_US (3 * 1000000LL)
 #define CONSUME_THAWED_US (10 * 1000000LL)
 
@@ -56,8 +57,9 @@ typedef struct {
     size_t nbatch;
     int64_t batch_start_us; /* when the open batch got its first message (monotonic) */
     int64_t last_activity_us; /* last message or assignment (monotonic) */
-    int64_t thawed_us; /* when a poll last returned CONSUME_STOPPED_US late: the process
-                          had been stopped (monotonic; 0: never) */
+    int64_t poll_due_us; /* when the poll in progress should return (monotonic; 0: none):
+                            a rebalance served inside a poll that overran was noticed
+                            on waking from a stop */
     bool resumed; /* the store had offsets at an assignment: it has done work before */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
 } consume_state;
@@ -479,7 +481,8 @@ static void consume_revoke(consume_state *st) {
      * returned seconds late just before) is a zombie and leaves, whichever it
      * noticed first; one the broker dropped while it ran rejoins. */
     bool lost = rd_kafka_assignment_lost(st->rk);
-    bool stopped = st->thawed_us && time_mono_us() - st->thawed_us < CONSUME_THAWED_US;
+    bool stopped = freeze_thawed_within(CONSUME_THAWED_US) ||
+                   (st->poll_due_us && time_mono_us() - st->poll_due_us > CONSUME_STOPPED_US);
     int rc = consume_flush(st);
     if (rc && !st->rc) st->rc = rc;
     if (lost && !stopped)
@@ -735,9 +738,9 @@ static int consume_loop(consume_state *st) {
             if (rc) return rc;
         }
         int wait_ms = consume_poll_ms(st);
-        int64_t due_us = time_mono_us() + wait_ms * 1000LL;
+        st->poll_due_us = time_mono_us() + wait_ms * 1000LL;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, wait_ms);
-        if (time_mono_us() - due_us > CONSUME_STOPPED_US) st->thawed_us = time_mono_us();
+        st->poll_due_us = 0;
         if (st->rc) { /* set by the rebalance callback served inside poll */
             if (m) rd_kafka_message_destroy(m);
             break;
@@ -824,6 +827,7 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
         consume_free_batch(&st);
         return kafka_failure_exit();
     }
+    if (cfg->leave_on_lost) freeze_watch_start(CONSUME_STOPPED_US);
     metrics_ready(false, "waiting for the cluster and a partition assignment");
     int rc = consume_connect(&st);
     if (rc == 0) rc = consume_subscribe(&st);
@@ -832,6 +836,7 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
     if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
     metrics_ready(false, "stopping");
     rc = consume_finish(&st, rc);
+    freeze_watch_stop();
     progress_done();
     if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);
     if (st.uncommitted) rd_kafka_topic_partition_list_destroy(st.uncommitted);

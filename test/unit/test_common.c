@@ -2,16 +2,19 @@
  * ranges and the environment naming scheme, key=value lists and properties
  * files, non-blocking input files, log levels. */
 #include "common/cli.h"
+#include "common/freeze.h"
 #include "common/infile.h"
 #include "common/log.h"
 #include "test/unit/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *opt_db;
@@ -317,6 +320,34 @@ static void common_after(void) {
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
 }
 
+/* freeze: a main thread merely busy (sleeping) for longer than the limit is
+ * not a stop; a SIGSTOP of the whole process, continued by a child seconds
+ * later, is - and it is forgotten once the window has passed. */
+START_TEST(freeze_watch) {
+    ck_assert_int_eq(freeze_watch_start(1000000), 0);
+    ck_assert_int_eq(freeze_watch_start(1000000), 0); /* a second start does nothing */
+    usleep(1500000);
+    ck_assert(!freeze_thawed_within(60000000));
+    pid_t parent = getpid();
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        usleep(2500000);
+        kill(parent, SIGCONT);
+        _exit(0);
+    }
+    raise(SIGSTOP);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    for (int i = 0; i < 50 && !freeze_thawed_within(60000000); i++) usleep(100000);
+    ck_assert(freeze_thawed_within(60000000));
+    usleep(300000);
+    ck_assert(!freeze_thawed_within(200000));
+    freeze_watch_stop();
+    freeze_watch_stop(); /* safe twice */
+}
+END_TEST
+
 static Suite *common_suite(void) {
     log_init("test_common", LOG_ERROR);
     Suite *s = suite_create("common");
@@ -335,6 +366,7 @@ static Suite *common_suite(void) {
     tcase_add_exit_test(tc, shared_name_misused, 70);
     tcase_add_test(tc, version_text);
     tcase_add_test(tc, log_levels);
+    tcase_add_test(tc, freeze_watch);
     suite_add_tcase(s, tc);
     return s;
 }
