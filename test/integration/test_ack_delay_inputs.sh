@@ -8,6 +8,7 @@
 # not used. What comes after the cut is still judged: one complete event
 # produced after it without an ack is the one violation (exit 65).
 # brokers: embedded kafka
+# cost: 46
 . "$(dirname "$0")/lib.sh"
 
 N=4000          # complete events with acks; the first ones' acks get cut

@@ -7,6 +7,7 @@
 # Incomplete events get none; poison messages become dead letters once. The
 # same again with acks sent in Kafka transactions (--transactional-id).
 # brokers: embedded kafka
+# cost: 66
 # kafka: shared
 source "$(dirname "$0")/lib.sh"
 

@@ -13,6 +13,7 @@
 # replay has been consumed: one partition, and its three messages come
 # after the replay's in each topic.
 # brokers: embedded kafka
+# cost: 20
 # kafka: shared
 . "$(dirname "$0")/lib.sh"
 

@@ -19,6 +19,7 @@
 # and the dump reads them all back after the partitions have moved.
 # Afterwards a second run of the same data through the group adds no ack.
 # brokers: embedded kafka
+# cost: 57
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 6000 20000)

@@ -9,6 +9,7 @@
 # its offsets are those of the event's three messages. Only a real Kafka
 # fences and hides aborted transactions, so only it can show this.
 # brokers: kafka
+# cost: 57
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 4000 20000)

@@ -9,6 +9,7 @@
 # read_committed reader of `ack` sees exactly one ack per event. Only a real
 # Kafka fences: the embedded broker does not.
 # brokers: kafka
+# cost: 55
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 6000 20000)

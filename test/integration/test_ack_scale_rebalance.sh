@@ -7,6 +7,7 @@
 # they changed. A read_committed reader of `ack` sees exactly one ack per
 # event. Clean rebalances need no fencing, so this holds on both brokers.
 # brokers: embedded kafka
+# cost: 56
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 6000 20000)

@@ -5,6 +5,7 @@
 # (checked against what the broker holds). Also --skip-invalid, a run where
 # one file's bad row stops the other file, and the usage errors.
 # brokers: embedded kafka
+# cost: 59
 # kafka: shared
 source "$(dirname "$0")/lib.sh"
 

@@ -13,6 +13,7 @@
 # variant covers run the same code on either broker. One partition per
 # topic: a consumer's idle exit confirms each partition's end in turn.
 # brokers: embedded kafka
+# cost: 110
 . "$(dirname "$0")/lib.sh"
 
 BENCH=$GK_SOURCE/bench/bench.sh

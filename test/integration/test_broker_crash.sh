@@ -7,6 +7,7 @@
 # ack_consumer runs as docker compose runs it, with --transactional-id. Only
 # a real Kafka can show this: the embedded broker keeps nothing.
 # brokers: kafka
+# cost: 121
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 16000 32000)

@@ -19,6 +19,7 @@
 # and the services run against it with compose's settings (ack_consumer
 # with its transactional id).
 # brokers: embedded kafka
+# cost: 33
 . "$(dirname "$0")/lib.sh"
 
 COMPOSE=$GK_SOURCE/docker-compose.yaml

@@ -11,6 +11,7 @@
 # is skipped, saying so. test_console_pg runs it with the database in
 # PostgreSQL (GK_TEST_DB=postgresql).
 # brokers: embedded kafka
+# cost: 41
 . "$(dirname "$0")/lib.sh"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)

@@ -4,5 +4,6 @@
 # read-only and the page's counts are the run's. Embedded only: the
 # broker's side is test_console's, on both brokers.
 # brokers: embedded
+# cost: 25
 GK_TEST_DB=postgresql
 . "$(dirname "$0")/test_console.sh"

@@ -12,6 +12,7 @@
 #    reads everything again (the group's committed offsets are another
 #    store's progress).
 # brokers: embedded kafka
+# cost: 23
 # kafka: shared
 . "$(dirname "$0")/lib.sh"
 

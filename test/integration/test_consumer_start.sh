@@ -9,6 +9,7 @@
 #  - --connect-timeout bounds the wait: exit 69 with one line naming the
 #    bootstrap and the error.
 # brokers: none
+# cost: 29
 . "$(dirname "$0")/lib.sh"
 
 BOOT=127.0.0.1:1

@@ -5,6 +5,7 @@
 # the 20,000 event ids exactly once and the ack topic holds exactly 20,000
 # messages with 20,000 distinct event ids.
 # brokers: embedded kafka
+# cost: 100
 # Its own Kafka, not the run's shared one: on the shared broker, under the
 # load of the tests around it, three CI runs of 2026-12-02 found one early
 # message the producer had been told was delivered missing from the log

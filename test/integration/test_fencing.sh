@@ -9,6 +9,7 @@
 # ack per event. Only a real Kafka can show this: the embedded broker fences
 # nothing.
 # brokers: kafka
+# cost: 32
 # kafka: shared
 . "$(dirname "$0")/lib.sh"
 

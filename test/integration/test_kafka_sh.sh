@@ -6,6 +6,7 @@
 # one-line error for each start that cannot work: no Java 17, Maven cannot
 # resolve, port taken, a log directory of another cluster.
 # brokers: kafka
+# cost: 42
 . "$(dirname "$0")/lib.sh"
 
 KSH=$GK_SOURCE/scripts/kafka.sh

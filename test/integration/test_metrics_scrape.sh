@@ -19,6 +19,7 @@
 # README's metrics table names every family exported, with its type. A group
 # member given no partition (four members, three partitions) is ready.
 # brokers: embedded kafka
+# cost: 26
 . "$(dirname "$0")/lib.sh"
 
 DATA=$GK_SOURCE/data

@@ -2,6 +2,7 @@
 # test_outage.sh - a broker outage of ~10 s in the middle of a run is ridden
 # out by every service with nothing lost and nothing duplicated.
 # brokers: embedded kafka
+# cost: 105
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 10000 20000)

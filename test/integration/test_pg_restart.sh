@@ -8,6 +8,7 @@
 # once, there is no dead letter, and every stored offset is the end of its
 # partition.
 # brokers: embedded kafka
+# cost: 44
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 6000 30000)

@@ -13,6 +13,7 @@
 # message exactly once, byte for byte, and every stored offset is the end of
 # its partition.
 # brokers: embedded kafka
+# cost: 114
 . "$(dirname "$0")/lib.sh"
 
 N=$(it_scale 20000 100000)

@@ -3,6 +3,7 @@
 # rows at 2,000/s, the broker goes down after ~2 s and comes back ~10 s later;
 # the producer must exit 0 and topic1 must hold every row exactly once.
 # brokers: embedded kafka
+# cost: 35
 source "$(dirname "$0")/lib.sh"
 
 ROWS=20000

@@ -3,6 +3,7 @@
 # flushes and exits 0 with an exact account; a second signal exits at once;
 # rows that cannot be delivered are listed and give exit 75.
 # brokers: embedded kafka
+# cost: 41
 source "$(dirname "$0")/lib.sh"
 
 "$GK_BIN/datagen" --rows 2000 --seed 3 --out "$WORK/data" >"$WORK/datagen.log" 2>&1 ||

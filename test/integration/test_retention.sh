@@ -7,6 +7,7 @@
 # by size like this (the embedded broker's 5 MiB window is tested by the
 # bench smoke test).
 # brokers: kafka
+# cost: 38
 . "$(dirname "$0")/lib.sh"
 
 SEGMENT=1048576 # the smallest segment Kafka 4.1 accepts (1 MiB)

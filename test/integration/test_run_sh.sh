@@ -5,6 +5,7 @@
 # against the 80 rows kept (issue 12 item 4), and produces only after its
 # own consumers were assigned their partitions. run.sh starts its own broker.
 # brokers: embedded kafka
+# cost: 37
 . "$(dirname "$0")/lib.sh"
 
 if [ "$GK_TEST_BROKER" = kafka ] && ! command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null; then

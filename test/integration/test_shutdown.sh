@@ -7,6 +7,7 @@
 # consistent: once the broker is thawed, restarted consumers finish the
 # stream with exactly one row per event in every table and one ack per event.
 # brokers: embedded kafka
+# cost: 31
 . "$(dirname "$0")/lib.sh"
 
 N=3000
