@@ -41,6 +41,8 @@ start options:
   --topics LIST         topics to create (default: the pipeline's, topic1..3 and
                         ack under GK_TOPIC_PREFIX if set; "" none)
   --heap SIZE           JVM heap, -Xmx (default 512m) [GK_KAFKA_HEAP]
+  --jvm-opts OPTS       more JVM options, words (the tests pass
+                        -XX:TieredStopAtLevel=1: less CPU to start) [GK_KAFKA_JVM_OPTS]
   --set KEY=VALUE       a server.properties setting, repeatable; kept in DIR
   --server-properties FILE
                         template to use instead of broker/kafka/server.properties;
@@ -85,6 +87,7 @@ FRESH=0
 PARTITIONS=${GK_KAFKA_PARTITIONS:-}
 TOPICS=-  # -: the pipeline's own (kafka_admin create with no names)
 HEAP=${GK_KAFKA_HEAP:-512m}
+EXTRA_JVM_OPTS=${GK_KAFKA_JVM_OPTS:-}
 SETS=()
 TEMPLATE=$KAFKA_DIR/server.properties
 CLUSTER_ID=""
@@ -103,6 +106,7 @@ while [ $# -gt 0 ]; do
     --partitions) PARTITIONS=$2 ;;
     --topics) TOPICS=$2 ;;
     --heap) HEAP=$2 ;;
+    --jvm-opts) EXTRA_JVM_OPTS=$2 ;;
     --set) [[ $2 == ?*=* ]] || usage_error "--set: expected KEY=VALUE, got '$2'"; SETS+=("$2") ;;
     --server-properties) TEMPLATE=$2 ;;
     --cluster-id) CLUSTER_ID=$2 ;;
@@ -366,10 +370,11 @@ JVM_OPTS=(-Xmx"$HEAP" -Xms"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties"
   -Dkafka.logs.dir="$DATA/logs")
 # shellcheck disable=SC2206 # extra options are words
-[ -z "${GK_KAFKA_JVM_OPTS:-}" ] || JVM_OPTS+=($GK_KAFKA_JVM_OPTS)
+[ -z "$EXTRA_JVM_OPTS" ] || JVM_OPTS+=($EXTRA_JVM_OPTS)
 
 if [ ! -f "$DATA/log/meta.properties" ]; then
-  "$JAVA" -Xmx256m -cp "$JARS/*" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
+  # A one-shot tool: C1 alone compiles what it runs in less CPU than C2 would.
+  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -cp "$JARS/*" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" \
     -Dkafka.logs.dir="$DATA/logs" kafka.tools.StorageTool format -t "$MY_ID" -c "$PROPS" \
     >"$DATA/format.log" 2>&1 || die "formatting $DATA/log failed: $(grep -v '^\s*at ' "$DATA/format.log" | tail -n 1)"
 fi

@@ -76,10 +76,13 @@ it_expect "producer exit status" "$IT_RC" 0
 printf '901\tnot json\n904\tnot json either\n' | kcat -P -b "$KAFKA_BOOTSTRAP" -t topic1 -K $'\t' 2>>"$WORK/kcat.log" ||
   it_fail "kcat: $(tail -n 1 "$WORK/kcat.log")"
 
-# Until Prometheus has scraped the consumers' final counts.
+# Until Prometheus has scraped the consumers' final counts (the poison
+# messages included: they come after the last row).
 for _ in $(seq 150); do
   [ "$(query 'genetika_acks_confirmed_total{job="ack_consumer"}')" = $EVENTS ] &&
-    [ "$(query 'sum(genetika_rows_written_total{job="db_consumer"})')" = $((3 * EVENTS)) ] && break
+    [ "$(query 'sum(genetika_rows_written_total{job="db_consumer"})')" = $((3 * EVENTS)) ] &&
+    [ "$(query 'sum(genetika_messages_consumed_total{job="db_consumer"})')" = $((3 * EVENTS + 2)) ] &&
+    [ "$(query 'sum(genetika_dead_letters_total{job="db_consumer"})')" = 2 ] && break
   sleep 0.2
 done
 for t in 1 2 3; do
