@@ -35,7 +35,7 @@ Options:
   --rows N                events per file for the producer, end-to-end and
                           memory stages (default 1000000)
   --reps N                repetitions per figure on the embedded broker; the median
-                          is reported (default 3)
+                          is reported (default 2: the whole run stays under 15 minutes)
   --kafka-reps N          the same on the real Kafka (default 1: its pass adds the
                           growth stage and two ack_consumer modes, and the whole
                           bench.sh stays under 15 minutes)
@@ -79,7 +79,7 @@ USAGE
 
 BENCH_BROKER=${GK_BENCH_BROKER:-}
 BENCH_ROWS=1000000
-BENCH_REPS=3
+BENCH_REPS=2
 BENCH_KAFKA_REPS=1
 BENCH_KAFKA_PARTITIONS=3
 BENCH_GROWTH_SIZES=100000,1000000
