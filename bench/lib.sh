@@ -180,16 +180,41 @@ bench_check_rc() {
 
 # bench_data ROWS: generates (once) BENCH_WORK/data/rROWS-sSEED/sim_file{1,2,3}.xlsx
 # and sets BENCH_DATA to that directory. datagen renames its files into place
-# only when all are complete, so an existing set is a whole set.
+# only when all are complete, so an existing set is a whole set. A sheet
+# holds at most 1,048,575 rows: above BENCH_PART_ROWS, the set is parts of
+# that many events each, in DIR/partNN/ (datagen --first-id: the rows are
+# the same as in one big sheet), and BENCH_DATA_PARTS lists their
+# directories (empty for a set of one part; BENCH_DATA is then the first).
+BENCH_PART_ROWS=${BENCH_PART_ROWS:-1000000} # smaller only to try the parts path quickly
 bench_data() {
   local rows=$1 dir=$BENCH_WORK/data/r$1-s$BENCH_SEED
-  BENCH_DATA=$dir
+  BENCH_DATA=$dir BENCH_DATA_PARTS=""
+  if [ "$rows" -le "$BENCH_PART_ROWS" ]; then
+    bench_datagen "$dir" "$rows" 1
+    return
+  fi
+  local first=1 k=0 n part
+  while [ "$first" -le "$rows" ]; do
+    k=$((k + 1))
+    n=$((rows - first + 1))
+    [ "$n" -le "$BENCH_PART_ROWS" ] || n=$BENCH_PART_ROWS
+    printf -v part '%s/part%02d' "$dir" "$k"
+    bench_datagen "$part" "$n" "$first" || return 1
+    BENCH_DATA_PARTS+="${BENCH_DATA_PARTS:+ }$part"
+    first=$((first + n))
+  done
+  BENCH_DATA=$dir/part01
+}
+
+# bench_datagen DIR ROWS FIRST_ID: one datagen set, unless already there.
+bench_datagen() {
+  local dir=$1 rows=$2 first=$3
   if [ -f "$dir/sim_file1.xlsx" ] && [ -f "$dir/sim_file2.xlsx" ] && [ -f "$dir/sim_file3.xlsx" ]; then
     return 0
   fi
-  bench_log "datagen: $rows rows per file into $dir (cached for the next runs)"
+  bench_log "datagen: $rows rows per file (events $first..$((first + rows - 1))) into $dir (cached for the next runs)"
   mkdir -p "$dir"
-  "$BENCH_BIN/datagen" --rows "$rows" --seed "$BENCH_SEED" --out "$dir" 2>"$dir.log" ||
+  "$BENCH_BIN/datagen" --rows "$rows" --first-id "$first" --seed "$BENCH_SEED" --out "$dir" 2>"$dir.log" ||
     { tail -n 3 "$dir.log" >&2; return 1; }
 }
 

@@ -46,8 +46,17 @@ bench_pipeline() {
   # committed acks count (--mode scalable writes them in transactions).
   bench_start "${tag}_acks" 1800 kcat -C -u -b "$BOOTSTRAP" -t "${BENCH_TP}ack" -o beginning -q \
     -X isolation.level=read_committed -f '%k %T\n'
-  bench_run "${tag}_prod" 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" "$@" \
-    "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
+  if [ -z "$BENCH_DATA_PARTS" ]; then
+    bench_run "${tag}_prod" 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" "$@" \
+      "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
+  else
+    # A set of parts (above a sheet's rows): one producer per part, one
+    # after the other, as a lab would send a day's workbooks; the peak RSS is
+    # the largest producer's, the CPU all of theirs.
+    # shellcheck disable=SC2086 # BENCH_DATA_PARTS is a list of directories
+    bench_run "${tag}_prod" 3600 "$ROOT/bench/produce_parts.sh" "$BENCH_BIN/producer" \
+      -b "$BOOTSTRAP" "$@" -- $BENCH_DATA_PARTS
+  fi
   eval "PIPE_START_NS=\$T0_${tag}_prod PIPE_PROD_END_NS=\$T1_${tag}_prod"
   bench_check_rc "${tag}_prod"
   for t in db ack; do

@@ -10,10 +10,16 @@
 # end-to-end stage already ran on this broker in this invocation is not run
 # again: its runs are reused.
 #
-# ack_consumer keeps every event id in LMDB for good (about 9,000 acked
-# events per MiB of --map-size, fewer while events are open): above
-# 4,000,000 events its map is raised to 1 MiB per 4,000 events, or it would
-# stop with its state full. The map is address space, not resident memory.
+# ack_consumer keeps every event id in LMDB for good: its file took 204 MB
+# for 1,000,000 events drained from a backlog (bench/drain_rss.sh; leaf
+# pages split while the events were open, and LMDB's copy-on-write free
+# list), so above 3,000,000 events its map (default 1 GiB) is raised to
+# 1 MiB per 3,000 events, or it would stop with its state full. The map is
+# address space; what of it is resident shows in the RSS column.
+#
+# Above a sheet's 1,048,575 rows the data set is parts of 1,000,000 events
+# (bench/lib.sh bench_data) sent one after the other by
+# bench/produce_parts.sh.
 
 stage_growth() {
   local n runs rate us rss
@@ -24,7 +30,7 @@ stage_growth() {
       bench_log "growth: $n events: reusing the $runs end-to-end run(s) of this invocation"
     else
       PIPE_ACK_ARGS=""
-      [ "$n" -le 4000000 ] || PIPE_ACK_ARGS="--map-size $(((n + 3999) / 4000))"
+      [ "$n" -le 3000000 ] || PIPE_ACK_ARGS="--map-size $(((n + 2999) / 3000))"
       bench_pipeline "g$n" "$n"
       PIPE_ACK_ARGS=""
       bench_broker_stop

@@ -1,8 +1,10 @@
 /* datagen.c - writes the simulated lab workbooks sim_file1..3.xlsx.
  *
  * One workbook per record type of schema/schema.h: a header row with the
- * column names, then one row per event id 1..N (the same ids, in the same
- * order, in every file). Cells get their type from the schema: INT/REAL are
+ * column names, then one row per event id F..F+N-1 (--first-id F, default 1;
+ * the same ids, in the same order, in every file). A sheet holds at most
+ * 1,048,575 data rows, so a larger data set is several workbooks of
+ * consecutive id ranges. Cells get their type from the schema: INT/REAL are
  * numbers, TEXT strings, DATETIME date-formatted numbers (real Excel dates),
  * BOOL booleans. Known column names have plausible genetics-lab values; any
  * other column falls back to a generic value of its type, so adding a column
@@ -36,6 +38,7 @@
 #define DG_OPTIONAL_PCT 15        /* share of rows leaving an optional column empty */
 #define DG_TEXT_BUF 512
 #define DG_MAX_ROWS 1048575L      /* Excel's last row (1048576) less the header */
+#define DG_MAX_FIRST_ID 9007199253692416.0 /* the last row stays an exact JSON integer (2^53 - 1) */
 
 /* ------------------------------------------------------------ randomness */
 
@@ -462,9 +465,9 @@ static int dg_open(dg_file *f, const char *dir, const schema_record *rec) {
     return 0;
 }
 
-/* Writes the row of event id (sheet row id, after the header). */
-static int dg_write_row(dg_file *f, uint64_t seed, uint64_t id) {
-    lxw_row_t row = (lxw_row_t)id;
+/* Writes the row of event id as data row `row` (1: the first after the header). */
+static int dg_write_row(dg_file *f, uint64_t seed, long data_row, uint64_t id) {
+    lxw_row_t row = (lxw_row_t)data_row;
     dg_value v;
     for (size_t c = 0; c < f->rec->ncolumns; c++) {
         lxw_error e = LXW_NO_ERROR;
@@ -514,10 +517,11 @@ static int dg_parse_files(const char *list, int selected[SCHEMA_N_RECORDS]) {
     return any ? 0 : -1;
 }
 
-/* Writes one file with rows 1..rows under its temporary name (f->tmp).
- * Returns 0, 1 if stopped by a signal (nothing left behind), -1 on error. */
+/* Writes one file with the rows of events first..first+rows-1 under its
+ * temporary name (f->tmp). Returns 0, 1 if stopped by a signal (nothing left
+ * behind), -1 on error. */
 static int dg_write_file(dg_file *f, const char *dir, const schema_record *rec, long rows,
-                         uint64_t seed) {
+                         uint64_t seed, uint64_t first) {
     memset(f, 0, sizeof *f);
     if (dg_open(f, dir, rec) != 0) {
         if (f->wb)
@@ -526,17 +530,17 @@ static int dg_write_file(dg_file *f, const char *dir, const schema_record *rec, 
             free(f->cols);
         return -1;
     }
-    for (long id = 1; id <= rows; id++) {
+    for (long row = 1; row <= rows; row++) {
         if (!signals_run) {
-            log_warn("%s: interrupted at row %ld; no file changed", f->path, id);
+            log_warn("%s: interrupted at row %ld; no file changed", f->path, row);
             dg_close(f, 0);
             return 1;
         }
-        if (dg_write_row(f, seed, (uint64_t)id) != 0) {
+        if (dg_write_row(f, seed, row, first + (uint64_t)(row - 1)) != 0) {
             dg_close(f, 0);
             return -1;
         }
-        if ((id & 4095) == 0) progress_update("datagen: %s row %ld/%ld", rec->file, id, rows);
+        if ((row & 4095) == 0) progress_update("datagen: %s row %ld/%ld", rec->file, row, rows);
     }
     progress_done();
     return dg_close(f, 1);
@@ -546,12 +550,12 @@ static int dg_write_file(dg_file *f, const char *dir, const schema_record *rec, 
  * interrupted or failed run never leaves a mixed set of old and new files.
  * Returns 0, 1 if stopped by a signal, -1 on error. */
 static int dg_write_all(const char *dir, const int selected[SCHEMA_N_RECORDS], long rows,
-                        uint64_t seed) {
+                        uint64_t seed, uint64_t first) {
     dg_file files[SCHEMA_N_RECORDS];
     int done[SCHEMA_N_RECORDS] = {0}, rc = 0;
     for (int i = 0; i < SCHEMA_N_RECORDS && rc == 0; i++) {
         if (!selected[i]) continue;
-        rc = dg_write_file(&files[i], dir, &schema_records[i], rows, seed);
+        rc = dg_write_file(&files[i], dir, &schema_records[i], rows, seed, first);
         done[i] = rc == 0;
     }
     for (int i = 0; i < SCHEMA_N_RECORDS; i++) {
@@ -566,12 +570,16 @@ static int dg_write_all(const char *dir, const int selected[SCHEMA_N_RECORDS], l
 }
 
 int main(int argc, char **argv) {
-    long rows = 50, seed = 42;
+    long rows = 50, seed = 42, first_id = 1;
     const char *out = "data", *files = "1,2,3", *level_name = "info";
     const cli_option opts[] = {
         {.long_name = "rows", .short_name = 'n', .env = "GK_DATAGEN_ROWS", .kind = CLI_INT,
          .target = &rows, .metavar = "N", .min = 0, .max = DG_MAX_ROWS,
          .help = "events (data rows) per file"},
+        {.long_name = "first-id", .env = "GK_DATAGEN_FIRST_ID", .kind = CLI_INT,
+         .target = &first_id, .metavar = "ID", .min = 1, .max = DG_MAX_FIRST_ID,
+         .help = "event id of the first row (a data set larger than a sheet's 1,048,575 rows is "
+                 "several workbooks of consecutive id ranges)"},
         {.long_name = "seed", .short_name = 's', .env = "GK_DATAGEN_SEED", .kind = CLI_INT,
          .target = &seed, .metavar = "S", .min = 0, .max = CLI_MAX_EXACT,
          .help = "seed of the generated values"},
@@ -587,8 +595,8 @@ int main(int argc, char **argv) {
     const cli_program prog = {
         "datagen", "[options]",
         "Writes simulated genetics-lab workbooks DIR/sim_file1..3.xlsx (one per record type of "
-        "the schema): a header row, then events 1..N with the same ids in every file. The output "
-        "depends only on --seed and --rows.",
+        "the schema): a header row, then events 1..N (or from --first-id) with the same ids in every "
+        "file. Each event's values depend only on --seed and its id.",
         "Exit status: 0 done (or interrupted: files left unchanged), 64 usage, 73 cannot write.\n"};
     int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
@@ -604,7 +612,7 @@ int main(int argc, char **argv) {
         return GK_EXIT_CANTCREAT;
     }
     int64_t t0 = time_mono_us();
-    rc = dg_write_all(out, selected, rows, (uint64_t)seed);
+    rc = dg_write_all(out, selected, rows, (uint64_t)seed, (uint64_t)first_id);
     if (rc < 0) return GK_EXIT_CANTCREAT;
     if (rc > 0) return GK_EXIT_OK;
     int nfiles = 0;

@@ -59,6 +59,7 @@ run timeout-range 64 "$GK_BIN/ack_delay" --timeout 86401
 run partitions-range 64 "$GK_BIN/broker" --partitions 0
 run replication-zero 64 "$GK_BIN/kafka_admin" --replication-factor 0 wait
 run rows-range 64 "$GK_BIN/datagen" --rows -1
+run first-id-range 64 "$GK_BIN/datagen" --first-id 0
 run console-refresh-nan 64 "$GK_BIN/console" --refresh nan
 run console-messages-range 64 "$GK_BIN/console" --messages 201
 run console-addr-port 64 "$GK_BIN/console" --addr 127.0.0.1:65536
@@ -108,4 +109,18 @@ run curve-min-alone 64 "$GK_BIN/producer" --rate-min 5 --record sample_intake "$
 run curve-period-range 64 "$GK_BIN/producer" --rate-curve diurnal --rate 100 --rate-period 1e-9 --record sample_intake "$X"
 run window-range 64 "$GK_BIN/ack_delay" --window -1
 it_log "ok: rate curves and windows refused when wrong"
+
+# datagen --first-id: a part of a data set too big for one sheet is the same
+# rows as in the whole, under the sheet's own row numbers (2 = first data row).
+run dg-whole 0 "$GK_BIN/datagen" --rows 5 --files 2 --out "$WORK/dg-whole"
+run dg-part 0 "$GK_BIN/datagen" --rows 2 --first-id 4 --files 2 --out "$WORK/dg-part"
+sheet_xml() { python3 -c 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("xl/worksheets/sheet1.xml").decode())' "$1"; }
+dg_row() { sheet_xml "$1/sim_file2.xlsx" | sed 's/<row/\n<row/g' | grep -E "^<row r=\"[0-9]+\"><c r=\"A[0-9]+\"><v>$2</v>" | sed 's/ r="[A-Z]*[0-9]*"//g'; }
+for id in 4 5; do
+  [ -n "$(dg_row "$WORK/dg-part" "$id")" ] && [ "$(dg_row "$WORK/dg-part" "$id")" = "$(dg_row "$WORK/dg-whole" "$id")" ] ||
+    it_fail "datagen --first-id 4: event $id differs from the whole data set's"
+done
+sheet_xml "$WORK/dg-part/sim_file2.xlsx" | grep -q '<row r="2"><c r="A2"><v>4</v>' ||
+  it_fail "datagen --first-id 4: event 4 is not on sheet row 2"
+it_log "ok: datagen --first-id writes the whole set's rows from sheet row 2"
 it_log "PASS"
