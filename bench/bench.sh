@@ -44,8 +44,8 @@ Options:
                           (or 1..8 for all but growth; default all)
   --growth-sizes LIST     events of each growth run, real Kafka only (default
                           100000,1000000; the 1,000,000 run is the end-to-end
-                          stage's when both run; 10000000 adds about 10 minutes
-                          of data generation once, then about 12 minutes per run)
+                          stage's when both run; 10000000 adds about 6 minutes
+                          of data generation once, in parts, then about 7 minutes per run)
   --latency-modes LIST    ack_consumer modes of the latency stage: single,scalable
                           (default both; scalable on the real Kafka only)
   --quick                 tiny sizes, one repetition, one latency rate (smoke test:
