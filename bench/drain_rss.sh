@@ -5,8 +5,8 @@
 #
 #   ./bench/drain_rss.sh [EVENTS] [VARIANT...]
 #
-# EVENTS (default 1000000) events are generated (datagen, seed 42, cached
-# in bench/work/data like bench.sh's) and sent once by the producer to a
+# EVENTS (default 1000000) events are generated (bench/lib.sh bench_data,
+# seed 42: bench.sh's cache and parts) and sent once by the producer to a
 # private Kafka (scripts/kafka.sh, 3 partitions as compose creates them).
 # Each VARIANT is "LABEL:PROGRAM[:ARG ARG...]" with PROGRAM db or ack; an
 # ARG of the form ENV=VALUE is put in the environment (MALLOC_ARENA_MAX=2),
@@ -26,16 +26,17 @@ VARIANTS=("$@")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gk-drain-rss.XXXXXX")
 trap '"$ROOT/scripts/kafka.sh" stop --data "$WORK/kafka" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
-DATA=$ROOT/bench/work/data/r$N-s42
-if [ ! -f "$DATA/sim_file3.xlsx" ]; then
-  mkdir -p "$DATA"
-  "$BIN/datagen" --rows "$N" --seed 42 --out "$DATA" 2>"$DATA.log" || { tail -n 3 "$DATA.log" >&2; exit 1; }
-fi
+# The benchmark's data cache and its rule for sets above a sheet's rows.
+BENCH_BIN=$BIN BENCH_WORK=$ROOT/bench/work BENCH_SEED=42
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_data "$N" || exit 1
 "$ROOT/scripts/kafka.sh" start --data "$WORK/kafka" --fresh --partitions 3 --stop-with $$ \
   >"$WORK/kafka.addr" 2>"$WORK/kafka.log" || { tail -n 3 "$WORK/kafka.log" >&2; exit 1; }
 boot=$(head -n 1 "$WORK/kafka.addr")
-"$BIN/producer" -b "$boot" "$DATA"/sim_file{1,2,3}.xlsx >/dev/null 2>"$WORK/producer.log" ||
-  { tail -n 3 "$WORK/producer.log" >&2; exit 1; }
+# shellcheck disable=SC2086 # a list of directories
+"$ROOT/bench/produce_parts.sh" "$BIN/producer" -b "$boot" -- ${BENCH_DATA_PARTS:-$BENCH_DATA} \
+  >/dev/null 2>"$WORK/producer.log" || { tail -n 3 "$WORK/producer.log" >&2; exit 1; }
 echo "drain_rss: $(grep -o 'rows=[0-9]* delivered=[0-9]*' "$WORK/producer.log" | tail -n 1) on Kafka $boot"
 
 i=0

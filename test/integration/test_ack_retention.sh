@@ -61,20 +61,20 @@ wait_acked() {
     acks "$m" | grep -qx "$1" || it_fail "$m: event $1 not acked within 30 s"
   done
 }
-# remembered MODE : the events the mode's cache holds now (a read-only look
-# while the consumer runs).
-remembered() {
+# cache_count MODE FIELD : field 1 or 2 of "N events remembered, M pending"
+# in the dump's summary line of the mode's cache (a read-only look while the
+# consumer runs).
+cache_count() {
   "$GK_BIN/ack_consumer" --dump-dead-letters --cache "$(mode_cache "$1")" 2>&1 >/dev/null |
-    sed -n 's/.*cache [^:]*: \([0-9]*\) events remembered.*/\1/p'
+    sed -n 's/.*cache [^:]*: \([0-9]*\) events remembered, \([0-9]*\) pending.*/\1 \2/p' | cut -d' ' -f"$2"
 }
+# remembered MODE : the events the mode's cache holds now.
+remembered() { cache_count "$1" 1; }
 # pending MODE : the events whose ack was sent but whose confirmation the
 # cache has not recorded yet. An event's ack time is when the confirmation is
 # recorded, not when the ack shows on the topic: on a loaded machine that is
 # seconds later, and the horizon counts from it.
-pending() {
-  "$GK_BIN/ack_consumer" --dump-dead-letters --cache "$(mode_cache "$1")" 2>&1 >/dev/null |
-    sed -n 's/.*events remembered, \([0-9]*\) pending.*/\1/p'
-}
+pending() { cache_count "$1" 2; }
 
 events 1 "$N"
 for m in "${MODES[@]}"; do
