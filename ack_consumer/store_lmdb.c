@@ -7,6 +7,7 @@
 
 #include "common/exitcodes.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@ _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
 #define LM_META_CHECKPOINT "changelog_next" /* scalable mode: see ack_txn_put_checkpoint */
+#define LM_MAP_RELEASE_US 1000000 /* see lm_release_map */
 
 struct ack_txn {
     ack_store *s;
@@ -52,6 +56,7 @@ struct ack_store {
     bool keep_state;
     bool index_acked;
     bool acked_missing; /* read-only open of a cache from before acked_at */
+    int64_t map_released_us; /* time_mono_us of the last lm_release_map */
     struct ack_txn write; /* the one write transaction */
 };
 
@@ -270,10 +275,54 @@ ack_txn *ack_txn_begin(ack_store *s, char *err, size_t errlen) {
     return t;
 }
 
+/* Drops this process's mappings of data.mdb's pages, at most once per
+ * LM_MAP_RELEASE_US. LMDB reads every page through its map, and a page once
+ * read stays mapped: as the state grows every page of data.mdb is read at
+ * some point (a write copies the page it replaces), so the resident size grew
+ * with the whole state (about 200 bytes an event) although a transaction
+ * only visits the pages near the newest events. The pages stay in the page
+ * cache (the map is shared and read-only: nothing is lost, readers in other
+ * threads only fault them back in); those still in use come back as minor
+ * faults. LMDB does not say where its map is (mdb_env_info gives its address
+ * only with MDB_FIXEDMAP), so the map is found in /proc/self/maps by the
+ * file's device and inode. A failure only costs memory: it is said once. */
+static void lm_release_map(ack_store *s) {
+    int64_t now = time_mono_us();
+    if (now - s->map_released_us < LM_MAP_RELEASE_US) return;
+    s->map_released_us = now;
+    static bool said;
+    const char *why = NULL;
+    mdb_filehandle_t fd;
+    struct stat st;
+    FILE *f = NULL;
+    if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) != 0) why = "no data.mdb descriptor";
+    else if (!(f = fopen("/proc/self/maps", "r"))) why = strerror(errno);
+    char line[4608];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off, ino;
+        unsigned dmaj, dmin;
+        if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off, &dmaj, &dmin, &ino) != 6 ||
+            ino != (unsigned long)st.st_ino || makedev(dmaj, dmin) != st.st_dev)
+            continue;
+        found++;
+        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) why = strerror(errno);
+    }
+    if (f) fclose(f);
+    if (f && !found) why = "data.mdb is not in /proc/self/maps";
+    if (why && !said) {
+        said = true;
+        log_warn("LMDB %s: cannot release the map's pages (%s): its resident size grows with the state",
+                 s->dir, why);
+    }
+}
+
 int ack_txn_commit(ack_txn *t, char *err, size_t errlen) {
     int rc = mdb_txn_commit(t->txn);
     t->txn = NULL;
-    return rc ? lm_err(t->s, err, errlen, "commit", rc) : 0;
+    if (rc) return lm_err(t->s, err, errlen, "commit", rc);
+    lm_release_map(t->s);
+    return 0;
 }
 
 void ack_txn_abort(ack_txn *t) {

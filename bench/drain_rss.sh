@@ -53,12 +53,27 @@ for v in "${VARIANTS[@]}"; do
     *) echo "drain_rss: $v: PROGRAM must be db or ack" >&2; exit 64 ;;
   esac
   env "${envs[@]}" /usr/bin/time -f '%M %e %U %S' -o "$WORK/time$i" \
-    "${cmd[@]}" -b "$boot" --group "drain$i" --idle-exit 3 "${opts[@]}" >"$WORK/out$i" 2>"$WORK/err$i" ||
-    { echo "drain_rss: $label failed: $(grep ERROR "$WORK/err$i" | tail -n 1)" >&2; exit 1; }
+    "${cmd[@]}" -b "$boot" --group "drain$i" --idle-exit 3 "${opts[@]}" >"$WORK/out$i" 2>"$WORK/err$i" &
+  tpid=$!
+  # What the peak is made of: the process's own memory (RssAnon) and the
+  # pages of files it maps (RssFile: LMDB's map, the libraries), sampled.
+  anon=0 file=0
+  while kill -0 "$tpid" 2>/dev/null; do
+    cpid=$(pgrep -P "$tpid" | head -n 1 || true)
+    if [ -n "$cpid" ] && [ -r "/proc/$cpid/status" ]; then
+      read -r a f < <(awk '/^RssAnon/ { a = $2 } /^RssFile/ { f = $2 } END { print a + 0, f + 0 }' \
+        "/proc/$cpid/status" 2>/dev/null || echo "0 0")
+      [ "$a" -le "$anon" ] || anon=$a
+      [ "$f" -le "$file" ] || file=$f
+    fi
+    sleep 0.2
+  done
+  wait "$tpid" || { echo "drain_rss: $label failed: $(grep ERROR "$WORK/err$i" | tail -n 1)" >&2; exit 1; }
   read -r rss wall user sys <"$WORK/time$i"
   done_n=$(grep -h -o 'rows=[0-9]*\|acks=[0-9]*' "$WORK/out$i" "$WORK/err$i" | tail -n 1)
-  printf 'drain_rss: %-20s %s peak RSS %.1f MiB, %s s wall, %s s user, %s s sys\n' \
-    "$label" "$done_n" "$(echo "$rss / 1024" | bc -l)" "$wall" "$user" "$sys"
+  printf 'drain_rss: %-20s %s peak RSS %.1f MiB (sampled peaks: anonymous %.1f, file-backed %.1f), %s s wall, %s s user, %s s sys\n' \
+    "$label" "$done_n" "$(echo "$rss / 1024" | bc -l)" "$(echo "$anon / 1024" | bc -l)" \
+    "$(echo "$file / 1024" | bc -l)" "$wall" "$user" "$sys"
   [ "$prog" = ack ] && [ -f "$WORK/cache$i/data.mdb" ] &&
     echo "drain_rss: $label: LMDB $(du -m "$WORK/cache$i/data.mdb" | cut -f1) MiB on disk"
   rm -f "$WORK/db$i.sqlite"*

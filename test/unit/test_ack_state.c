@@ -949,7 +949,58 @@ START_TEST(forget_and_stale_index_entries) {
     ck_assert_uint_eq(counts(s).acked_at, 0);
     ack_store_close(s);
 }
+END_TEST/* The resident size of data.mdb's mapping in this process, in KiB (-1: not mapped). */
+static long map_rss_kib(void) {
+    char path[128], line[4608];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    long rss = -1;
+    bool in = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long ino;
+        if (sscanf(line, "%*x-%*x %*s %*x %*x:%*x %lu", &ino) == 1 && strchr(line, '-') < strchr(line, ' '))
+            in = ino == (unsigned long)st.st_ino && ino != 0;
+        long kib;
+        if (in && sscanf(line, "Rss: %ld kB", &kib) == 1) rss = (rss < 0 ? 0 : rss) + kib;
+    }
+    fclose(f);
+    return rss;
+}
+
+/* Reading the state maps its pages; a commit a second later drops them
+ * from this process (lm_release_map), and every event still reads back. */
+START_TEST(map_pages_are_released) {
+    ack_store *s = open_state(64u << 20, false);
+    enum { N = 20000 };
+    ack_txn *t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    for (uint64_t id = 1; id <= N; id++) {
+        ack_event ev = {.version = ACK_EVENT_VERSION, .seen = 1, .state = ACK_OPEN};
+        ck_assert_msg(ack_txn_put_event(t, id, &ev, err, sizeof err) == 0, "%s", err);
+    }
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    ack_event ev;
+    for (uint64_t id = 1; id <= N; id++) ck_assert_int_eq(get_event(s, id, &ev), 1);
+    long before = map_rss_kib();
+    ck_assert_msg(before >= 1024, "reading %d events mapped only %ld KiB", N, before);
+    usleep(1100 * 1000);
+    t = ack_txn_begin(s, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(ack_txn_commit(t, err, sizeof err), 0);
+    long after = map_rss_kib();
+    ck_assert_msg(after >= 0 && after < before / 4, "map resident %ld KiB before, %ld KiB after", before, after);
+    for (uint64_t id = 1; id <= N; id++) {
+        ck_assert_int_eq(get_event(s, id, &ev), 1);
+        ck_assert_uint_eq(ev.seen, 1);
+    }
+    ack_store_close(s);
+}
 END_TEST
+
+
 
 static Suite *suite(void) {
     log_init("test_ack_state", LOG_ERROR); /* the dead letters' warnings are expected */
@@ -977,6 +1028,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, horizon_rule);
     tcase_add_test(tc, expiry_forgets_oldest_acked_first);
     tcase_add_test(tc, forget_and_stale_index_entries);
+    tcase_add_test(tc, map_pages_are_released);
     suite_add_tcase(s, tc);
     return s;
 }
