@@ -40,7 +40,7 @@ _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
 #define LM_META_CHECKPOINT "changelog_next" /* scalable mode: see ack_txn_put_checkpoint */
-#define LM_MAP_RELEASE_US 1000000 /* see lm_release_map */
+#define LM_MAP_RELEASE_US 250000 /* see lm_release_map */
 
 struct ack_txn {
     ack_store *s;
@@ -283,7 +283,9 @@ ack_txn *ack_txn_begin(ack_store *s, char *err, size_t errlen) {
  * only visits the pages near the newest events. The pages stay in the page
  * cache (the map is shared and read-only: nothing is lost, readers in other
  * threads only fault them back in); those still in use come back as minor
- * faults. LMDB does not say where its map is (mdb_env_info gives its address
+ * faults. The interval weighs the pages that many transactions touch (the
+ * kernel maps up to 16 neighbours of each page read) against faulting the
+ * hot pages in again (bench/README.md, "ack_consumer's map"). LMDB does not say where its map is (mdb_env_info gives its address
  * only with MDB_FIXEDMAP), so the map is found in /proc/self/maps by the
  * file's device and inode. A failure only costs memory: it is said once. */
 static void lm_release_map(ack_store *s) {

@@ -8,7 +8,8 @@
 # EVENTS (default 1000000) events are generated (bench/lib.sh bench_data,
 # seed 42: bench.sh's cache and parts) and sent once by the producer to a
 # private Kafka (scripts/kafka.sh, 3 partitions as compose creates them).
-# Each VARIANT is "LABEL:PROGRAM[:ARG ARG...]" with PROGRAM db or ack; an
+# Each VARIANT is "LABEL:PROGRAM[:ARG ARG...]" with PROGRAM db or ack (or
+# db=PATH, ack=PATH: that build of the program, to compare two builds); an
 # ARG of the form ENV=VALUE is put in the environment (MALLOC_ARENA_MAX=2),
 # the others are passed to the program (-X queued.max.messages.kbytes=4096).
 # Every variant reads the whole backlog from the start in a group, table
@@ -49,9 +50,12 @@ for v in "${VARIANTS[@]}"; do
   done
   case "$prog" in
     db) cmd=("$BIN/db_consumer" --db "$WORK/db$i.sqlite") ;;
+    db=*) cmd=("${prog#db=}" --db "$WORK/db$i.sqlite") ;;
     ack) cmd=("$BIN/ack_consumer" --cache "$WORK/cache$i" --ack-topic "ack$i") ;;
-    *) echo "drain_rss: $v: PROGRAM must be db or ack" >&2; exit 64 ;;
+    ack=*) cmd=("${prog#ack=}" --cache "$WORK/cache$i" --ack-topic "ack$i") ;;
+    *) echo "drain_rss: $v: PROGRAM must be db, ack, db=PATH or ack=PATH" >&2; exit 64 ;;
   esac
+  prog=${prog%%=*}
   env "${envs[@]}" /usr/bin/time -f '%M %e %U %S' -o "$WORK/time$i" \
     "${cmd[@]}" -b "$boot" --group "drain$i" --idle-exit 3 "${opts[@]}" >"$WORK/out$i" 2>"$WORK/err$i" &
   tpid=$!
