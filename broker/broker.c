@@ -95,15 +95,22 @@ static int broker_unique_cluster_id(rd_kafka_mock_cluster_t *mc) {
     return 0;
 }
 
-/* Creates the rd_kafka_t that hosts the mock cluster. It never connects
- * anywhere itself; its logs are kept quiet unless the level is debug, because
- * it would otherwise complain about having no bootstrap servers. */
-static rd_kafka_t *broker_host_new(void) {
+/* Creates the rd_kafka_t that hosts the mock cluster, with the user's -X
+ * settings last (-X debug=mock shows the mock's own log). It has no
+ * bootstrap servers and never connects anywhere itself; its logs are kept
+ * quiet unless the level is debug, because it would otherwise complain about
+ * having none. Returns NULL after logging why (kafka_failure_exit: 64 for a
+ * setting librdkafka refuses). */
+static rd_kafka_t *broker_host_new(const cli_kv_list *overrides) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *lvl = log_get_level() >= LOG_DEBUG ? "7" : "0";
     if (rd_kafka_conf_set(conf, "log_level", lvl, err, sizeof err) != RD_KAFKA_CONF_OK) {
         log_error("kafka config log_level=%s: %s", lvl, err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (kafka_conf_apply(conf, overrides) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -221,6 +228,7 @@ static void broker_serve(rd_kafka_mock_cluster_t *mc, int nbrokers) {
 int main(int argc, char **argv) {
     long partitions = 3, nbrokers = 1;
     const char *address_file = NULL, *level_name = "info", *metrics_addr = NULL, *probe = NULL;
+    cli_kv_list kconf = {0}; /* -F/-X: the hosting client's librdkafka settings */
     const cli_option opts[] = {
         {.long_name = "partitions", .short_name = 'p', .env = "GK_BROKER_PARTITIONS",
          .kind = CLI_INT, .target = &partitions, .metavar = "N", .min = 1,
@@ -231,6 +239,8 @@ int main(int argc, char **argv) {
         {.long_name = "address-file", .env = "GK_BROKER_ADDRESS_FILE", .kind = CLI_STRING,
          .target = &address_file, .metavar = "PATH", .min = 1, .max = CLI_ANY_LEN,
          .help = "also write the bootstrap address to PATH (atomically)"},
+        CLI_OPT_KAFKA_CONFIG_FILE(&kconf),
+        CLI_OPT_KAFKA_CONFIG(&kconf),
         CLI_OPT_LOG_LEVEL(&level_name),
         CLI_OPT_TOPIC_PREFIX(&schema_topic_prefix, schema_topic_prefix_set),
         METRICS_CLI_OPT("GK_BROKER_METRICS_ADDR", &metrics_addr),
@@ -241,8 +251,11 @@ int main(int argc, char **argv) {
         "broker", "[options]",
         "Embedded Kafka broker for local runs and tests (librdkafka mock cluster, in memory,\n"
         "127.0.0.1 only). Prints its bootstrap address as the first line on stdout.\n"
-        "SIGUSR1 takes all brokers down, SIGUSR2 brings them back, SIGINT/SIGTERM stop it.",
-        "Exit codes: 0 stopped by signal, 64 usage, 69 cannot start the cluster.\n"};
+        "SIGUSR1 takes all brokers down, SIGUSR2 brings them back, SIGINT/SIGTERM stop it.\n"
+        "-F/-X configure the librdkafka client that hosts the cluster (-X debug=mock: the\n"
+        "mock's own log, at --log-level debug).",
+        "Exit codes: 0 stopped by signal, 64 usage (also a -X setting librdkafka refuses),\n"
+        "69 cannot start the cluster.\n"};
     int first = 0, rc = cli_parse(&prog, opts, argc, argv, &first);
     if (rc) return rc > 0 ? GK_EXIT_OK : GK_EXIT_USAGE;
     if (cli_log_init("broker", level_name) != 0) return GK_EXIT_USAGE;
@@ -251,14 +264,26 @@ int main(int argc, char **argv) {
         return GK_EXIT_USAGE;
     }
     if (probe) return probe_run("broker", probe, metrics_addr);
+    /* A setting librdkafka refuses is a usage error, said before anything starts. */
+    rd_kafka_conf_t *check = rd_kafka_conf_new();
+    rc = kafka_conf_apply(check, &kconf);
+    rd_kafka_conf_destroy(check);
+    if (rc != 0) {
+        cli_kv_free(&kconf);
+        return GK_EXIT_USAGE;
+    }
     signals_install();
     broker_install_usr_signals();
-    if ((rc = metrics_start("broker", metrics_addr)) != 0) return rc;
+    if ((rc = metrics_start("broker", metrics_addr)) != 0) {
+        cli_kv_free(&kconf);
+        return rc;
+    }
 
-    rd_kafka_t *rk = broker_host_new();
+    rd_kafka_t *rk = broker_host_new(&kconf);
+    cli_kv_free(&kconf);
     if (!rk) {
         metrics_stop();
-        return GK_EXIT_UNAVAILABLE;
+        return kafka_failure_exit() == GK_EXIT_USAGE ? GK_EXIT_USAGE : GK_EXIT_UNAVAILABLE;
     }
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, (int)nbrokers);
     if (!mc) {

@@ -85,6 +85,14 @@ static int kafka_conf_set1(rd_kafka_conf_t *conf, const char *key, const char *v
     return 0;
 }
 
+int kafka_conf_apply(rd_kafka_conf_t *conf, const cli_kv_list *overrides) {
+    int bad = 0;
+    for (size_t i = 0; overrides && i < overrides->count; i++)
+        bad |= kafka_conf_set1(conf, overrides->keys[i], overrides->values[i]);
+    if (bad) kafka_fail_exit = GK_EXIT_USAGE;
+    return bad ? -1 : 0;
+}
+
 rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_default *defaults,
                                 const cli_kv_list *overrides) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -93,8 +101,7 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_default *defa
     for (const kafka_default *d = defaults; d && d->key; d++)
         bad |= kafka_conf_set1(conf, d->key, d->value);
     bad |= kafka_stats_default(conf);
-    for (size_t i = 0; overrides && i < overrides->count; i++)
-        bad |= kafka_conf_set1(conf, overrides->keys[i], overrides->values[i]);
+    bad |= kafka_conf_apply(conf, overrides);
     if (bad) {
         rd_kafka_conf_destroy(conf);
         kafka_fail_exit = GK_EXIT_USAGE;

@@ -42,6 +42,12 @@ typedef struct {
 rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_default *defaults,
                                 const cli_kv_list *overrides);
 
+/* Sets every -X override in conf (the last layer of kafka_conf_new, for a
+ * client built without it: the embedded broker's host). Returns 0, or -1
+ * after logging each setting librdkafka refuses (kafka_failure_exit then
+ * says GK_EXIT_USAGE). */
+int kafka_conf_apply(rd_kafka_conf_t *conf, const cli_kv_list *overrides);
+
 /* Checks bootstrap and the -X overrides as every client will apply them, so
  * that a key or value librdkafka refuses stops a program at its option
  * parsing, before it creates anything. Returns 0, or -1 after logging the

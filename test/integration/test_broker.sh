@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_broker.sh - the embedded broker: address line, topics, produce/consume,
-# SIGUSR1/SIGUSR2 fault injection and a clean exit on SIGTERM.
+# SIGUSR1/SIGUSR2 fault injection, a clean exit on SIGTERM, a new cluster id
+# per start, and -X reaching the client that hosts the cluster.
 # brokers: embedded
 source "$(dirname "$0")/lib.sh"
 
@@ -82,4 +83,18 @@ done
 set -- $ids
 [ "$1" != "$2" ] || it_fail "two starts of the broker gave the same cluster id $1"
 it_log "ok: two starts, two cluster ids:$ids"
+
+# -X reaches the client hosting the cluster: debug=mock shows the mock's own
+# log (its request handling) at --log-level debug.
+harness_embedded_cmd 1 "$WORK/x.addr" -X debug=mock --log-level debug
+"${HARNESS_CMD[@]}" >/dev/null 2>"$WORK/x.log" &
+pid=$!
+GK_PIDS+=("$pid")
+harness_embedded_ready "$WORK/x.addr" "$pid" || it_fail "-X debug=mock: $HARNESS_ERROR"
+"$GK_BIN/kafka_admin" -b "$HARNESS_BOOTSTRAP" --timeout 20 wait >/dev/null || it_fail "-X debug=mock: no answer"
+kill -TERM "$pid"
+it_wait_exit "$pid" 10
+it_expect "broker -X debug=mock exit status" "$IT_RC" 0
+grep -q "MOCK" "$WORK/x.log" || it_fail "-X debug=mock: no mock debug line in $(wc -l <"$WORK/x.log") log lines"
+it_log "ok: -X debug=mock: $(grep -c MOCK "$WORK/x.log") mock debug lines"
 it_log "PASS"

@@ -64,6 +64,8 @@ run console-refresh-nan 64 "$GK_BIN/console" --refresh nan
 run console-messages-range 64 "$GK_BIN/console" --messages 201
 run console-addr-port 64 "$GK_BIN/console" --addr 127.0.0.1:65536
 run console-x-bad 64 "$GK_BIN/console" -X no.such.setting=1
+run broker-x-bad 64 "$GK_BIN/broker" -X no.such.setting=1
+grep -q "no.such.setting" "$WORK/broker-x-bad.err" || it_fail "broker -X: $(cat "$WORK/broker-x-bad.err")"
 it_log "ok: numbers out of range refused"
 
 # The ack topic is not a data topic, and a data topic not the ack topic.
