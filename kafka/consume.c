@@ -9,6 +9,8 @@
  * the store's business (store.h). */
 #include "kafka/consume.h"
 
+#include "kafka/fetchwake.h"
+
 #include "common/exitcodes.h"
 #include "common/freeze.h"
 #include "common/log.h"
@@ -31,6 +33,7 @@
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
 #define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 #define CONSUME_CLOSE_MS 5000     /* the longest a close may wait for the cluster */
+#define CONSUME_WAKE_US 100000    /* see consume_wake_fetch */
 
 /* A poll (or the freeze watch's sleep) returning this much later than it
  * should means the process itself was stopped; a session found lost within
@@ -61,6 +64,11 @@ typedef struct {
                             a rebalance served inside a poll that overran was noticed
                             on waking from a stop */
     bool resumed; /* the store had offsets at an assignment: it has done work before */
+    int64_t wake_us;   /* last consume_wake_fetch (monotonic) */
+    uint64_t wake_msgs; /* messages seen by then */
+    uint64_t msgs;      /* messages seen by the loop */
+    int wake_next;      /* the assignment's element asked next */
+    fetchwake *waker;   /* NULL if it could not start */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
 } consume_state;
 
@@ -618,11 +626,12 @@ static rd_kafka_t *consume_create(consume_state *st) {
          * cost: bench/README.md). The byte bound limits the prefetch instead.
          * Its default, 64 MiB of payload, costs about four times that in
          * resident memory (each message also holds an op and pins its fetch
-         * response); 16 MiB still holds most of a second of work, the most
-         * a consumer waits before librdkafka 2.0 looks at a full queue
-         * again, and one fetch response is kept to 4 MiB. */
+         * response). The fetch waker (consume_wake_fetch) has the queue
+         * refilled within CONSUME_WAKE_US of the loop taking from it, so it
+         * need only hold that long's work: 4 MiB, and one fetch response is
+         * kept to 4 MiB. */
         {"queued.min.messages", "1000000"},
-        {"queued.max.messages.kbytes", "16384"},
+        {"queued.max.messages.kbytes", "4096"},
         {"fetch.max.bytes", "4194304"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
         /* A restarted or crashed member is noticed in seconds, not 45 s: the
@@ -726,6 +735,20 @@ static int consume_poll_ms(const consume_state *st) {
     return left_us > 0 ? (int)((left_us + 999) / 1000) : 0;
 }
 
+/* Pokes the fetch waker (fetchwake.h) at most every CONSUME_WAKE_US while
+ * messages flow, naming a different assigned partition each time so that
+ * every leader of the assignment is woken in turn. */
+static void consume_wake_fetch(consume_state *st) {
+    int64_t now = time_mono_us();
+    if (now - st->wake_us < CONSUME_WAKE_US || st->msgs == st->wake_msgs || !st->assigned ||
+        st->assigned->cnt == 0)
+        return;
+    st->wake_us = now;
+    st->wake_msgs = st->msgs;
+    const rd_kafka_topic_partition_t *p = &st->assigned->elems[st->wake_next++ % st->assigned->cnt];
+    fetchwake_poke(st->waker, p->topic, p->partition);
+}
+
 /* Polls, batches and flushes until stopped. Returns the exit code. */
 static int consume_loop(consume_state *st) {
     int64_t start_us = time_mono_us();
@@ -737,6 +760,7 @@ static int consume_loop(consume_state *st) {
             int rc = st->store->tick(st->ctx);
             if (rc) return rc;
         }
+        consume_wake_fetch(st);
         int wait_ms = consume_poll_ms(st);
         st->poll_due_us = time_mono_us() + wait_ms * 1000LL;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, wait_ms);
@@ -770,6 +794,7 @@ static int consume_loop(consume_state *st) {
             if (rc) return rc;
             continue;
         }
+        st->msgs++;
         msg_view *v = &st->views[st->nbatch];
         *v = kafka_msg_view(m, st->cfg->produced_us);
         consume_mark_end(st, v->topic, v->partition, NULL, -1);
@@ -831,7 +856,9 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
     metrics_ready(false, "waiting for the cluster and a partition assignment");
     int rc = consume_connect(&st);
     if (rc == 0) rc = consume_subscribe(&st);
+    if (rc == 0) st.waker = fetchwake_start(st.rk);
     if (rc == 0) rc = consume_loop(&st);
+    fetchwake_stop(st.waker);
     if (rc == KAFKA_WAIT_STOPPED) rc = 0; /* a signal while waiting for the cluster */
     if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
     metrics_ready(false, "stopping");
