@@ -67,7 +67,7 @@ typedef struct {
     int64_t wake_us;   /* last consume_wake_fetch (monotonic) */
     uint64_t wake_msgs; /* messages seen by then */
     uint64_t msgs;      /* messages seen by the loop */
-    int wake_next;      /* the assignment's element asked next */
+    unsigned wake_next; /* the assignment's element asked next (wraps) */
     fetchwake *waker;   /* NULL if it could not start */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
 } consume_state;
@@ -745,7 +745,8 @@ static void consume_wake_fetch(consume_state *st) {
         return;
     st->wake_us = now;
     st->wake_msgs = st->msgs;
-    const rd_kafka_topic_partition_t *p = &st->assigned->elems[st->wake_next++ % st->assigned->cnt];
+    unsigned i = st->wake_next++ % (unsigned)st->assigned->cnt;
+    const rd_kafka_topic_partition_t *p = &st->assigned->elems[i];
     fetchwake_poke(st->waker, p->topic, p->partition);
 }
 
