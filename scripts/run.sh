@@ -177,7 +177,9 @@ if [ "$CONSOLE" = 1 ]; then
   PIDS+=("$CONSOLE_PID")
   # Its first line says where it listens (the port chosen for :0 too).
   for ((i = 0; i < 100; i++)); do
-    CONSOLE_URL=$(sed -n 's/.*serving \(http:[^ ]*\).*/\1/p' "$LOGS/console.log" 2>/dev/null | head -n 1)
+    # || true: the console may not have created its log yet (sed fails, and
+    # with pipefail and -e that ended run.sh without a word).
+    CONSOLE_URL=$(sed -n 's/.*serving \(http:[^ ]*\).*/\1/p' "$LOGS/console.log" 2>/dev/null | head -n 1 || true)
     [ -n "$CONSOLE_URL" ] && break
     kill -0 "$CONSOLE_PID" 2>/dev/null || break
     sleep 0.1
