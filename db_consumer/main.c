@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
     dbc_options o = {.bootstrap = KAFKA_DEFAULT_BOOTSTRAP, .log_level = "info",
                      .db = "genetika.db", .group = "genetika-db",
                      .topics = schema_topic_list(), .sync = "full",
-                     .batch = 10000, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
+                     .batch = 5000 /* two are in memory at once: async_commit */, .batch_wait = 50, .idle_exit = 0, .connect_timeout = 0};
     db_sync sync = DB_SYNC_FULL;
     int rc = dbc_parse(&o, argc, argv, &sync);
     if (rc == 0 && o.probe) {
@@ -212,6 +212,7 @@ int main(int argc, char **argv) {
         .bootstrap = o.bootstrap, .kafka_overrides = &o.kafka, .kafka_defaults = NULL,
         .group_id = o.group, .topics = topics, .ntopics = (size_t)ntopics,
         .max_batch = o.batch, .batch_wait_ms = o.batch_wait, .idle_exit_s = o.idle_exit, .what = "rows",
+        .async_commit = true, /* decoding and SQL of one batch beside the polling of the next */
         .connect_timeout_s = o.connect_timeout,
     };
     consume_store store = {.assign = dbc_assign, .commit = dbc_commit};

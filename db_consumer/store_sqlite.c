@@ -376,7 +376,10 @@ int db_store_sqlite_open(const char *path, db_sync sync, db_store **out, char *e
         free(s);
         return GK_EXIT_SOFTWARE;
     }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* One thread (the consumer loop) uses the connection: no per-call mutex. */
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));

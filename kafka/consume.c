@@ -20,6 +20,8 @@
 #include "metrics/metrics.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,7 @@
 #define CONSUME_END_MARK ((void *)1)  /* assignment element opaque: partition at its end */
 #define CONSUME_END_CHECK_MS 2000 /* the broker's confirmation of the ends at an idle exit */
 #define CONSUME_CLOSE_MS 5000     /* the longest a close may wait for the cluster */
-#define CONSUME_WAKE_US 100000    /* see consume_wake_fetch */
+#define CONSUME_WAKE_US 25000     /* see consume_wake_fetch */
 
 /* A poll (or the freeze watch's sleep) returning this much later than it
  * should means the process itself was stopped; a session found lost within
@@ -41,6 +43,26 @@
  * within a second or two of waking). See consume_revoke. */
 #define CONSUME_STOPPED_US (3 * 1000000LL)
 #define CONSUME_THAWED_US (10 * 1000000LL)
+
+/* The committer thread of cfg->async_commit: it stores one batch while the
+ * loop polls the next. The loop hands a batch over by swapping its buffers
+ * with the committer's and waits for it (consume_join) before handing over
+ * another, and before anything else that uses the store or depends on what
+ * it holds: a rebalance, the idle exit, the end. So the store is never used
+ * by two threads at once, and batches are stored in the order consumed. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool busy;                  /* a batch is handed over and not yet stored */
+    bool quit;
+    rd_kafka_message_t **batch; /* the batch handed over (buffers swapped with the loop's) */
+    msg_view *views;
+    consume_partition *next;
+    size_t nbatch, nnext;       /* nbatch > 0: handed over and not yet reaped */
+    int rc;                     /* the store's answer */
+    int64_t commit_us;          /* how long the store took */
+} consume_committer;
 
 typedef struct {
     rd_kafka_t *rk;
@@ -69,6 +91,7 @@ typedef struct {
     uint64_t msgs;      /* messages seen by the loop */
     unsigned wake_next; /* the assignment's element asked next (wraps) */
     fetchwake *waker;   /* NULL if it could not start */
+    consume_committer *committer; /* cfg->async_commit; NULL: batches are stored inline */
     int rc; /* exit code set from inside callbacks (rebalance), 0 while fine */
 } consume_state;
 
@@ -112,21 +135,21 @@ static void consume_commit_kafka(consume_state *st) {
 
 /* Counts a committed batch in the metrics: its messages by topic (the views
  * of one topic share its name's pointer) and how long the store took. */
-static void consume_metrics(const consume_state *st, int64_t commit_us) {
+static void consume_metrics(const msg_view *views, size_t nbatch, int64_t commit_us) {
     if (!metrics_enabled()) return;
     metrics_store_commit((double)commit_us / 1e6);
     const char *topics[16];
     uint64_t counts[16];
     size_t n = 0;
-    for (size_t i = 0; i < st->nbatch; i++) {
+    for (size_t i = 0; i < nbatch; i++) {
         size_t j = 0;
-        while (j < n && topics[j] != st->views[i].topic) j++;
+        while (j < n && topics[j] != views[i].topic) j++;
         if (j == n) {
             if (n == 16) { /* more topics than expected: count the ones so far */
                 for (size_t k = 0; k < n; k++) metrics_consumed(topics[k], counts[k]);
                 n = j = 0;
             }
-            topics[n] = st->views[i].topic;
+            topics[n] = views[i].topic;
             counts[n++] = 0;
         }
         counts[j]++;
@@ -134,9 +157,153 @@ static void consume_metrics(const consume_state *st, int64_t commit_us) {
     for (size_t k = 0; k < n; k++) metrics_consumed(topics[k], counts[k]);
 }
 
-/* Hands the pending batch and its next offsets to the store; the offsets go
- * to Kafka with the next periodic commit. Returns 0 or GK_EXIT_IOERR. */
+/* What follows a stored batch, on the loop's thread: metrics, its offsets
+ * noted for Kafka's copy, the statistics; its messages are destroyed. */
+static void consume_stored(consume_state *st, rd_kafka_message_t **batch, const msg_view *views,
+                           const consume_partition *next, size_t nbatch, size_t nnext,
+                           int64_t commit_us) {
+    consume_metrics(views, nbatch, commit_us);
+    if (consume_note_offsets(st, next, nnext) != 0)
+        log_warn("out of memory: kafka offset commit skipped (informational)");
+    if (time_mono_us() - st->kafka_commit_us >= CONSUME_KAFKA_COMMIT_US) consume_commit_kafka(st);
+    st->stats->messages += nbatch;
+    st->stats->batches++;
+    for (size_t i = 0; i < nbatch; i++) rd_kafka_message_destroy(batch[i]);
+}
+
+/* The store's refusal of a batch of n messages, as the loop's exit code. */
+static int consume_refused(int crc, size_t n) {
+    log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)", n);
+    return crc > 0 ? crc : GK_EXIT_IOERR;
+}
+
+static void *consume_committer_main(void *arg) {
+    consume_state *st = arg;
+    consume_committer *c = st->committer;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->busy && !c->quit) pthread_cond_wait(&c->cond, &c->lock);
+        if (!c->busy) break;
+        consume_batch b = {st->cluster_id ? st->cluster_id : "", c->views, c->nbatch, c->next,
+                           c->nnext, NULL};
+        pthread_mutex_unlock(&c->lock);
+        int64_t t0 = time_mono_us();
+        int rc = st->store->commit(st->ctx, &b);
+        int64_t took = time_mono_us() - t0;
+        pthread_mutex_lock(&c->lock);
+        c->rc = rc;
+        c->commit_us = took;
+        c->busy = false;
+        pthread_cond_broadcast(&c->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* Starts the committer with buffers for max_batch messages. Returns NULL
+ * after logging if it cannot; the loop then stores inline. */
+static consume_committer *consume_committer_start(consume_state *st, size_t max_batch) {
+    consume_committer *c = calloc(1, sizeof *c);
+    if (c) {
+        c->batch = calloc(max_batch, sizeof *c->batch);
+        c->views = calloc(max_batch, sizeof *c->views);
+        c->next = calloc(max_batch, sizeof *c->next);
+    }
+    if (!c || !c->batch || !c->views || !c->next) {
+        log_warn("out of memory for a second batch: batches are stored inline");
+        goto fail;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    st->committer = c;
+    /* Signals stay with the loop's thread, which acts on them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&c->thread, NULL, consume_committer_main, st);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e == 0) return c;
+    log_warn("cannot start the committer thread (%s): batches are stored inline", strerror(e));
+    st->committer = NULL;
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+fail:
+    if (c) {
+        free(c->batch);
+        free(c->views);
+        free(c->next);
+    }
+    free(c);
+    return NULL;
+}
+
+/* Waits for the batch handed to the committer, if any, and reaps it.
+ * Returns 0, or the exit code of the store's refusal. */
+static int consume_join(consume_state *st) {
+    consume_committer *c = st->committer;
+    if (!c || c->nbatch == 0) return 0;
+    pthread_mutex_lock(&c->lock);
+    while (c->busy) pthread_cond_wait(&c->cond, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    size_t n = c->nbatch;
+    c->nbatch = 0;
+    if (c->rc != 0) {
+        for (size_t i = 0; i < n; i++) rd_kafka_message_destroy(c->batch[i]);
+        return consume_refused(c->rc, n);
+    }
+    consume_stored(st, c->batch, c->views, c->next, n, c->nnext, c->commit_us);
+    return 0;
+}
+
+/* Stops the committer (after consume_join) and frees it. */
+static void consume_committer_stop(consume_state *st) {
+    consume_committer *c = st->committer;
+    if (!c) return;
+    pthread_mutex_lock(&c->lock);
+    c->quit = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    for (size_t i = 0; i < c->nbatch; i++) rd_kafka_message_destroy(c->batch[i]);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c->batch);
+    free(c->views);
+    free(c->next);
+    free(c);
+    st->committer = NULL;
+}
+
+/* Hands the open batch to the committer and returns without waiting for
+ * it (after waiting for the one before); without a committer, stores it
+ * inline (consume_flush). Returns 0 or an exit code. */
+static int consume_flush(consume_state *st);
+static int consume_hand_over(consume_state *st) {
+    consume_committer *c = st->committer;
+    if (!c) return consume_flush(st);
+    int rc = consume_join(st);
+    if (rc || st->nbatch == 0) return rc;
+    c->nnext = consume_batch_offsets(st->views, st->nbatch, st->next);
+    rd_kafka_message_t **batch = c->batch;
+    msg_view *views = c->views;
+    consume_partition *next = c->next;
+    c->batch = st->batch, c->views = st->views, c->next = st->next;
+    st->batch = batch, st->views = views, st->next = next;
+    pthread_mutex_lock(&c->lock);
+    c->nbatch = st->nbatch;
+    c->busy = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    st->nbatch = 0;
+    return 0;
+}
+
+/* Hands the pending batch and its next offsets to the store and waits for
+ * it (after the committer's batch, if one is in flight); the offsets go to
+ * Kafka with the next periodic commit. Returns 0 or an exit code. */
 static int consume_flush(consume_state *st) {
+    int jrc = consume_join(st);
+    if (jrc) return jrc;
     if (st->nbatch == 0) return 0;
     size_t nnext = consume_batch_offsets(st->views, st->nbatch, st->next);
     rd_kafka_consumer_group_metadata_t *md =
@@ -147,19 +314,8 @@ static int consume_flush(consume_state *st) {
     int64_t t0 = time_mono_us();
     int crc = st->store->commit(st->ctx, &b);
     if (md) rd_kafka_consumer_group_metadata_destroy(md);
-    if (crc != 0) {
-        log_error("storing a batch of %zu messages failed; stopping (nothing of it was kept)",
-                  st->nbatch);
-        return crc > 0 ? crc : GK_EXIT_IOERR;
-    }
-    consume_metrics(st, time_mono_us() - t0);
-    if (consume_note_offsets(st, st->next, nnext) != 0)
-        log_warn("out of memory: kafka offset commit skipped (informational)");
-    if (time_mono_us() - st->kafka_commit_us >= CONSUME_KAFKA_COMMIT_US) consume_commit_kafka(st);
-
-    st->stats->messages += st->nbatch;
-    st->stats->batches++;
-    for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
+    if (crc != 0) return consume_refused(crc, st->nbatch);
+    consume_stored(st, st->batch, st->views, st->next, st->nbatch, nnext, time_mono_us() - t0);
     st->nbatch = 0;
     return 0;
 }
@@ -448,7 +604,9 @@ static void consume_log_assignment(const rd_kafka_topic_partition_list_t *parts)
  * so that the group is not left waiting for this member's answer, and
  * stops the loop. */
 static void consume_assign(consume_state *st, rd_kafka_topic_partition_list_t *parts) {
-    int rc = st->cfg->whole_topics ? consume_check_whole(st, parts) : 0;
+    /* The store says where each partition starts: what it is storing first. */
+    int rc = consume_join(st);
+    if (rc == 0 && st->cfg->whole_topics) rc = consume_check_whole(st, parts);
     if (rc == 0 && st->cfg->co_partitioned) rc = consume_check_copartitioned(st, parts);
     if (rc == 0) rc = consume_position(st, parts);
     if (rc != 0) {
@@ -628,11 +786,13 @@ static rd_kafka_t *consume_create(consume_state *st) {
          * resident memory (each message also holds an op and pins its fetch
          * response). The fetch waker (consume_wake_fetch) has the queue
          * refilled within CONSUME_WAKE_US of the loop taking from it, so it
-         * need only hold that long's work: 4 MiB, and one fetch response is
-         * kept to 4 MiB. */
+         * need only hold that long's work: 4 MiB. A fetch response stays
+         * resident while any message of it is queued or in the open batch,
+         * so responses are kept to 1 MiB; the waker's short period lets the
+         * broker thread ask again as soon as the queue has room. */
         {"queued.min.messages", "1000000"},
         {"queued.max.messages.kbytes", "4096"},
-        {"fetch.max.bytes", "4194304"},
+        {"fetch.max.bytes", "1048576"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics, eager */
         /* A restarted or crashed member is noticed in seconds, not 45 s: the
          * mock broker also holds every rejoin for the session timeout. */
@@ -802,8 +962,8 @@ static int consume_loop(consume_state *st) {
         st->last_activity_us = time_mono_us();
         if (st->nbatch == 0) st->batch_start_us = st->last_activity_us;
         st->batch[st->nbatch++] = m;
-        if (st->nbatch >= max_batch) {
-            int rc = consume_flush(st);
+        if (st->nbatch >= max_batch) { /* more are likely waiting: store it while polling */
+            int rc = consume_hand_over(st);
             if (rc) return rc;
             consume_progress(st, start_us);
         }
@@ -815,6 +975,8 @@ static int consume_loop(consume_state *st) {
  * A pending batch is only stored when the loop ended cleanly: after a storage
  * or data-loss error it is dropped, and the store's offsets bring it back. */
 static int consume_finish(consume_state *st, int rc) {
+    int jrc = consume_join(st); /* a batch being stored is let finish, also after an error */
+    if (rc == 0) rc = jrc;
     if (rc == 0) rc = consume_flush(st);
     for (size_t i = 0; i < st->nbatch; i++) rd_kafka_message_destroy(st->batch[i]);
     st->nbatch = 0;
@@ -853,6 +1015,8 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
         consume_free_batch(&st);
         return kafka_failure_exit();
     }
+    if (cfg->async_commit && !store->tick && store->offsets == CONSUME_OFFSETS_IN_STORE)
+        consume_committer_start(&st, max_batch);
     if (cfg->leave_on_lost) freeze_watch_start(CONSUME_STOPPED_US);
     metrics_ready(false, "waiting for the cluster and a partition assignment");
     int rc = consume_connect(&st);
@@ -864,6 +1028,7 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
     if (rc == 0 && signals_received()) log_info("signal received: committing and closing");
     metrics_ready(false, "stopping");
     rc = consume_finish(&st, rc);
+    consume_committer_stop(&st);
     freeze_watch_stop();
     progress_done();
     if (st.assigned) rd_kafka_topic_partition_list_destroy(st.assigned);

@@ -64,6 +64,10 @@ typedef struct {
     bool co_partitioned; /* topics must have equal partition counts, and every assignment
                             the same partition numbers of each (a store whose state of a
                             key spans its topics, per partition number) */
+    bool async_commit; /* store each full batch from a thread of its own while the next
+                          is polled (at most one in flight; batches stored in order).
+                          For a store without tick whose offsets are in the store; the
+                          store's callbacks are never called from two threads at once */
     bool leave_on_lost; /* a member stopped past its session (SIGSTOP, a frozen VM),
                            whose partitions the group gave to another, ends the run with
                            GK_EXIT_UNAVAILABLE instead of rejoining: a zombie of a store
