@@ -5,9 +5,11 @@
  * per field and a hash table per message, though, which took a large share
  * of each consumer's CPU (bench/README.md). So the common case - a flat
  * object of plain strings, numbers, booleans and nulls, as the producer
- * writes it - is read here in one pass with no allocation, and anything else
- * (escapes, nesting, duplicate or unknown keys, any error at all) is handed
- * to jansson, which then gives the answer and the error message. The fast
+ * writes it - is read here in one pass, and anything else (\u escapes,
+ * escaped keys, nesting, duplicate or unknown keys, any error at all) is
+ * handed to jansson, which then gives the answer and the error message. Text
+ * values borrow from the message; one with the common escapes (\" \n ...)
+ * is unescaped into a string of its own, held by the caller's root. The fast
  * path never accepts what jansson refuses and yields the same values:
  * fuzz_decode checks the two against each other. */
 #include "schema/decode.h"
@@ -142,17 +144,76 @@ static bool fast_char(fast_in *in, char c) {
     return true;
 }
 
-/* A string with no escapes and no control characters; its bytes stay in the
- * message. Bytes >= 0x80 are checked later (schema_check_value) or, in keys,
- * can only match an ASCII column name if absent. */
-static bool fast_string(fast_in *in, const char **s, size_t *len) {
+/* The rest of a string whose first escape the cursor is at, from start
+ * (after the opening quote), unescaped into a new string of *hold (a jansson
+ * array made on first use, freed with the decoder's root): a row's text with
+ * quotes or line breaks is common, a tree of the whole message for it is not
+ * needed. Only the two-character escapes; \uXXXX, which has surrogates and
+ * NUL to get right, goes to jansson (false). */
+static bool fast_unescape(fast_in *in, const char *start, json_t **hold, const char **s,
+                          size_t *len) {
+    const char *q = in->p; /* the closing quote, for the unescaped text's size bound */
+    while (q < in->end && *q != '"') q += *q == '\\' ? 2 : 1;
+    if (q >= in->end) return false;
+    char small[256];
+    size_t cap = (size_t)(q - start);
+    char *out = cap <= sizeof small ? small : malloc(cap);
+    if (!out) return false;
+    size_t n = (size_t)(in->p - start);
+    memcpy(out, start, n);
+    bool ok = false;
+    for (;;) {
+        if (in->p >= in->end) break;
+        unsigned char c = (unsigned char)*in->p++;
+        if (c == '"') {
+            ok = true;
+            break;
+        }
+        if (c < 0x20) break;
+        if (c != '\\') {
+            out[n++] = (char)c;
+            continue;
+        }
+        if (in->p >= in->end) break;
+        switch (*in->p++) {
+        case '"': out[n++] = '"'; continue;
+        case '\\': out[n++] = '\\'; continue;
+        case '/': out[n++] = '/'; continue;
+        case 'b': out[n++] = '\b'; continue;
+        case 'f': out[n++] = '\f'; continue;
+        case 'n': out[n++] = '\n'; continue;
+        case 'r': out[n++] = '\r'; continue;
+        case 't': out[n++] = '\t'; continue;
+        default: break; /* \u, or an escape jansson refuses */
+        }
+        break;
+    }
+    json_t *str = ok ? json_stringn_nocheck(out, n) : NULL;
+    if (out != small) free(out);
+    if (!str) return false;
+    if (!*hold && !(*hold = json_array())) {
+        json_decref(str);
+        return false;
+    }
+    if (json_array_append_new(*hold, str) != 0) return false;
+    *s = json_string_value(str);
+    *len = n;
+    return true;
+}
+
+/* A string with no control characters; its bytes stay in the message. With
+ * escapes it is unescaped into *hold (fast_unescape), or, hold being NULL (a
+ * key), left to jansson. Bytes >= 0x80 are checked later (schema_check_value)
+ * or, in keys, can only match an ASCII column name if absent. */
+static bool fast_string(fast_in *in, json_t **hold, const char **s, size_t *len) {
     if (!fast_char(in, '"')) return false;
     const char *start = in->p;
     for (;;) {
         if (in->p >= in->end) return false;
         unsigned char c = (unsigned char)*in->p;
         if (c == '"') break;
-        if (c == '\\' || c < 0x20) return false;
+        if (c == '\\') return hold && fast_unescape(in, start, hold, s, len);
+        if (c < 0x20) return false;
         in->p++;
     }
     *s = start;
@@ -221,7 +282,7 @@ static bool fast_number(fast_in *in, bool *is_int, int64_t *i, double *d) {
 
 /* Reads one value into v for column c; false if it is not of the column's
  * type or not plain enough for the fast path. */
-static bool fast_value(fast_in *in, const schema_column *c, schema_value *v) {
+static bool fast_value(fast_in *in, const schema_column *c, schema_value *v, json_t **hold) {
     fast_ws(in);
     if (in->p >= in->end) return false;
     *v = (schema_value){0};
@@ -235,7 +296,7 @@ static bool fast_value(fast_in *in, const schema_column *c, schema_value *v) {
         return c->type == SCHEMA_BOOL && fast_word(in, "false", 5);
     case '"':
         return (c->type == SCHEMA_TEXT || c->type == SCHEMA_DATETIME) &&
-               fast_string(in, &v->s, &v->len);
+               fast_string(in, hold, &v->s, &v->len);
     default: {
         bool is_int;
         int64_t i = 0;
@@ -265,9 +326,10 @@ static int fast_column(const schema_record *rec, const char *key, size_t len, si
 }
 
 /* Decodes the plain form completely and validly, or returns false with
- * values in an unspecified state. */
+ * values in an unspecified state. Escaped text values are held in *hold
+ * (NULL if none), which the caller frees either way. */
 static bool fast_decode(const schema_record *rec, const char *buf, size_t len,
-                        schema_value *values) {
+                        schema_value *values, json_t **hold) {
     fast_in in = {buf, buf + len};
     uint64_t seen = 0;
     size_t next = 0; /* where the next key is looked for first */
@@ -282,12 +344,12 @@ static bool fast_decode(const schema_record *rec, const char *buf, size_t len,
         for (;;) {
             const char *key;
             size_t klen;
-            if (!fast_string(&in, &key, &klen) || !fast_char(&in, ':')) return false;
+            if (!fast_string(&in, NULL, &key, &klen) || !fast_char(&in, ':')) return false;
             int idx = klen ? fast_column(rec, key, klen, next) : -1;
             if (idx < 0 || (seen & (UINT64_C(1) << idx))) return false;
             seen |= UINT64_C(1) << idx;
             next = (size_t)idx + 1;
-            if (!fast_value(&in, &rec->columns[idx], &values[idx])) return false;
+            if (!fast_value(&in, &rec->columns[idx], &values[idx], hold)) return false;
             fast_ws(&in);
             if (in.p >= in.end) return false;
             char c = *in.p++;
@@ -305,6 +367,11 @@ int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
                        schema_value *values, json_t **root, char *err, size_t errlen) {
     *root = NULL;
     if (decode_check_size(buf, len, err, errlen) != 0) return -1;
-    if (fast_decode(rec, buf, len, values)) return 0;
+    json_t *hold = NULL;
+    if (fast_decode(rec, buf, len, values, &hold)) {
+        *root = hold;
+        return 0;
+    }
+    json_decref(hold);
     return schema_decode_json_jansson(rec, buf, len, values, root, err, errlen);
 }

@@ -13,8 +13,8 @@
 /* Decodes a JSON object into values (ncolumns of them). Unknown fields,
  * duplicate keys, wrong types, missing required fields and invalid values are
  * errors. Text values borrow either from buf or from *root, which the caller
- * frees with json_decref() when done (it is NULL when the plain form was read
- * without jansson); they are not NUL-terminated: use len. Returns 0, or -1 with
+ * frees with json_decref() when done (NULL when every text value could
+ * borrow from buf); they are not NUL-terminated: use len. Returns 0, or -1 with
  * a one-line reason in err and nothing to free. */
 int schema_decode_json(const schema_record *rec, const char *buf, size_t len,
                        schema_value *values, json_t **root, char *err, size_t errlen);
