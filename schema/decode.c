@@ -153,7 +153,7 @@ static bool fast_char(fast_in *in, char c) {
 static bool fast_unescape(fast_in *in, const char *start, json_t **hold, const char **s,
                           size_t *len) {
     const char *q = in->p; /* the closing quote, for the unescaped text's size bound */
-    while (q < in->end && *q != '"') q += *q == '\\' ? 2 : 1;
+    while (q < in->end && *q != '"') q += *q == '\\' && in->end - q > 1 ? 2 : 1;
     if (q >= in->end) return false;
     char small[256];
     size_t cap = (size_t)(q - start);
