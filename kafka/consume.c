@@ -200,18 +200,35 @@ static void *consume_committer_main(void *arg) {
     return NULL;
 }
 
+/* Allocates the buffers of a batch of up to n messages: the messages, their
+ * views and their partitions' next offsets. Returns false (and sets all
+ * three to NULL) when out of memory. */
+static bool consume_buffers_new(size_t n, rd_kafka_message_t ***batch, msg_view **views,
+                                consume_partition **next) {
+    *batch = calloc(n, sizeof **batch);
+    *views = calloc(n, sizeof **views);
+    *next = calloc(n, sizeof **next);
+    if (*batch && *views && *next) return true;
+    free(*batch), free(*views), free(*next);
+    *batch = NULL, *views = NULL, *next = NULL;
+    return false;
+}
+
+static void consume_buffers_free(rd_kafka_message_t **batch, msg_view *views,
+                                 consume_partition *next) {
+    free(batch);
+    free(views);
+    free(next);
+}
+
 /* Starts the committer with buffers for max_batch messages. Returns NULL
  * after logging if it cannot; the loop then stores inline. */
 static consume_committer *consume_committer_start(consume_state *st, size_t max_batch) {
     consume_committer *c = calloc(1, sizeof *c);
-    if (c) {
-        c->batch = calloc(max_batch, sizeof *c->batch);
-        c->views = calloc(max_batch, sizeof *c->views);
-        c->next = calloc(max_batch, sizeof *c->next);
-    }
-    if (!c || !c->batch || !c->views || !c->next) {
+    if (!c || !consume_buffers_new(max_batch, &c->batch, &c->views, &c->next)) {
         log_warn("out of memory for a second batch: batches are stored inline");
-        goto fail;
+        free(c);
+        return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
@@ -227,12 +244,7 @@ static consume_committer *consume_committer_start(consume_state *st, size_t max_
     st->committer = NULL;
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
-fail:
-    if (c) {
-        free(c->batch);
-        free(c->views);
-        free(c->next);
-    }
+    consume_buffers_free(c->batch, c->views, c->next);
     free(c);
     return NULL;
 }
@@ -255,7 +267,9 @@ static int consume_join(consume_state *st) {
     return 0;
 }
 
-/* Stops the committer (after consume_join) and frees it. */
+/* Stops the committer and frees it. Called after consume_finish, whose
+ * consume_join left it no batch (the consumer its messages came from is
+ * gone by then). */
 static void consume_committer_stop(consume_state *st) {
     consume_committer *c = st->committer;
     if (!c) return;
@@ -264,12 +278,9 @@ static void consume_committer_stop(consume_state *st) {
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
-    for (size_t i = 0; i < c->nbatch; i++) rd_kafka_message_destroy(c->batch[i]);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
-    free(c->batch);
-    free(c->views);
-    free(c->next);
+    consume_buffers_free(c->batch, c->views, c->next);
     free(c);
     st->committer = NULL;
 }
@@ -992,9 +1003,7 @@ static int consume_finish(consume_state *st, int rc) {
 
 /* Frees the batch buffers. */
 static void consume_free_batch(consume_state *st) {
-    free(st->batch);
-    free(st->views);
-    free(st->next);
+    consume_buffers_free(st->batch, st->views, st->next);
 }
 
 int consume_run(const consume_config *cfg, const consume_store *store, void *ctx,
@@ -1002,12 +1011,8 @@ int consume_run(const consume_config *cfg, const consume_store *store, void *ctx
     consume_state st = {.cfg = cfg, .store = store, .ctx = ctx, .stats = stats};
     memset(stats, 0, sizeof *stats);
     size_t max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : 1;
-    st.batch = calloc(max_batch, sizeof *st.batch);
-    st.views = calloc(max_batch, sizeof *st.views);
-    st.next = calloc(max_batch, sizeof *st.next);
-    if (!st.batch || !st.views || !st.next) {
+    if (!consume_buffers_new(max_batch, &st.batch, &st.views, &st.next)) {
         log_error("out of memory for a batch of %zu messages", max_batch);
-        consume_free_batch(&st);
         return GK_EXIT_SOFTWARE;
     }
     st.rk = consume_create(&st);
