@@ -47,6 +47,9 @@ static void xlsx_rels_start(void *ctx, const xmlChar *name, const xmlChar *prefi
     if (!xlsx_is(name, "Relationship") || r->wb.rel_target || !r->wb.rid) return;
     const xmlChar *id = xlsx_attr(attrs, nattrs, "Id", 0, &len);
     if (!id || len != strlen(r->wb.rid) || memcmp(id, r->wb.rid, len) != 0) return;
+    /* A matching relationship without a Target does not end the search, so a
+     * later one with the same Id replaces its Type. */
+    free(r->wb.rel_type);
     r->wb.rel_type = xlsx_attr_dup(attrs, nattrs, "Type", 0);
     r->wb.rel_target = xlsx_attr_dup(attrs, nattrs, "Target", 0);
 }

@@ -362,6 +362,33 @@ START_TEST(test_date1904_and_no_rels) {
 }
 END_TEST
 
+START_TEST(test_duplicate_relationship_id) {
+    /* Found by fuzz_xlsx: a relationship with the sheet's Id but no Target,
+     * then another with the same Id; the second is used and nothing leaks
+     * (the ASan build's leak check). */
+    const char *rels =
+        "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+        "<Relationship Id=\"rId7\" Type=\"" NS_REL "/styles\"/>"
+        "<Relationship Id=\"rId7\" Type=\"" NS_REL "/worksheet\" Target=\"worksheets/d.xml\"/>"
+        "<Relationship Id=\"rId7\" Type=\"" NS_REL "/chart\" Target=\"charts/c.xml\"/>"
+        "</Relationships>";
+    const char *sheet = "<worksheet xmlns=\"" NS_MAIN "\"><sheetData><row r=\"1\">"
+                        "<c r=\"A1\"><v>5</v></c></row></sheetData></worksheet>";
+    zentry e[] = {{"xl/workbook.xml", WORKBOOK, 0},
+                  {"xl/_rels/workbook.xml.rels", rels, 0},
+                  {"xl/worksheets/d.xml", sheet, 0}};
+    const char *path = tpath("duprel.xlsx");
+    write_zip(path, e, 3);
+    const xlsx_cell *c;
+    size_t n;
+    unsigned row;
+    xlsx_reader *r = open_first_row(path, &c, &n, &row);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_double_eq(c[0].number, 5);
+    xlsx_close(r);
+}
+END_TEST
+
 /* ------------------------------------------------------ open failures */
 
 START_TEST(test_open_errors) {
@@ -1093,6 +1120,7 @@ static Suite *xlsx_suite(void) {
     tcase_add_test(tc, test_types_inline_strings);
     tcase_add_test(tc, test_hand_made_parts);
     tcase_add_test(tc, test_date1904_and_no_rels);
+    tcase_add_test(tc, test_duplicate_relationship_id);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_sheet_errors);
     tcase_add_test(tc, test_truncated_sheet);
