@@ -590,10 +590,10 @@ static void ackc_summary(const ackc_ctx *c, const consume_stats *cs, double secs
     fflush(stdout);
 }
 
-#define ACKC_CONSUMER_DEFAULTS 4
+#define ACKC_CONSUMER_DEFAULTS 5
 
 /* The consumer settings both modes share: topic1..3 (written into topics),
- * the session and heartbeat, and with a transactional id static membership
+ * the session and heartbeat, the prefetch, and with a transactional id static membership
  * under it, with static_session_ms as its session (written into defaults,
  * ACKC_CONSUMER_DEFAULTS entries). The caller adds what its mode needs. */
 static consume_config ackc_consume_config(const ackc_options *o, const char *static_session_ms,
@@ -619,8 +619,13 @@ static consume_config ackc_consume_config(const ackc_options *o, const char *sta
      * Scalable mode keeps a static member's session short (static_session_ms). */
     defaults[0] = (kafka_default){"session.timeout.ms", o->txn_id ? static_session_ms : "6000"};
     defaults[1] = (kafka_default){"heartbeat.interval.ms", "1500"};
-    defaults[2] = (kafka_default){o->txn_id ? "group.instance.id" : NULL, o->txn_id};
-    defaults[3] = (kafka_default){NULL, NULL};
+    /* Half the prefetch kafka/consume.c gives both consumers: ack_consumer's
+     * memory also holds its LMDB transaction's dirty pages and mapped pages
+     * (store_lmdb.c), and a drain kept its speed with 2 MiB, not with 1 MiB
+     * (bench/README.md, "ack_consumer's map"). */
+    defaults[2] = (kafka_default){"queued.max.messages.kbytes", "2048"};
+    defaults[3] = (kafka_default){o->txn_id ? "group.instance.id" : NULL, o->txn_id}; /* last */
+    defaults[4] = (kafka_default){NULL, NULL};
     return (consume_config){
         .bootstrap = o->bootstrap, .kafka_overrides = &o->kafka, .kafka_defaults = defaults,
         .group_id = o->group, .topics = topics, .ntopics = SCHEMA_N_RECORDS, .max_batch = o->batch,
@@ -769,7 +774,7 @@ int main(int argc, char **argv) {
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
                       .mode = "single", .changelog = SCHEMA_ACK_CHANGELOG_TOPIC,
                       .dead_letter_topic = SCHEMA_ACK_DEAD_LETTER_TOPIC, .ack_retention = 0,
-                      .map_size = 1024, .batch = 10000, .idle_exit = 0, .connect_timeout = 0};
+                      .map_size = 1024, .batch = 2500, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
     if (rc == 0 && o.probe) {
@@ -782,7 +787,7 @@ int main(int argc, char **argv) {
     }
     signals_install();
     ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0,
-                            o.ack_retention > 0};
+                            o.ack_retention > 0, 0};
     if (o.dump_dead) {
         rc = strcmp(o.mode, "scalable") == 0
                  ? ackc_dump_dead_topic(o.bootstrap, &o.kafka, o.dead_letter_topic,

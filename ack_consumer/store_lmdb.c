@@ -40,7 +40,8 @@ _Static_assert(offsetof(ack_event, topics) == LM_ACKED_SIZE, "the compact record
 #define LM_META_CLUSTER "cluster_id"
 #define LM_SCAN_PREFIX "scan_from/"
 #define LM_META_CHECKPOINT "changelog_next" /* scalable mode: see ack_txn_put_checkpoint */
-#define LM_MAP_RELEASE_US 250000 /* see lm_release_map */
+#define LM_MAP_BUDGET (8u << 20)  /* default ack_store_options.map_budget: see lm_map_watch */
+#define LM_MAP_LOOK_EVERY 256      /* page-reading calls between two looks at the resident size */
 
 struct ack_txn {
     ack_store *s;
@@ -56,13 +57,21 @@ struct ack_store {
     bool keep_state;
     bool index_acked;
     bool acked_missing; /* read-only open of a cache from before acked_at */
-    int64_t map_released_us; /* time_mono_us of the last lm_release_map */
+    size_t map_budget;   /* file-backed bytes mapped since the last release that make the next */
+    int statm_fd;        /* /proc/self/statm, kept open (-1: none, the map is never released) */
+    long file_pages;     /* file-backed resident pages of the process after the last release */
+    unsigned map_calls;  /* page-reading calls since the last look */
+    void *map_addr;      /* the map, found in /proc/self/maps at the first release */
+    size_t map_len;
+    bool map_warned;
     struct ack_txn write; /* the one write transaction */
 };
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
+
+static void lm_map_release(ack_store *s);
 
 /* Bytes free for us on the file system of dir, or -1 if unknown. */
 static int64_t lm_free_bytes(const char *dir) {
@@ -207,6 +216,8 @@ int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_
     s->map_bytes = o->map_bytes;
     s->keep_state = o->keep_state_on_new_cluster;
     s->index_acked = o->index_acked;
+    s->map_budget = o->map_budget ? o->map_budget : LM_MAP_BUDGET;
+    s->statm_fd = -1;
     int code = GK_EXIT_CANTCREAT;
     if (!o->read_only && lm_mkdirs(o->dir) != 0) {
         snprintf(err, errlen, "cannot create cache directory %s: %s", o->dir, strerror(errno));
@@ -239,6 +250,13 @@ int ack_store_open(const ack_store_options *o, ack_store **out, char *err, size_
         if (rc == -1 || lm_damaged(rc)) code = GK_EXIT_IOERR;
         goto fail;
     }
+    if (!o->read_only) { /* the check read every page: release them before the first batch */
+        s->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        if (s->statm_fd < 0)
+            log_warn("LMDB %s: /proc/self/statm: %s: the map's pages are never released, its "
+                     "resident size grows with the state", s->dir, strerror(errno));
+        lm_map_release(s);
+    }
     *out = s;
     return 0;
 fail:
@@ -255,6 +273,7 @@ void ack_store_close(ack_store *s) {
         mdb_env_close(s->env);
     }
     if (s->lock_fd >= 0) close(s->lock_fd);
+    if (s->statm_fd >= 0) close(s->statm_fd);
     free(s->dir);
     free(s);
 }
@@ -275,55 +294,89 @@ ack_txn *ack_txn_begin(ack_store *s, char *err, size_t errlen) {
     return t;
 }
 
-/* Drops this process's mappings of data.mdb's pages, at most once per
- * LM_MAP_RELEASE_US. LMDB reads every page through its map, and a page once
- * read stays mapped: as the state grows every page of data.mdb is read at
- * some point (a write copies the page it replaces), so the resident size grew
- * with the whole state (about 200 bytes an event) although a transaction
- * only visits the pages near the newest events. The pages stay in the page
- * cache (the map is shared and read-only: nothing is lost, readers in other
- * threads only fault them back in); those still in use come back as minor
- * faults. The interval weighs the pages that many transactions touch (the
- * kernel maps up to 16 neighbours of each page read) against faulting the
- * hot pages in again (bench/README.md, "ack_consumer's map"). LMDB does not say where its map is (mdb_env_info gives its address
- * only with MDB_FIXEDMAP), so the map is found in /proc/self/maps by the
- * file's device and inode. A failure only costs memory: it is said once. */
-static void lm_release_map(ack_store *s) {
-    int64_t now = time_mono_us();
-    if (now - s->map_released_us < LM_MAP_RELEASE_US) return;
-    s->map_released_us = now;
-    static bool said;
-    const char *why = NULL;
+/* Finds LMDB's map of data.mdb in /proc/self/maps by the file's device and
+ * inode (LMDB gives the map's address only with MDB_FIXEDMAP) and keeps its
+ * range: the map never moves, the store never resizes it. Returns NULL, or a
+ * reason, when it cannot be found. */
+static const char *lm_map_find(ack_store *s) {
     mdb_filehandle_t fd;
     struct stat st;
-    FILE *f = NULL;
-    if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) != 0) why = "no data.mdb descriptor";
-    else if (!(f = fopen("/proc/self/maps", "r"))) why = strerror(errno);
+    if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) != 0) return "no data.mdb descriptor";
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return strerror(errno);
     char line[4608];
-    int found = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi, off, ino;
+    unsigned long lo = 0, hi = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b, off, ino;
         unsigned dmaj, dmin;
-        if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off, &dmaj, &dmin, &ino) != 6 ||
+        if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &a, &b, &off, &dmaj, &dmin, &ino) != 6 ||
             ino != (unsigned long)st.st_ino || makedev(dmaj, dmin) != st.st_dev)
             continue;
-        found++;
-        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) why = strerror(errno);
+        if (!lo || a < lo) lo = a;
+        if (b > hi) hi = b;
     }
-    if (f) fclose(f);
-    if (f && !found) why = "data.mdb is not in /proc/self/maps";
-    if (why && !said) {
-        said = true;
-        log_warn("LMDB %s: cannot release the map's pages (%s): its resident size grows with the state",
-                 s->dir, why);
+    fclose(f);
+    if (!lo) return "data.mdb is not in /proc/self/maps";
+    s->map_addr = (void *)lo;
+    s->map_len = hi - lo;
+    return NULL;
+}
+
+/* The process's file-backed resident pages (the third field of
+ * /proc/self/statm), or -1 if unknown. */
+static long lm_file_pages(ack_store *s) {
+    char buf[256];
+    ssize_t n = s->statm_fd >= 0 ? pread(s->statm_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    long size, rss, shared;
+    return sscanf(buf, "%ld %ld %ld", &size, &rss, &shared) == 3 ? shared : -1;
+}
+
+/* Drops this process's mappings of the whole data.mdb (madvise(MADV_DONTNEED))
+ * and notes the file-backed resident size left; lm_map_watch, called by every
+ * operation that reads pages through the map, looks at that size once per
+ * LM_MAP_LOOK_EVERY calls and calls this when it has grown by more than
+ * map_budget since. LMDB reads every page through its map and a page
+ * once read stays mapped; the kernel maps up to 16 cached neighbours of each
+ * page read (fault-around, which MADV_RANDOM does not turn off), and a write
+ * copies the page it replaces to another place in the file, so a drain maps
+ * far more of the file than it reads and the resident size would follow the
+ * whole state. The pages stay in the page cache (the map is shared and
+ * read-only: nothing is lost, readers only fault them back in); the budget
+ * weighs those minor faults against memory (bench/README.md, "ack_consumer's
+ * map"). A failure only costs memory: it is said once. */
+static void lm_map_release(ack_store *s) {
+    if (s->statm_fd < 0) return;
+    const char *why = s->map_addr ? NULL : lm_map_find(s);
+    if (!why && madvise(s->map_addr, s->map_len, MADV_DONTNEED) != 0) why = strerror(errno);
+    if (why) {
+        if (!s->map_warned)
+            log_warn("LMDB %s: cannot release the map's pages (%s): its resident size grows with "
+                     "the state", s->dir, why);
+        s->map_warned = true;
+        close(s->statm_fd);
+        s->statm_fd = -1;
+        return;
     }
+    s->file_pages = lm_file_pages(s);
+}
+
+static void lm_map_watch(ack_store *s) {
+    if (++s->map_calls < LM_MAP_LOOK_EVERY || s->statm_fd < 0) return;
+    s->map_calls = 0;
+    long pages = lm_file_pages(s);
+    static long page_size;
+    if (!page_size) page_size = sysconf(_SC_PAGESIZE);
+    if (pages >= 0 && pages > s->file_pages &&
+        (size_t)(pages - s->file_pages) * (size_t)page_size > s->map_budget)
+        lm_map_release(s);
 }
 
 int ack_txn_commit(ack_txn *t, char *err, size_t errlen) {
     int rc = mdb_txn_commit(t->txn);
     t->txn = NULL;
     if (rc) return lm_err(t->s, err, errlen, "commit", rc);
-    lm_release_map(t->s);
     return 0;
 }
 
@@ -423,6 +476,7 @@ static int lm_get_event(ack_store *s, MDB_txn *txn, uint64_t id, ack_event *ev, 
     lm_key_id(id, kb);
     MDB_val k = {8, kb}, v;
     int rc = mdb_get(txn, s->events, &k, &v);
+    lm_map_watch(s);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return lm_err(s, err, errlen, "read event", rc);
     char why[128];
@@ -457,6 +511,7 @@ int ack_txn_put_event(ack_txn *t, uint64_t id, const ack_event *ev, char *err, s
     int rc = compact ? mdb_del(t->txn, t->s->events, &k, NULL) : 0;
     if (rc == MDB_NOTFOUND) rc = 0;
     if (rc == 0) rc = mdb_put(t->txn, t->s->events, &k, &v, 0);
+    lm_map_watch(t->s);
     if (rc == 0 && compact && ev->acked_s && t->s->index_acked) {
         unsigned char ab[LM_ACKED_AT_KEY];
         lm_acked_at_key(ev->acked_s, id, ab);

@@ -48,6 +48,7 @@ typedef struct {
     bool read_only;      /* for --dump-dead-letters: no lock, no changes */
     bool keep_state_on_new_cluster; /* keep the state when the cluster id changes */
     bool index_acked;    /* --ack-retention: index ACKED events by ack time (acked_at) */
+    size_t map_budget;   /* bytes of data.mdb mapped beyond which the map is released (0: 8 MiB) */
 } ack_store_options;
 
 /* A partition of the ack topic and an offset (for scan_from). */
