@@ -59,6 +59,15 @@
 #include <unistd.h>
 
 #define ACKC_MAX_BATCH 1000000L
+/* The default --batch of each mode. In single mode LMDB keeps the largest
+ * transaction's dirty pages allocated (store_lmdb.c), so a batch costs memory
+ * for good; in scalable mode each batch is also a Kafka transaction, whose
+ * commit round trips bound the rate to batch / commit time: at 2,500 it fell
+ * behind 10,000 events/s (bench/README.md, "Under 64 MiB"). */
+#define ACKC_BATCH_SINGLE 2500
+#define ACKC_BATCH_SCALABLE 10000
+#define ACKC_STR_(x) #x
+#define ACKC_STR(x) ACKC_STR_(x)
 #define ACKC_RECORD_EVERY_US 100000    /* confirmations alone: at most 10 transactions/s */
 #define ACKC_RECONCILE_EVERY_US 1000000 /* retry of failed deliveries */
 #define ACKC_RECONCILE_TIMEOUT_MS 120000
@@ -499,8 +508,10 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
          .target = &o->map_size, .metavar = "MIB", .min = 1, .max = 1 << 20,
          .help = "most the LMDB state may grow to (about 9,000 acked events per MiB)"},
         {.long_name = "batch", .env = "GK_ACK_CONSUMER_BATCH", .kind = CLI_INT,
-         .target = &o->batch, .metavar = "N", .help = "most messages per transaction",
-         .min = 1, .max = ACKC_MAX_BATCH},
+         .target = &o->batch, .metavar = "N",
+         .help = "most messages per transaction (0: " ACKC_STR(ACKC_BATCH_SINGLE) " in single mode, "
+                 ACKC_STR(ACKC_BATCH_SCALABLE) " in scalable)",
+         .min = 1, .max = ACKC_MAX_BATCH, .also = "0"},
         {.long_name = "idle-exit", .env = "GK_ACK_CONSUMER_IDLE_EXIT", .kind = CLI_INT,
          .target = &o->idle_exit, .metavar = "SECONDS", .min = 0, .max = 86400,
          .help = "exit once caught up, no ack in flight, and idle this long (0: run until "
@@ -559,6 +570,8 @@ static int ackc_parse(ackc_options *o, int argc, char **argv, ack_sync_mode *syn
         return ackc_usage("--sync: expected full or process, got '", o->sync);
     if (strcmp(o->mode, "single") != 0 && strcmp(o->mode, "scalable") != 0)
         return ackc_usage("--mode: expected single or scalable, got '", o->mode);
+    if (o->batch == 0)
+        o->batch = strcmp(o->mode, "scalable") == 0 ? ACKC_BATCH_SCALABLE : ACKC_BATCH_SINGLE;
     /* Co-partitioning rests on the range assignor (consume.h). */
     for (size_t i = 0; i < o->kafka.count && strcmp(o->mode, "scalable") == 0; i++)
         if (strcmp(o->kafka.keys[i], "partition.assignment.strategy") == 0 &&
@@ -774,7 +787,7 @@ int main(int argc, char **argv) {
                       .ack_topic = SCHEMA_ACK_TOPIC, .sync = "full", .txn_id = NULL,
                       .mode = "single", .changelog = SCHEMA_ACK_CHANGELOG_TOPIC,
                       .dead_letter_topic = SCHEMA_ACK_DEAD_LETTER_TOPIC, .ack_retention = 0,
-                      .map_size = 1024, .batch = 2500, .idle_exit = 0, .connect_timeout = 0};
+                      .map_size = 1024, .batch = 0, .idle_exit = 0, .connect_timeout = 0};
     ack_sync_mode sync = ACK_SYNC_FULL;
     int rc = ackc_parse(&o, argc, argv, &sync);
     if (rc == 0 && o.probe) {
