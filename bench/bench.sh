@@ -8,8 +8,8 @@
 # figure the median of --reps (--kafka-reps) repetitions and each limit
 # measured on the same broker in the same pass. Prints one table (stage,
 # broker, figure, limit, ratio to limit, target), the growth table and the
-# targets, writes them as JSON to OUT/<date>-<host>.json and OUT/latest.json
-# and draws the growth chart (OUT/growth.png). bench/README.md explains how
+# targets, writes them as JSON to OUT/<date>-<host>.json (and, for a run of
+# every stage, OUT/latest.json) and draws the growth chart (OUT/growth.png). bench/README.md explains how
 # to read it.
 set -euo pipefail
 
@@ -84,7 +84,8 @@ BENCH_KAFKA_REPS=1
 BENCH_KAFKA_PARTITIONS=3
 BENCH_GROWTH_SIZES=100000,1000000
 BENCH_LAT_MODES=single,scalable
-STAGES=producer,db,ack,e2e,growth,latency,memory,pg,day
+DEFAULT_STAGES=producer,db,ack,e2e,growth,latency,memory,pg,day
+STAGES=$DEFAULT_STAGES
 QUICK=0
 BENCH_PARTITIONS=16
 BENCH_PREFILL=200000
@@ -353,8 +354,16 @@ report_table "$BENCH_RUN" | tee "$BENCH_RUN/table.txt"
 mkdir -p "$OUT"
 report_json "$BENCH_RUN" >"$BENCH_RUN/result.json"
 cp "$BENCH_RUN/result.json" "$OUT/$STAMP-$HOST.json"
-cp "$BENCH_RUN/result.json" "$OUT/latest.json"
-say "JSON: $OUT/$STAMP-$HOST.json (and latest.json); logs: $BENCH_RUN"
+# latest.json is the last run of every stage, the one the README quotes: a
+# run of some stages (a measurement behind one change) leaves it alone.
+full=1
+for s in ${DEFAULT_STAGES//,/ }; do [[ " ${RUN_STAGES[*]} " == *" $s "* ]] || full=0; done
+if [ "$full" = 1 ]; then
+  cp "$BENCH_RUN/result.json" "$OUT/latest.json"
+  say "JSON: $OUT/$STAMP-$HOST.json (and latest.json); logs: $BENCH_RUN"
+else
+  say "JSON: $OUT/$STAMP-$HOST.json (some stages only: latest.json left as it was); logs: $BENCH_RUN"
+fi
 if [ -s "$BENCH_RUN/growth.tsv" ]; then
   if report_growth_chart "$BENCH_RUN" "$BENCH_RUN/growth.png"; then
     cp "$BENCH_RUN/growth.png" "$OUT/growth.png"
