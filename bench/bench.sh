@@ -307,6 +307,12 @@ for BENCH_BROKER_KIND in "${BROKERS[@]}"; do
     BENCH_REPS=$BENCH_KAFKA_REPS BENCH_PARTITIONS=$BENCH_KAFKA_PARTITIONS
     bench_log "starting the real Kafka for its pass"
     bench_kafka_start "$BENCH_RUN/kafka" || start_note=$BENCH_KAFKA_WHY
+    if [ -z "$start_note" ]; then
+      BENCH_STAGE_DIR=$BENCH_RUN/kafka/warm
+      mkdir -p "$BENCH_STAGE_DIR"
+      ( set +e; bench_kafka_warm ) ||
+        start_note="the warm-up run on the real Kafka failed: $(cat "$BENCH_STAGE_DIR/failure" 2>/dev/null)"
+    fi
   fi
   for s in "${RUN_STAGES[@]}"; do
     BENCH_STAGE_DIR=$BENCH_RUN/$BENCH_BROKER_KIND/$s

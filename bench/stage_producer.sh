@@ -9,10 +9,8 @@
 # also reads its three files in parallel), timed the same way. Each
 # repetition uses a fresh broker (on the real Kafka: fresh topics on the pass's
 # broker); producer and kcat repetitions alternate so that a change in
-# background load hits both alike. On the real Kafka an untimed producer run
-# comes first: a new JVM runs its first seconds of appends interpreted (the
-# first of two runs took 1.5 times as long, for the producer and kcat alike),
-# and only the stage's first timed run would pay for it.
+# background load hits both alike (on the real Kafka, after the pass's
+# untimed warm-up run: bench_kafka_warm).
 
 # bench_values_dir DATA: sets BENCH_VALUES to the cache directory of the
 # producer's exact messages for DATA ("key<TAB>value" lines in topicN.tsv),
@@ -69,17 +67,10 @@ stage_producer() {
   local data=$BENCH_DATA
   local have_values=1 kbytes=""
   bench_values_dir "$data" || have_values=0
-  if [ "$BENCH_BROKER_KIND" = kafka ]; then
-    bench_broker pwarm "$BENCH_PARTITIONS"
-    bench_run pwarm 1800 "$BENCH_BIN/producer" -b "$BOOTSTRAP" \
-      "$data/sim_file1.xlsx" "$data/sim_file2.xlsx" "$data/sim_file3.xlsx"
-    bench_check_rc pwarm
-    bench_log "producer: warm-up run (untimed) $(bench_field "$BENCH_STAGE_DIR/pwarm.out" msgs_per_s) msgs/s"
-    if [ "$have_values" = 0 ]; then
-      bench_log "producer: reading back the exact values for kcat into $BENCH_VALUES (cached)"
-      bench_dump_values "$n" && have_values=1
-    fi
-    bench_broker_stop
+  if [ "$BENCH_BROKER_KIND" = kafka ] && [ "$have_values" = 0 ]; then
+    # The pass's warm-up run (bench_kafka_warm) sent these very rows.
+    bench_log "producer: reading back the exact values for kcat from the warm-up run into $BENCH_VALUES (cached)"
+    BOOTSTRAP=$BENCH_KAFKA_BOOT BENCH_TP=$BENCH_WARM_TP bench_dump_values "$n" && have_values=1
   fi
   for r in $(seq "$BENCH_REPS"); do
     bench_broker "pb$r" "$BENCH_PARTITIONS"
