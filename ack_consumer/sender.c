@@ -163,6 +163,7 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
         {"message.timeout.ms", "0"},
         {NULL, NULL},
         {NULL, NULL},
+        {NULL, NULL},
     };
     if (s->transactional) {
         /* A transaction bounds its messages' lifetime itself. */
@@ -172,6 +173,12 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
          * restore of its partitions elsewhere) until the broker aborts it:
          * 10 s, as Kafka Streams under exactly_once_v2. */
         defs[6] = (kafka_default){"transaction.timeout.ms", cfg->changelog_topic ? "10000" : "60000"};
+        /* A transaction begun right after the previous commit finds the
+         * coordinator still writing that one's markers: it refuses the new
+         * AddOffsetsToTxn with CONCURRENT_TRANSACTIONS, and librdkafka asks
+         * again after retry.backoff.ms - 100 ms by default, a wait every batch
+         * paid (the ack delay it cost: bench/README.md). */
+        defs[7] = (kafka_default){"retry.backoff.ms", "10"};
     }
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->overrides);
     if (conf) {
