@@ -34,10 +34,12 @@ bench_div() {
 }
 
 # bench_median V...: the median of the numbers given (mean of the middle two
-# for an even count); empty values are ignored, nothing printed if none remain.
+# for an even count, to 15 significant digits: awk's default would print
+# 1,192,150 as 1.19215e+06); empty values are ignored, nothing printed if none
+# remain.
 bench_median() {
   printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{ v[NR] = $1 }
-    END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else printf "%.15g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # bench_field FILE KEY: the value of the last "KEY=value" in FILE.
