@@ -216,20 +216,27 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
     return 0;
 }
 
-/* Learns the ack topic's partitions now: librdkafka otherwise looks a topic
- * up only at its first message and holds that message ~0.5 s meanwhile. */
-static void sender_warm_metadata(ack_sender *s) {
+/* Learns the partitions of rkt, a topic this producer writes, now, and
+ * waits until each one's leader answers for it (kafka_wait_leaders: a
+ * partition created a moment ago could otherwise lose its first writes);
+ * both within SENDER_METADATA_MS, best effort. Why now: librdkafka otherwise
+ * looks a topic up only at its first message and holds that message ~0.5 s
+ * meanwhile. */
+static void sender_warm_topic(ack_sender *s, rd_kafka_topic_t *rkt) {
     kafka_wait w;
-    kafka_wait_begin(&w, s->rk, "the ack topic's metadata", SENDER_METADATA_MS, 0);
+    kafka_wait_begin(&w, s->rk, "a topic's metadata", SENDER_METADATA_MS, 0);
+    const char *topic = rd_kafka_topic_name(rkt);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, kafka_wait_slice(&w, 2000))) !=
+    while ((err = rd_kafka_metadata(s->rk, 0, rkt, &md, kafka_wait_slice(&w, 2000))) !=
                RD_KAFKA_RESP_ERR_NO_ERROR &&
            kafka_wait_again(&w, rd_kafka_err2str(err)) == 0) {
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) err = md->topics[0].err;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && signals_run)
-        log_warn("ack topic %s metadata: %s (the first acks may wait for it)", s->topic,
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        kafka_wait_leaders(s->rk, &md->topics[0], w.start_us + SENDER_METADATA_MS * 1000LL);
+    else if (signals_run)
+        log_warn("topic %s metadata: %s (its first messages may wait for it)", topic,
                  rd_kafka_err2str(err));
     if (md) rd_kafka_metadata_destroy(md);
 }
@@ -259,7 +266,9 @@ int ack_sender_cluster_id(ack_sender *s, char **out) {
                 log_error("out of memory");
                 return GK_EXIT_SOFTWARE;
             }
-            sender_warm_metadata(s);
+            rd_kafka_topic_t *written[] = {s->rkt, s->cl_rkt, s->dl_rkt};
+            for (size_t i = 0; i < sizeof written / sizeof *written && signals_run; i++)
+                if (written[i]) sender_warm_topic(s, written[i]);
             return 0;
         }
         int rc = sender_connect_again(s, "the cluster id", NULL);

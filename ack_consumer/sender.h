@@ -47,8 +47,10 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out);
 
 /* Puts the Kafka cluster id (malloc'd) in *out, waiting for the cluster to
  * answer (kafka_wait: said every few seconds, bounded by connect_timeout_s
- * together with ack_sender_init's wait); also fetches the ack topic's
- * metadata so the first ack goes out at once. Returns 0,
+ * together with ack_sender_init's wait); also fetches the metadata of the
+ * topics it writes (ack, changelog, dead letters) so the first ack goes out
+ * at once, and waits until their partitions' leaders answer for them
+ * (kafka_wait_leaders). Returns 0,
  * KAFKA_WAIT_STOPPED if a signal stopped the wait, or an exit code. */
 int ack_sender_cluster_id(ack_sender *s, char **out);
 

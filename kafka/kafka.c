@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define KAFKA_WAIT_PACE_US 200000 /* least time between two calls of a wait */
+#define KAFKA_LEADER_SAY_MS 100    /* a partition's leader slower than this to answer is logged */
 
 /* Why the last kafka_conf_new/kafka_new of this thread failed (kafka_failure_exit). */
 static _Thread_local int kafka_fail_exit = GK_EXIT_SOFTWARE;
@@ -243,6 +244,26 @@ rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t 
         if (rc == KAFKA_WAIT_EXPIRED) break;
     }
     return err;
+}
+
+rd_kafka_resp_err_t kafka_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_topic_t *t,
+                                       int64_t deadline_us) {
+    for (int i = 0; i < t->partition_cnt; i++) {
+        int32_t p = t->partitions[i].id;
+        int64_t lo, hi, t0 = time_mono_us(), left_ms = (deadline_us - t0) / 1000;
+        rd_kafka_resp_err_t e = kafka_watermarks(rk, t->topic, p, &lo, &hi, left_ms > 1 ? left_ms : 1);
+        if (!signals_run) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (e) {
+            log_warn("%s [%" PRId32 "]: its leader did not answer for it in time (%s): writing "
+                     "anyway", t->topic, p, rd_kafka_err2str(e));
+            return e;
+        }
+        int64_t waited_ms = (time_mono_us() - t0) / 1000;
+        if (waited_ms >= KAFKA_LEADER_SAY_MS)
+            log_info("%s [%" PRId32 "]: its leader answered for it after %" PRId64 " ms", t->topic,
+                     p, waited_ms);
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 rd_kafka_resp_err_t kafka_end_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *list,

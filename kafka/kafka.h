@@ -126,6 +126,23 @@ rd_kafka_resp_err_t kafka_end_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_l
 rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                      int64_t *low, int64_t *high, long bound_ms);
 
+/* Waits until the leader of every partition of topic t (one topic of a
+ * metadata answer) answers a ListOffsets request for it, until deadline_us
+ * (monotonic) or a signal; a producer calls it before its first write to t.
+ * Why: a broker can name itself leader of a partition created a moment ago
+ * before it hosts it. An idempotent producer's first request to it then
+ * fails (retriable) while its next one, already in flight, is appended; Kafka
+ * before 4.5 (KAFKA-15591) accepts any first sequence from a producer it has
+ * no state for, so the retry of the first can never fill the gap, and
+ * librdkafka 2.0.2 reports its messages delivered. A ListOffsets request
+ * fails the same way until the partition is hosted. Logs a leader that took
+ * KAFKA_LEADER_SAY_MS or more, and warns about one that did not answer in
+ * time (the caller may go on: it is no worse than not waiting). Returns
+ * RD_KAFKA_RESP_ERR_NO_ERROR, that partition's error, or
+ * RD_KAFKA_RESP_ERR__TIMED_OUT on a signal (signals_run is then 0). */
+rd_kafka_resp_err_t kafka_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_topic_t *t,
+                                       int64_t deadline_us);
+
 /* Closes consumer rk and destroys it, in at most twice timeout_ms whatever
  * the cluster does: the close (revoke, final commit, leaving the group) is
  * served on a queue of our own - a rebalance is handed to rebalance (opaque:

@@ -40,7 +40,6 @@ _Static_assert(sizeof(uintptr_t) >= 8, "message opaque needs 64 bits");
 #define SENDER_FILE(op) ((size_t)((uintptr_t)(op) >> 32))
 #define SENDER_ROW(op) ((uint32_t)((uintptr_t)(op) & 0xFFFFFFFFu))
 #define SENDER_LOG_FAILURES 10 /* individual failures logged; the rest are summed up */
-#define SENDER_LEADER_SAY_MS 100 /* a partition's leader slower than this to answer is logged */
 
 /* Defaults for the producer; -X overrides them. */
 static const kafka_default sender_defaults[] = {
@@ -131,41 +130,6 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
     return s;
 }
 
-/* Waits until the leader of every partition of t answers for it (a
- * ListOffsets request, kafka_watermarks), until deadline (monotonic us) or a
- * signal. Why: a broker can name itself leader of a partition created a
- * moment ago before it hosts it. An idempotent producer's first request to
- * it then fails (retriable) while its next one, already in flight, is
- * appended; Kafka before 4.5 (KAFKA-15591) accepts any first sequence from a
- * producer it has no state for, so the first request's retry can never fill
- * the gap, and librdkafka 2.0.2 reported its messages delivered: CI saw 4 of
- * 150 rows lost so (topic2 [2] held sequences 4..10 from offset 0). Returns 0
- * (also when the deadline passed: said, and the run goes on) or 1 on a
- * signal. */
-static int sender_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_topic_t *t,
-                               int64_t deadline) {
-    for (int i = 0; i < t->partition_cnt; i++) {
-        int32_t p = t->partitions[i].id;
-        int64_t lo, hi, t0 = time_mono_us(), left_ms = (deadline - t0) / 1000;
-        rd_kafka_resp_err_t e =
-            kafka_watermarks(rk, t->topic, p, &lo, &hi, left_ms > 1 ? left_ms : 1);
-        if (!signals_run) {
-            log_info("signal %d while waiting for the cluster: nothing sent", signals_received());
-            return 1;
-        }
-        if (e) {
-            log_warn("%s [%" PRId32 "]: its leader did not answer for it in time (%s): sending anyway",
-                     t->topic, p, rd_kafka_err2str(e));
-            return 0;
-        }
-        int64_t waited_ms = (time_mono_us() - t0) / 1000;
-        if (waited_ms >= SENDER_LEADER_SAY_MS)
-            log_info("%s [%" PRId32 "]: its leader answered for it after %" PRId64 " ms", t->topic, p,
-                     waited_ms);
-    }
-    return 0;
-}
-
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s) {
     const struct rd_kafka_metadata *md = NULL;
     if (s->nfiles == 0) return 0;
@@ -198,7 +162,9 @@ int sender_probe(sender *s, const char *const *topics, size_t ntopics, double ti
             log_warn("topic %s: %s", topics[i], rd_kafka_err2str(md->topics[found].err));
         else {
             log_debug("topic %s: %d partitions", topics[i], md->topics[found].partition_cnt);
-            if (sender_wait_leaders(s->clients[0].rk, &md->topics[found], deadline) != 0) {
+            kafka_wait_leaders(s->clients[0].rk, &md->topics[found], deadline);
+            if (!signals_run) {
+                log_info("signal %d while waiting for the cluster: nothing sent", signals_received());
                 rd_kafka_metadata_destroy(md);
                 return 1;
             }

@@ -16,7 +16,10 @@ sender *sender_new(const char *bootstrap, const cli_kv_list *overrides, producer
 
 /* Asks the cluster for metadata within timeout_s seconds, so an unusable
  * bootstrap is reported at once instead of after message.timeout.ms. Warns
- * about topics the cluster does not know. A SIGINT/SIGTERM ends the wait
+ * about topics the cluster does not know, and waits, within the same time,
+ * until every partition's leader answers for it (kafka_wait_leaders: a
+ * partition created a moment ago could otherwise lose its first messages).
+ * A SIGINT/SIGTERM ends the wait
  * within a second. Returns 0, 1 if a signal ended it, or -1 after logging. */
 int sender_probe(sender *s, const char *const *topics, size_t ntopics, double timeout_s);
 
