@@ -158,8 +158,16 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
         {"linger.ms", "0"},
         {"compression.codec", "lz4"},
         {"partitioner", "murmur2_random"},
+        /* One request in flight per connection: without it librdkafka 2.0.2
+         * spins its broker thread while a partition's in-flight messages
+         * fill its idempotence window (see the producer's sender.c), which
+         * on a machine shared with the broker tripled the ack delay's p99.
+         * It costs a backlog's drain some speed (bench/README.md): -X
+         * max.in.flight.requests.per.connection=5 for a catch-up run. */
+        {"max.in.flight.requests.per.connection", "1"},
         /* Never give up on an ack by timeout: a timed-out ack may still be
-         * written later, and it would then be sent twice. */
+         * written later, and it would then be sent twice. (Last: replaced
+         * when transactional.) */
         {"message.timeout.ms", "0"},
         {NULL, NULL},
         {NULL, NULL},
@@ -167,18 +175,18 @@ int ack_sender_new(const ack_sender_config *cfg, ack_sender **out) {
     };
     if (s->transactional) {
         /* A transaction bounds its messages' lifetime itself. */
-        defs[5] = (kafka_default){"transactional.id", cfg->transactional_id};
+        defs[6] = (kafka_default){"transactional.id", cfg->transactional_id};
         /* Scalable mode: a crashed instance's open transaction holds back
          * the read_committed readers of every partition it wrote (and the
          * restore of its partitions elsewhere) until the broker aborts it:
          * 10 s, as Kafka Streams under exactly_once_v2. */
-        defs[6] = (kafka_default){"transaction.timeout.ms", cfg->changelog_topic ? "10000" : "60000"};
+        defs[7] = (kafka_default){"transaction.timeout.ms", cfg->changelog_topic ? "10000" : "60000"};
         /* A transaction begun right after the previous commit finds the
          * coordinator still writing that one's markers: it refuses the new
          * AddOffsetsToTxn with CONCURRENT_TRANSACTIONS, and librdkafka asks
          * again after retry.backoff.ms - 100 ms by default, a wait every batch
          * paid (the ack delay it cost: bench/README.md). */
-        defs[7] = (kafka_default){"retry.backoff.ms", "10"};
+        defs[8] = (kafka_default){"retry.backoff.ms", "10"};
     }
     rd_kafka_conf_t *conf = kafka_conf_new(cfg->bootstrap, defs, cfg->overrides);
     if (conf) {

@@ -60,6 +60,16 @@ static const kafka_default sender_defaults[] = {
      * and a larger one no faster but bigger. A reader that finds the queue
      * full waits for deliveries (sender_send). */
     {"queue.buffering.max.messages", "1500"},
+    /* One request in flight per broker connection, the next one built and
+     * waiting. librdkafka 2.0.2's idempotent producer bounds a partition's
+     * in-flight *messages* by its 5-request window, and once a batch's linger
+     * has passed while that bound holds, its broker thread polls with a zero
+     * timeout until the broker answers: three threads spinning at 100 % that,
+     * on a machine shared with the broker, slowed its answers further (ack
+     * delay p99 of seconds at 1,000 events/s; bench/README.md). With one
+     * request in flight the next waits in the connection's output queue,
+     * where the thread sleeps until the answer. Bulk throughput did not move. */
+    {"max.in.flight.requests.per.connection", "1"},
     {NULL, NULL},
 };
 
