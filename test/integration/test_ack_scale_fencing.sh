@@ -68,5 +68,6 @@ it_expect "A exit status" "$IT_RC" 0
 it_ack_keys >"$WORK/ack.keys"
 it_expect "acks seen by a read_committed reader" "$(grep -c . "$WORK/ack.keys")" "$N"
 it_expect "distinct acked events" "$(sort -u "$WORK/ack.keys" | grep -c .)" "$N"
-all=$(timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -o beginning -e -q -f '%k\n' 2>/dev/null | grep -c . || true)
+all=$(timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$(it_topic ack)" -o beginning -e -q -f '%k\n' 2>/dev/null | grep -c . || true)
+[ "$all" -ge "$N" ] || it_fail "a read_uncommitted reader of $(it_topic ack) sees $all messages, fewer than the $N committed"
 it_log "PASS: $N events, $N acks read_committed (read_uncommitted: $all, $((all - N)) aborted); zombie fenced"

@@ -75,5 +75,6 @@ it_expect "acked events are 1..$N" "$(sort -n "$WORK/ack.keys" | sed -n '1p;$p' 
 # What a reader that ignores transactions would see as well: the aborted
 # writes (the zombie's open transaction, aborted when the successor took
 # its id).
-all=$(timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t ack -o beginning -e -q -f '%k\n' | grep -c . || true)
+all=$(timeout 60 kcat -C -b "$KAFKA_BOOTSTRAP" -t "$(it_topic ack)" -o beginning -e -q -f '%k\n' | grep -c . || true)
+[ "$all" -ge "$N" ] || it_fail "a read_uncommitted reader of $(it_topic ack) sees $all messages, fewer than the $N committed"
 it_log "PASS: $N events, $N acks read_committed (read_uncommitted: $all messages, $((all - N)) of them aborted); frozen at $frozen_at acks; zombie fenced"
