@@ -53,6 +53,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -798,6 +799,12 @@ int main(int argc, char **argv) {
         cli_kv_free(&o.kafka);
         return rc == 1 ? GK_EXIT_OK : GK_EXIT_USAGE;
     }
+    /* One malloc arena, before any thread starts: librdkafka's threads
+     * allocate every fetched message and this thread frees it, and with an
+     * arena per thread each kept free pages of its own; one arena peaked
+     * lower at the same CPU (bench/README.md has the figures). A user's
+     * MALLOC_ARENA_MAX or GLIBC_TUNABLES still decides. */
+    if (!getenv("MALLOC_ARENA_MAX") && !getenv("GLIBC_TUNABLES")) mallopt(M_ARENA_MAX, 1);
     signals_install();
     ack_store_options so = {o.cache, sync, (size_t)o.map_size << 20, false, o.keep_state != 0,
                             o.ack_retention > 0, 0};
