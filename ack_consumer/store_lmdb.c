@@ -1100,7 +1100,7 @@ static int lm_walk(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, lm
 /* True, with one line in err, if data.mdb is shorter than the pages the
  * environment has handed out. That alone is not damage - pages freed in the
  * transaction that allocated them are never written, so an intact file may end
- * before its last page - but it explains a SIGBUS met reading the databases. */
+ * before its last page - but it explains damage met reading the databases. */
 static bool lm_truncated(ack_store *s, char *err, size_t errlen) {
     MDB_envinfo info;
     MDB_stat st;
@@ -1178,8 +1178,11 @@ static int lm_open_checked(ack_store *s, bool read_only, char *err, size_t errle
     mdb_env_set_assert(s->env, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     if (rc == 0 && lm_check(s, err, errlen) != 0) {
-        /* A SIGBUS in the walk: a short file says more than "damaged". */
-        if (strstr(lm_at.why, "SIGBUS")) lm_truncated(s, err, errlen);
+        /* Damage in a short file: the truncation says more than "damaged".
+         * A page past the end is a SIGBUS, but the part of the last page
+         * past a cut that is not page-aligned reads as zeros, which the
+         * walk meets as a malformed record instead. */
+        lm_truncated(s, err, errlen);
         rc = -1;
     }
     return rc;
