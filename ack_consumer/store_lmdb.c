@@ -1097,10 +1097,21 @@ static int lm_walk(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, lm
     return rc == -1 ? -1 : lm_damage(s, mdb_strerror(rc), err, errlen);
 }
 
+/* True if data.mdb ends inside a page: LMDB writes whole pages, so only a
+ * cut from outside leaves such a file. */
+static bool lm_cut_mid_page(ack_store *s) {
+    MDB_stat st;
+    struct stat fs;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+    return mdb_env_stat(s->env, &st) == 0 && stat(path, &fs) == 0 && st.ms_psize &&
+           fs.st_size % st.ms_psize != 0;
+}
+
 /* True, with one line in err, if data.mdb is shorter than the pages the
  * environment has handed out. That alone is not damage - pages freed in the
  * transaction that allocated them are never written, so an intact file may end
- * before its last page - but it explains damage met reading the databases. */
+ * before its last page - but it explains a SIGBUS met reading the databases. */
 static bool lm_truncated(ack_store *s, char *err, size_t errlen) {
     MDB_envinfo info;
     MDB_stat st;
@@ -1178,11 +1189,11 @@ static int lm_open_checked(ack_store *s, bool read_only, char *err, size_t errle
     mdb_env_set_assert(s->env, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     if (rc == 0 && lm_check(s, err, errlen) != 0) {
-        /* Damage in a short file: the truncation says more than "damaged".
-         * A page past the end is a SIGBUS, but the part of the last page
-         * past a cut that is not page-aligned reads as zeros, which the
-         * walk meets as a malformed record instead. */
-        lm_truncated(s, err, errlen);
+        /* A short file says more than "damaged" when the cut explains the
+         * damage: a page past the end is a SIGBUS, and the part of the last
+         * page past a cut that is not page-aligned (LMDB writes whole pages)
+         * reads as zeros, which the walk meets as a malformed record. */
+        if (strstr(lm_at.why, "SIGBUS") || lm_cut_mid_page(s)) lm_truncated(s, err, errlen);
         rc = -1;
     }
     return rc;
